@@ -1,0 +1,60 @@
+// admit(body, config) -> the AdmissionReview answer and the facts for its log line.
+// Pure and total: every failure becomes an answer, nothing throws.
+import { AdmissionReviewResponse, parseReview, reviewResponse } from './admission';
+import type { Config } from './config';
+import { shouldInject, SkipReason } from './decide';
+import { inject } from './inject';
+import { buildPatch } from './patch';
+import { JsonObject, podDisplayName } from './pod';
+
+/** What one admission decided, for the log line: never the pod, its env or a secret. */
+export interface AdmissionRecord {
+  uid?: string;
+  namespace?: string;
+  pod?: string;
+  operation?: string;
+  dryRun?: boolean;
+  decision: 'inject' | 'skip' | 'error';
+  reason: SkipReason | 'injected' | 'bad_review' | 'internal_error';
+  mode?: string;
+  patchOps?: number;
+  warnings?: number;
+  /** The exception's message, for internal_error only: it names code, never pod content. */
+  detail?: string;
+}
+
+export type Admission =
+  | { ok: true; review: AdmissionReviewResponse; record: AdmissionRecord }
+  | { ok: false; error: string; record: AdmissionRecord };
+
+export function admit(body: unknown, config: Config): Admission {
+  const parsed = parseReview(body);
+  if (!parsed.ok) return { ok: false, error: parsed.error, record: { decision: 'error', reason: 'bad_review' } };
+  const { request, object: pod } = parsed;
+  const base = {
+    uid: request.uid,
+    namespace: request.namespace,
+    pod: podDisplayName(pod) ?? request.name,
+    operation: request.operation,
+    ...(request.dryRun ? { dryRun: true } : {}),
+  };
+  try {
+    const decision = shouldInject(request, pod, config);
+    if (!decision.inject) {
+      const warnings = decision.warning ? [decision.warning] : [];
+      return { ok: true, review: reviewResponse(request.uid, [], warnings), record: { ...base, decision: 'skip', reason: decision.reason, warnings: warnings.length } };
+    }
+    const injection = inject(pod as JsonObject, config);
+    const patch = buildPatch(pod, injection.pod);
+    return {
+      ok: true,
+      review: reviewResponse(request.uid, patch, injection.warnings),
+      record: { ...base, decision: 'inject', reason: 'injected', mode: injection.mode, patchOps: patch.length, warnings: injection.warnings.length },
+    };
+  } catch (error) {
+    // A pod shape nobody foresaw must never cost the user their pod: allow it unchanged.
+    const warning = 'pandocore: sidecar not injected: the webhook could not process this pod';
+    return { ok: true, review: reviewResponse(request.uid, [], [warning]), record: { ...base, decision: 'error', reason: 'internal_error', warnings: 1, detail: String((error as Error)?.message).slice(0, 200) } };
+  }
+}
+

@@ -1,0 +1,46 @@
+// Every fixture through the handler's core gives its expected answer (UPDATE_GOLDEN=1 rewrites
+// them); every patch applies with an independent JSON Patch implementation, gives a valid Pod,
+// and sending the patched pod again (reinvocation) gives no patch.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { admit } from './admit';
+import { applyReview, podProblems } from './testing/apiserver';
+import { defaultConfig } from './testing/config';
+import { fixtureNames, readable, readExpected, readFixture, UPDATE_GOLDEN, writeExpected } from './testing/fixtures';
+
+const names = fixtureNames();
+
+test('the fixtures cover every case the issue lists', () => {
+  for (const name of ['deployment-pod', 'mode-monitor', 'mode-enforce', 'mode-debug', 'mode-bad', 'unlabelled', 'label-false',
+    'excluded-namespace', 'own-namespace', 'already-injected', 'own-service-account', 'hostpid', 'hostnetwork',
+    'automount-off', 'update', 'non-pod', 'subresource', 'dry-run', 'named-pod', 'malformed-containers']) {
+    assert.ok(names.includes(name), `fixture ${name} missing`);
+  }
+});
+
+for (const name of names) {
+  test(`fixture ${name}: the answer matches fixtures/${name}.response.json`, () => {
+    const request = readFixture(name);
+    const result = admit(request, defaultConfig);
+    if (!result.ok) throw new Error(result.error);
+    if (UPDATE_GOLDEN) writeExpected(name, readable(result.review));
+    assert.equal(readable(result.review), readExpected(name));
+    assert.is(result.review.response.uid, request.request.uid);
+    assert.is(result.review.response.allowed, true);
+  });
+
+  test(`fixture ${name}: the patched pod is valid and reinvocation changes nothing`, () => {
+    const request = readFixture(name);
+    const result = admit(request, defaultConfig);
+    if (!result.ok) throw new Error(result.error);
+    if (result.review.response.patch === undefined) return;
+    const patched = applyReview(request.request.object, result.review);
+    assert.is(podProblems(patched), undefined);
+    const again = admit({ ...request, request: { ...request.request, object: patched } }, defaultConfig);
+    if (!again.ok) throw new Error(again.error);
+    assert.is(again.review.response.patch, undefined);
+    assert.is(again.record.reason, 'already_injected');
+  });
+}
+
+test.run();

@@ -1,0 +1,54 @@
+// The HTTP edge of the registered function: method, path, content type, status codes.
+//
+//   GET  /healthz, /readyz                      200 {"status":"ok"}
+//   GET  any other path                         404
+//   POST any path (the API server adds ?timeout=) content type must be JSON, else 400
+//        body not an AdmissionReview v1         400 {"error": "..."}
+//        valid review                           200 AdmissionReview (always allowed)
+//   any other method                            405, Allow: GET, POST
+// Malformed JSON (400) and bodies over the limit (413) are refused before the function runs,
+// by server.ts; under the bare functions-framework CLI, Express answers those itself.
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { admit } from './admit';
+import type { Config } from './config';
+import type { Logger } from './log';
+
+export const HEALTH_PATHS = new Set(['/healthz', '/readyz']);
+
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const type = header.split(';', 1)[0].trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+export function sendJson(res: Response | import('node:http').ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function createHandler(config: Config, log: Logger) {
+  return function handleAdmission(req: Request, res: Response): void {
+    const started = performance.now();
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (HEALTH_PATHS.has(path)) return sendJson(res, 200, { status: 'ok' });
+      return sendJson(res, 404, { error: `no such path: GET ${path.slice(0, 100)}; admission reviews are POSTed` });
+    }
+    if (req.method !== 'POST') {
+      return sendJson(res, 405, { error: `method ${String(req.method).slice(0, 20)} not allowed` }, { allow: 'GET, POST' });
+    }
+    if (!isJsonContentType(req.headers['content-type'])) {
+      log('warn', 'admission rejected', { decision: 'error', reason: 'bad_content_type', status: 400 });
+      return sendJson(res, 400, { error: 'content-type must be application/json' });
+    }
+    const result = admit(req.body, config);
+    const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    if (!result.ok) {
+      log('warn', 'admission rejected', { ...result.record, status: 400, error: result.error, durationMs });
+      return sendJson(res, 400, { error: result.error });
+    }
+    sendJson(res, 200, result.review);
+    log(result.record.decision === 'error' ? 'error' : 'info', 'admission', { ...result.record, durationMs });
+  };
+}

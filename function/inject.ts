@@ -1,0 +1,73 @@
+// inject(pod, config) -> { pod, warnings, mode }: builds the mutated pod on a copy, with no I/O,
+// clock or env. Only the path to what changes is copied; everything else is shared with the
+// input, which lets the patch builder skip unchanged subtrees by identity.
+import type { Config } from './config';
+import { annotationOf, isObject, JsonObject, MODE_ANNOTATION, STATUS_ANNOTATION, TOKEN_MOUNT_PATH } from './pod';
+import { Mode, MODES, ModeSchema } from './settings';
+import { sidecarContainer, VolumeMount } from './sidecar';
+
+export interface Injection { pod: JsonObject; warnings: string[]; mode: Mode }
+
+/** Expects a pod that shouldInject accepted (metadata and spec objects, containers a list). */
+export function inject(pod: JsonObject, config: Config): Injection {
+  const warnings: string[] = [];
+  const metadata = pod.metadata as JsonObject;
+  const spec = pod.spec as JsonObject;
+  const containers = spec.containers as JsonObject[];
+
+  const mode = modeOf(pod, config, warnings);
+  const tokenMount = findTokenMount(containers);
+  const newSpec: JsonObject = { ...spec, containers: [...containers, sidecarContainer(config, mode, tokenMount)] };
+
+  if (spec.hostPID === true) {
+    warnings.push('pandocore: hostPID pod: shareProcessNamespace not set (the API server rejects both)');
+  } else {
+    if (spec.shareProcessNamespace === false) warnings.push('pandocore: shareProcessNamespace was false; set to true for the sidecar');
+    newSpec.shareProcessNamespace = true;
+  }
+
+  const account = typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : '';
+  if (account === '' || account === 'default') {
+    newSpec.serviceAccountName = config.serviceAccount;
+    // The deprecated alias mirrors serviceAccountName; keep them equal.
+    if (spec.serviceAccount !== undefined) newSpec.serviceAccount = config.serviceAccount;
+  } else if (account !== config.serviceAccount) {
+    warnings.push(`pandocore: service account ${short(account, 40)} kept: bind ClusterRole ${config.serviceAccount} to it`);
+  }
+  if (spec.automountServiceAccountToken === false || !tokenMount) {
+    warnings.push('pandocore: no service account token is mounted: the sidecar runs without API access');
+  }
+  if (spec.hostNetwork === true) {
+    warnings.push(`pandocore: hostNetwork pod: the sidecar health port ${config.probe.port} binds on the node`);
+  }
+  if (spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure') {
+    warnings.push(`pandocore: restartPolicy ${spec.restartPolicy}: the sidecar keeps the pod running after the app exits`);
+  }
+
+  const status = JSON.stringify({ image: config.sidecarImage, mode, version: config.webhookVersion });
+  const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
+  const newMetadata = { ...metadata, annotations: { ...annotations, [STATUS_ANNOTATION]: status } };
+  return { pod: { ...pod, metadata: newMetadata, spec: newSpec }, warnings, mode };
+}
+
+function modeOf(pod: JsonObject, config: Config, warnings: string[]): Mode {
+  const requested = annotationOf(pod, MODE_ANNOTATION);
+  if (requested === undefined) return config.defaultMode;
+  const parsed = ModeSchema.safeParse(requested);
+  if (parsed.success) return parsed.data;
+  warnings.push(`pandocore: ${MODE_ANNOTATION}=${short(requested, 24)} is not ${MODES.join('|')}; using ${config.defaultMode}`);
+  return config.defaultMode;
+}
+
+/** The API token volume that the ServiceAccount admission plugin mounted in the app containers. */
+function findTokenMount(containers: JsonObject[]): VolumeMount | undefined {
+  for (const container of containers) {
+    const mounts = container.volumeMounts;
+    if (!Array.isArray(mounts)) continue;
+    const mount = mounts.find((m) => isObject(m) && m.mountPath === TOKEN_MOUNT_PATH && typeof m.name === 'string');
+    if (mount) return { name: mount.name as string, mountPath: TOKEN_MOUNT_PATH, readOnly: true };
+  }
+  return undefined;
+}
+
+const short = (text: string, max: number) => JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);

@@ -1,0 +1,40 @@
+// Read-only views of a raw pod. The pod arrives as untrusted JSON, so every accessor checks
+// the shape it reads instead of casting.
+export type JsonObject = Record<string, unknown>;
+
+export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const SIDECAR_NAME = 'pando-sidecar';
+export const PROTECT_LABEL = 'pandocore.xyz/protect';
+export const MODE_ANNOTATION = 'pandocore.xyz/mode';
+export const STATUS_ANNOTATION = 'pandocore.xyz/status';
+export const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+export const objectAt = (parent: unknown, key: string): JsonObject | undefined => {
+  const v = isObject(parent) ? parent[key] : undefined;
+  return isObject(v) ? v : undefined;
+};
+
+export const stringAt = (parent: unknown, key: string): string | undefined => {
+  const v = isObject(parent) ? parent[key] : undefined;
+  return typeof v === 'string' ? v : undefined;
+};
+
+export const labelOf = (pod: unknown, key: string) => stringAt(objectAt(objectAt(pod, 'metadata'), 'labels'), key);
+export const annotationOf = (pod: unknown, key: string) => stringAt(objectAt(objectAt(pod, 'metadata'), 'annotations'), key);
+
+/** The pod's name, or its generateName prefix for pods made by controllers. */
+export function podDisplayName(pod: unknown): string | undefined {
+  const meta = objectAt(pod, 'metadata');
+  return stringAt(meta, 'name') || (stringAt(meta, 'generateName') ? `${stringAt(meta, 'generateName')}*` : undefined);
+}
+
+const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
+
+/** True when any container list of the pod already holds the sidecar. */
+export function hasSidecar(spec: JsonObject): boolean {
+  return CONTAINER_LISTS.some((list) => {
+    const containers = spec[list];
+    return Array.isArray(containers) && containers.some((c) => isObject(c) && c.name === SIDECAR_NAME);
+  });
+}

@@ -1,0 +1,51 @@
+// The injected container, as a plain object you can read top to bottom.
+import type { Config } from './config';
+import type { Mode } from './settings';
+import { SIDECAR_NAME } from './pod';
+
+export interface VolumeMount { name: string; mountPath: string; readOnly: true }
+
+/** Fixed non-root identity, so a pod-level runAsUser: 0 cannot make the sidecar fail to start. */
+export const SIDECAR_UID = 65532;
+
+export function sidecarContainer(config: Config, mode: Mode, tokenMount?: VolumeMount) {
+  const probe = (path: string) => ({
+    httpGet: { path, port: config.probe.port, scheme: 'HTTP' },
+    periodSeconds: config.probe.periodSeconds,
+    timeoutSeconds: config.probe.timeoutSeconds,
+    failureThreshold: config.probe.failureThreshold,
+  });
+  return {
+    name: SIDECAR_NAME,
+    image: config.sidecarImage,
+    imagePullPolicy: 'IfNotPresent',
+    env: [
+      { name: 'PANDO_MODE', value: mode },
+      { name: 'PANDO_LICENSE_KEY', valueFrom: { secretKeyRef: { name: config.licenseSecret.name, key: config.licenseSecret.key } } },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
+    ],
+    // No declared ports: on a hostNetwork pod the API server would turn them into hostPorts,
+    // which Pod Security baseline forbids. Probes name the port by number instead.
+    livenessProbe: probe('/healthz'),
+    readinessProbe: probe('/readyz'),
+    resources: {
+      requests: { cpu: config.resources.cpuRequest, memory: config.resources.memoryRequest },
+      limits: { cpu: config.resources.cpuLimit, memory: config.resources.memoryLimit },
+    },
+    // Pod Security Standards "restricted", set on the container so the pod's own settings
+    // (even runAsUser: 0 or privileged siblings) neither weaken nor break it.
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: SIDECAR_UID,
+      runAsGroup: SIDECAR_UID,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    ...(tokenMount ? { volumeMounts: [tokenMount] } : {}),
+  };
+}

@@ -1,0 +1,32 @@
+// `npm test`: runs every *.test.js under dist/function with uvu, then prints one closing line
+// "N passed, N failed". Fails when a test fails, when no test ran, or when a test file never
+// calls .run() (uvu would skip it silently).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..');
+const files = (function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : []);
+})(root);
+
+const silent = files.filter((f) => !/\.run\(\)/.test(readFileSync(f, 'utf8')));
+if (silent.length) {
+  console.error(`these test files never call .run(), so uvu would skip them:\n${silent.join('\n')}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const uvu = join(require.resolve('uvu'), '..', '..', 'bin.js');
+const filter = process.argv[2] ?? String.raw`\.test\.js$`;
+const run = spawnSync(process.execPath, [uvu, root, filter], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+process.stdout.write(run.stdout);
+const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(run.stdout)?.[1] ?? 0);
+const total = count('Total');
+const passed = count('Passed');
+const failed = total - passed - count('Skipped');
+const ok = run.status === 0 && total > 0 && failed === 0;
+console.log(`${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed`);
+if (total === 0) console.error('no test ran');
+process.exit(ok ? 0 : 1);
