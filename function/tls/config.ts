@@ -1,0 +1,68 @@
+// The TLS setup job's settings, from env (names shared with the rendered Job manifest).
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../config';
+import { NamespaceSchema, ObjectNameSchema } from '../settings';
+import { serviceDnsNames } from './certs';
+
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+const SetupEnvSchema = z.object({
+  PANDO_NAMESPACE: NamespaceSchema.default('pando-system'),
+  PANDO_SERVICE_NAME: NamespaceSchema.default('pando-webhook'), // a Service name is a DNS label too
+  PANDO_TLS_SECRET: ObjectNameSchema.default('pando-webhook-tls'),
+  PANDO_CA_SECRET: ObjectNameSchema.default('pando-webhook-ca'),
+  PANDO_WEBHOOK_CONFIGURATION: ObjectNameSchema.default('pando-webhook'),
+  PANDO_RENEW_BEFORE_DAYS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
+    .pipe(z.number().int().min(1).max(180)).default(30),
+  KUBERNETES_SERVICE_HOST: z.string().min(1, 'must be set (the job runs in a pod)'),
+  KUBERNETES_SERVICE_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').default('443'),
+  PANDO_KUBE_TOKEN_FILE: z.string().min(1).default(`${SERVICE_ACCOUNT_DIR}/token`),
+  PANDO_KUBE_CA_FILE: z.string().min(1).default(`${SERVICE_ACCOUNT_DIR}/ca.crt`),
+});
+
+export interface SetupConfig {
+  readonly namespace: string;
+  readonly serviceName: string;
+  readonly dnsNames: string[];
+  readonly tlsSecret: string;
+  readonly caSecret: string;
+  readonly webhookConfiguration: string;
+  readonly renewBeforeDays: number;
+  readonly apiUrl: string;
+  readonly tokenFile: string;
+  readonly caFile: string;
+}
+
+export function loadSetupConfig(env: Record<string, string | undefined>): SetupConfig {
+  const result = SetupEnvSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`));
+  }
+  const v = result.data;
+  const host = v.KUBERNETES_SERVICE_HOST.includes(':') ? `[${v.KUBERNETES_SERVICE_HOST}]` : v.KUBERNETES_SERVICE_HOST;
+  return Object.freeze({
+    namespace: v.PANDO_NAMESPACE,
+    serviceName: v.PANDO_SERVICE_NAME,
+    dnsNames: serviceDnsNames(v.PANDO_SERVICE_NAME, v.PANDO_NAMESPACE),
+    tlsSecret: v.PANDO_TLS_SECRET,
+    caSecret: v.PANDO_CA_SECRET,
+    webhookConfiguration: v.PANDO_WEBHOOK_CONFIGURATION,
+    renewBeforeDays: v.PANDO_RENEW_BEFORE_DAYS,
+    apiUrl: `https://${host}:${v.KUBERNETES_SERVICE_PORT}`,
+    tokenFile: v.PANDO_KUBE_TOKEN_FILE,
+    caFile: v.PANDO_KUBE_CA_FILE,
+  });
+}
+
+/** The service account's token and the cluster CA, read once per run. */
+export function readServiceAccount(config: SetupConfig) {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read the ${what} at ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  return { token: read(config.tokenFile, 'service account token').trim(), ca: read(config.caFile, 'cluster CA') };
+}
