@@ -101,18 +101,22 @@ function reloadingTls(server: https.Server, certFile: string, keyFile: string, l
   return check;
 }
 
-export async function startServers(listener: RequestListener, config: ServerConfig, log: Logger): Promise<RunningServers> {
-  const tune = (s: http.Server) => {
-    s.requestTimeout = 30_000; // a request that never finishes is cut off
-    s.headersTimeout = 10_000; // slow senders of headers too
-    s.keepAliveTimeout = 65_000; // the API server reuses connections
-    return s;
-  };
-  const plain = tune(http.createServer(listener));
+/** How long a connection may take; tests pass shorter ones. */
+export interface ServerTimeouts { requestMs: number; headersMs: number; keepAliveMs: number }
+export const SERVER_TIMEOUTS: ServerTimeouts = {
+  requestMs: 30_000, // a request that never finishes is cut off (408)
+  headersMs: 10_000, // slow senders of headers too
+  keepAliveMs: 65_000, // the API server reuses connections
+};
+
+export async function startServers(listener: RequestListener, config: ServerConfig, log: Logger, timeouts = SERVER_TIMEOUTS): Promise<RunningServers> {
+  // Node checks the two timeouts only every connectionsCheckingInterval (30 s by default).
+  const options = { requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, timeouts.headersMs / 4)) };
+  const plain = http.createServer(options, listener);
   let secure: https.Server | undefined;
   if (config.tls) {
     const { certFile, keyFile } = config.tls;
-    secure = tune(https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, listener)) as https.Server;
+    secure = https.createServer({ ...options, cert: readFileSync(certFile), key: readFileSync(keyFile) }, listener);
     const check = reloadingTls(secure, certFile, keyFile, log);
     check();
     secure.prependListener('connection', check);

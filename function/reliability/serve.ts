@@ -1,0 +1,79 @@
+// Test support: the production stack (bodyGuard -> functions-framework app -> handler) on
+// loopback, in this process, with short timeouts and every log line captured; and the built
+// production entry (dist/function/main.js) as a child process with its output captured.
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { http as registerHttp } from '@google-cloud/functions-framework';
+import type { Config } from '../config';
+import { createHandler } from '../http';
+import { jsonLogger } from '../log';
+import { bodyGuard, frameworkApp, RunningServers, ServerTimeouts, startServers } from '../server';
+import { defaultConfig } from '../testing/config';
+
+export const TEST_TIMEOUTS: ServerTimeouts = { requestMs: 1500, headersMs: 800, keepAliveMs: 5000 };
+
+export interface InProcessServer { port: number; url: string; logs: string[]; servers: RunningServers; close(): Promise<void> }
+
+let registered = 0;
+
+export async function startInProcess(config: Config = defaultConfig, timeouts = TEST_TIMEOUTS): Promise<InProcessServer> {
+  const logs: string[] = [];
+  const log = jsonLogger((line) => { logs.push(line); });
+  const name = `reliability-${process.pid}-${++registered}`;
+  registerHttp(name, createHandler(config, log));
+  const servers = await startServers(bodyGuard(frameworkApp(name, log), log), { port: 0, drainTimeoutMs: 2000 }, log, timeouts);
+  const url = servers.urls.http;
+  return { port: Number(new URL(url).port), url, logs, servers, close: () => servers.drain() };
+}
+
+export const MAIN_JS = join(__dirname, '..', 'main.js');
+
+export interface Child {
+  process: ChildProcess;
+  /** Every line the process wrote to stdout and stderr, in order. */
+  output: string[];
+  urls: { http: string; https?: string };
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resident set size of the process in bytes, from /proc. */
+  rss(): number;
+}
+
+/** Starts node dist/function/main.js and resolves once it logs "serving" (or rejects on exit). */
+export function spawnMain(env: Record<string, string>, startMs = 10_000): Promise<Child> {
+  const child = spawn(process.execPath, [MAIN_JS], { env: { PATH: process.env.PATH ?? '', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`main.js did not start in ${startMs} ms:\n${output.join('\n')}`)); }, startMs);
+    const collect = (stream: NodeJS.ReadableStream) => {
+      let rest = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (text: string) => {
+        const lines = (rest + text).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) {
+          output.push(line);
+          const entry = safeJson(line);
+          if (entry?.msg === 'serving') {
+            clearTimeout(timer);
+            resolve({ process: child, output, urls: { http: entry.http, https: entry.https }, exited, rss: () => rssOf(child.pid) });
+          }
+        }
+      });
+      stream.on('end', () => { if (rest) output.push(rest); });
+    };
+    collect(child.stdout!);
+    collect(child.stderr!);
+    void exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`main.js exited (${code}) before serving:\n${output.join('\n')}`)); });
+  });
+}
+
+function safeJson(line: string): any {
+  try { return JSON.parse(line); } catch { return undefined; }
+}
+
+export function rssOf(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+}
