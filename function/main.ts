@@ -1,19 +1,33 @@
 // Entry point of `npm start`, `npm run serve` and the container image.
-import { FUNCTION_NAME } from './index';
-import { ConfigError, loadServerConfig } from './config';
+import { ConfigError, loadConfig, loadServerConfig, ServerConfig } from './config';
 import { jsonLogger } from './log';
 import { bodyGuard, frameworkApp, startServers } from './server';
 
-async function main() {
-  const log = jsonLogger();
-  let serverConfig;
-  try {
-    serverConfig = loadServerConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${JSON.stringify({ level: 'error', msg: error.message, problems: error.problems })}\n`);
+/** Checks the function's and the server's variables together, so one message names every bad one. */
+function serverConfigOrExit(): ServerConfig {
+  const problems: string[] = [];
+  const attempt = <T>(load: () => T) => {
+    try { return load(); } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  };
+  attempt(() => loadConfig(process.env));
+  const serverConfig = attempt(() => loadServerConfig(process.env));
+  if (!serverConfig || problems.length > 0) {
+    const error = new ConfigError(problems);
+    process.stderr.write(`${JSON.stringify({ level: 'error', msg: error.message, problems })}\n`);
     process.exit(1);
   }
+  return serverConfig;
+}
+
+async function main() {
+  const log = jsonLogger();
+  const serverConfig = serverConfigOrExit();
+  // Imported only now: importing index.ts reads the function's config and registers the function.
+  const { FUNCTION_NAME } = await import('./index');
   const running = await startServers(bodyGuard(frameworkApp(FUNCTION_NAME, log), log), serverConfig, log);
   log('info', 'serving', { ...running.urls, pid: process.pid });
   let stopping = false;

@@ -24,7 +24,7 @@ export async function startInProcess(config: Config = defaultConfig, timeouts = 
   registerHttp(name, createHandler(config, log));
   const servers = await startServers(bodyGuard(frameworkApp(name, log), log), { port: 0, drainTimeoutMs: 2000 }, log, timeouts);
   const url = servers.urls.http;
-  return { port: Number(new URL(url).port), url, logs, servers, close: () => servers.drain() };
+  return { port: Number(new URL(url).port), url, logs, servers, close: async () => { await servers.drain(); } };
 }
 
 export const MAIN_JS = join(__dirname, '..', 'main.js');
@@ -74,6 +74,9 @@ function safeJson(line: string): any {
 }
 
 export function rssOf(pid: number | undefined): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+  } catch {
+    return NaN; // the process has exited
+  }
 }

@@ -1,0 +1,160 @@
+// The built production entry (dist/function/main.js) as a child process: bodies over the limit
+// cost little memory, nothing it writes holds a secret or a request body, and a bad
+// configuration stops it before it listens.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MiB, validBody, validReview } from './catalogue';
+import { Child, MAIN_JS, spawnMain } from './serve';
+import { exchange, jsonPost, rawRequest, Step } from './wire';
+
+const MARKER = 'zq-secret-marker-7731';
+const LICENSE = 'PANDO-LIC-4F9A-22C1-9B7E-01DD-8A3F';
+
+async function stillServes(child: Child) {
+  const answer = await exchange(Number(new URL(child.urls.http).port), [jsonPost(validBody())]);
+  assert.is(answer.status, 200);
+}
+
+async function stop(child: Child) {
+  child.process.kill('SIGTERM');
+  const { code } = await child.exited;
+  assert.is(code, 0);
+}
+
+/** A chunked upload of `total` bytes in 64 KiB chunks, produced as the socket drains. */
+function* chunkedUpload(total: number): Generator<Step> {
+  yield rawRequest('POST', '/', [['Host', 'x'], ['Content-Type', 'application/json'], ['Transfer-Encoding', 'chunked']]);
+  const chunk = Buffer.concat([Buffer.from('10000\r\n'), Buffer.alloc(0x10000, 0x20), Buffer.from('\r\n')]);
+  for (let sent = 0; sent < total; sent += 0x10000) yield chunk;
+  yield '0\r\n\r\n';
+}
+
+test('bodies over 3 MiB are refused without being buffered whole: RSS stays flat, a 50 MiB stream is cut early', async () => {
+  const child = await spawnMain({});
+  const port = Number(new URL(child.urls.http).port);
+  try {
+    for (let i = 0; i < 20; i++) await stillServes(child); // warm up
+    const before = child.rss();
+    let peak = before;
+    const sampler = setInterval(() => { peak = Math.max(peak, child.rss()); }, 10);
+    const declared = await exchange(port, [rawRequest('POST', '/', [['Host', 'x'], ['Content-Type', 'application/json'], ['Content-Length', 50 * MiB]])]);
+    assert.is(declared.status, 413);
+    const streams = [];
+    for (let i = 0; i < 3; i++) {
+      const streamed = await exchange(port, chunkedUpload(50 * MiB), 20_000);
+      assert.is(streamed.status, 413);
+      assert.ok(streamed.closedByServer);
+      streams.push(streamed.written);
+      assert.ok(streamed.written < 24 * MiB, `the server read ${streamed.written} bytes before cutting the stream`);
+    }
+    for (let i = 0; i < 10; i++) {
+      const over = await exchange(port, [jsonPost(Buffer.alloc(3 * MiB + 1, 0x20))], 10_000);
+      assert.is(over.status, 413);
+    }
+    clearInterval(sampler);
+    await stillServes(child);
+    const growth = peak - before;
+    assert.ok(growth < 40 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
+    if (process.env.RELIABILITY_VERBOSE) console.log({ rssBeforeMiB: before / MiB, peakGrowthMiB: growth / MiB, streamedBeforeCutMiB: streams.map((w) => w / MiB) });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nserver output:\n${child.output.slice(-20).join('\n')}`);
+  } finally {
+    await stop(child);
+  }
+});
+
+test('nothing the process writes holds a pod env value, a license key or a request body', async () => {
+  const child = await spawnMain({ PANDO_DEFAULT_MODE: 'enforce' });
+  const port = Number(new URL(child.urls.http).port);
+  try {
+    const review = validReview();
+    const container = review.request.object.spec.containers[0];
+    container.env = [
+      { name: 'API_TOKEN', value: MARKER },
+      { name: 'PANDO_LICENSE_KEY', value: LICENSE },
+      { name: 'FROM_SECRET', valueFrom: { secretKeyRef: { name: `${MARKER}-secret`, key: MARKER } } },
+    ];
+    container.args = ['--token', MARKER];
+    review.request.object.metadata.annotations = { note: MARKER, 'pandocore.xyz/mode': MARKER };
+    const bodies: (string | Buffer)[] = [
+      JSON.stringify(review),
+      JSON.stringify({ ...review, request: { ...review.request, operation: 'UPDATE' } }),
+      JSON.stringify({ ...review, request: { ...review.request, uid: 7 } }), // 400, bad envelope
+      JSON.stringify({ ...review, apiVersion: MARKER }),
+      JSON.stringify({ ...review, request: { ...review.request, object: { ...review.request.object, spec: { containers: MARKER } } } }),
+      `{"apiVersion":"admission.k8s.io/v1","request":{"object":{"env":"${MARKER} ${LICENSE}"`, // malformed
+      Buffer.concat([Buffer.from(JSON.stringify(review)), Buffer.alloc(3 * MiB, 0x20)]), // 413
+    ];
+    for (const body of bodies) await exchange(port, [jsonPost(body)], 10_000);
+    await exchange(port, [rawRequest('POST', '/', [['Host', 'x'], ['Content-Type', 'text/plain'], ['Content-Length', Buffer.byteLength(bodies[0])], ['Connection', 'close']], bodies[0])]);
+    await exchange(port, [rawRequest('GET', `/%${MARKER}`, [['Host', 'x'], ['Connection', 'close']])]);
+    await stillServes(child);
+  } finally {
+    await stop(child);
+  }
+  const admissions = child.output.filter((l) => l.includes('"admission'));
+  assert.ok(admissions.length >= 7, `expected a log line per admission, got:\n${child.output.join('\n')}`);
+  for (const line of child.output) {
+    for (const secret of [MARKER, LICENSE, 'registry.example.com/shop/checkout', 'DATABASE_URL', 'secretKeyRef', '"containers"']) {
+      assert.not.ok(line.includes(secret), `a log line holds ${secret}: ${line.slice(0, 300)}`);
+    }
+  }
+});
+
+/** Starts main.js with a bad environment; resolves with its exit code, output and whether the port ever accepted. */
+function startBadly(env: Record<string, string>, probePort?: number) {
+  return new Promise<{ code: number | null; ms: number; stderr: string; stdout: string; listened: boolean }>((resolve) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [MAIN_JS], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let listened = false;
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const probe = probePort ? setInterval(() => {
+      const s = net.connect(probePort, '127.0.0.1', () => { listened = true; s.destroy(); });
+      s.on('error', () => s.destroy());
+    }, 5) : undefined;
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      if (probe) clearInterval(probe);
+      resolve({ code, ms: performance.now() - started, stderr, stdout, listened });
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test('a bad configuration exits non-zero at once, naming every bad variable in one message, and never listens', async () => {
+  const port = await freePort();
+  const cases: [Record<string, string>, string[]][] = [
+    [{ PANDO_DEFAULT_MODE: 'audit', PORT: 'x' }, ['PANDO_DEFAULT_MODE', 'PORT']],
+    [{ PANDO_DEFAULT_MODE: 'audit', PANDO_SIDECAR_CPU_LIMIT: 'lots', PORT: String(port) }, ['PANDO_DEFAULT_MODE', 'PANDO_SIDECAR_CPU_LIMIT']],
+    [{ PORT: String(port), PANDO_TLS_CERT_FILE: '/nonexistent/tls.crt', PANDO_PROBE_PERIOD_SECONDS: '0' }, ['PANDO_TLS_CERT_FILE', 'PANDO_TLS_KEY_FILE', 'PANDO_PROBE_PERIOD_SECONDS']],
+    [{ PORT: String(port), PANDO_DRAIN_TIMEOUT_SECONDS: '0', PANDO_EXCLUDED_NAMESPACES: 'Not_A_Namespace' }, ['PANDO_DRAIN_TIMEOUT_SECONDS', 'PANDO_EXCLUDED_NAMESPACES']],
+  ];
+  for (const [env, names] of cases) {
+    const run = await startBadly(env, port);
+    const label = JSON.stringify(env);
+    assert.is.not(run.code, 0, label);
+    assert.ok(run.ms < 3000, `${label}: took ${run.ms} ms to exit`);
+    assert.not.ok(run.listened, `${label}: port ${port} accepted a connection`);
+    assert.not.match(run.stdout, /serving/, label);
+    const lines = run.stderr.trim().split('\n');
+    assert.is(lines.length, 1, `${label}: expected one message, got:\n${run.stderr}`);
+    const message = JSON.parse(lines[0]);
+    assert.is(message.level, 'error');
+    for (const name of names) assert.ok(message.msg.includes(name), `${label}: the message does not name ${name}:\n${message.msg}`);
+  }
+});
+
+test.run();
