@@ -1,6 +1,6 @@
 // admit(body, config) -> the AdmissionReview answer and the facts for its log line.
 // Pure and total: every failure becomes an answer, nothing throws.
-import { AdmissionReviewResponse, parseReview, reviewResponse } from './admission';
+import { AdmissionRequest, AdmissionReviewResponse, parseReview, reviewResponse } from './admission';
 import type { Config } from './config';
 import { shouldInject, SkipReason } from './decide';
 import { inject } from './inject';
@@ -31,30 +31,43 @@ export function admit(body: unknown, config: Config): Admission {
   const parsed = parseReview(body);
   if (!parsed.ok) return { ok: false, error: parsed.error, record: { decision: 'error', reason: 'bad_review' } };
   const { request, object: pod } = parsed;
-  const base = {
-    uid: request.uid,
-    namespace: request.namespace,
-    pod: podDisplayName(pod) ?? request.name,
-    operation: request.operation,
-    ...(request.dryRun ? { dryRun: true } : {}),
-  };
   try {
     const decision = shouldInject(request, pod, config);
     if (!decision.inject) {
       const warnings = decision.warning ? [decision.warning] : [];
-      return { ok: true, review: reviewResponse(request.uid, [], warnings), record: { ...base, decision: 'skip', reason: decision.reason, warnings: warnings.length } };
+      return { ok: true, review: reviewResponse(request.uid, [], warnings), record: recordOf(request, pod, 'skip', decision.reason, { warnings: warnings.length }) };
     }
     const injection = inject(pod as JsonObject, config);
     const patch = buildPatch(pod, injection.pod);
     return {
       ok: true,
       review: reviewResponse(request.uid, patch, injection.warnings),
-      record: { ...base, decision: 'inject', reason: 'injected', mode: injection.mode, patchOps: patch.length, warnings: injection.warnings.length },
+      record: recordOf(request, pod, 'inject', 'injected', { mode: injection.mode, patchOps: patch.length, warnings: injection.warnings.length }),
     };
   } catch (error) {
     // A pod shape nobody foresaw must never cost the user their pod: allow it unchanged.
     const warning = 'pandocore: sidecar not injected: the webhook could not process this pod';
-    return { ok: true, review: reviewResponse(request.uid, [], [warning]), record: { ...base, decision: 'error', reason: 'internal_error', warnings: 1, detail: String((error as Error)?.message).slice(0, 200) } };
+    const detail = String((error as Error)?.message).slice(0, 200);
+    return { ok: true, review: reviewResponse(request.uid, [], [warning]), record: recordOf(request, pod, 'error', 'internal_error', { warnings: 1, detail }) };
   }
 }
 
+type Outcome = Pick<AdmissionRecord, 'mode' | 'patchOps' | 'warnings' | 'detail'>;
+
+/** One literal of one shape (absent facts are undefined, which a JSON log line omits): object
+ * spreads here cost more than the rest of the admission together. */
+function recordOf(request: AdmissionRequest, pod: unknown, decision: AdmissionRecord['decision'], reason: AdmissionRecord['reason'], outcome: Outcome): AdmissionRecord {
+  return {
+    uid: request.uid,
+    namespace: request.namespace,
+    pod: podDisplayName(pod) ?? request.name,
+    operation: request.operation,
+    dryRun: request.dryRun ? true : undefined,
+    decision,
+    reason,
+    mode: outcome.mode,
+    patchOps: outcome.patchOps,
+    warnings: outcome.warnings,
+    detail: outcome.detail,
+  };
+}

@@ -1,9 +1,42 @@
 // JSON Patch from the raw pod to the mutated pod, built by rfc6902. inject() shares every
-// untouched subtree with its input, so identical references are skipped without a walk, and a
-// list that only grew at its end gets "add" operations for the new tail. Both keep the cost
-// linear in what changed, where rfc6902's array diff alone is quadratic in list length.
+// untouched subtree with its input, so rfc6902 is handed only the keys whose values differ by
+// identity (the rest yield no operation), and a list that only grew at its end gets "add"
+// operations for the new tail. Both keep the cost linear in what changed, where rfc6902 alone
+// walks every key of the pod and its array diff is quadratic in list length.
 import { createPatch, Operation } from 'rfc6902';
 import type { Pointer } from 'rfc6902/pointer';
+
+type Json = Record<string, unknown>;
+const isPlainObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Both objects without the keys they share by identity, recursively, in their key order. A key
+ * counts as present the way rfc6902 counts it: own and not undefined. */
+function differing(input: unknown, output: unknown): [unknown, unknown] {
+  if (input === output || !isPlainObject(input) || !isPlainObject(output)) return [input, output];
+  const inPart: Json = {};
+  const outPart: Json = {};
+  for (const key in input) {
+    const before = input[key];
+    if (before === undefined || !Object.hasOwn(input, key)) continue;
+    const after = Object.hasOwn(output, key) ? output[key] : undefined;
+    if (after === undefined) put(inPart, key, before);
+    else if (before !== after) {
+      const [a, b] = differing(before, after);
+      put(inPart, key, a);
+      put(outPart, key, b);
+    }
+  }
+  for (const key in output) {
+    if (output[key] !== undefined && Object.hasOwn(output, key) && !(Object.hasOwn(input, key) && input[key] !== undefined)) put(outPart, key, output[key]);
+  }
+  return [inPart, outPart];
+}
+
+// A "__proto__" key from JSON must stay an ordinary own key, not set the prototype.
+const put = (o: Json, key: string, value: unknown) => {
+  if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
+};
 
 function diffTouched(input: unknown, output: unknown, ptr: Pointer): Operation[] | void {
   if (input === output) return [];
@@ -14,5 +47,6 @@ function diffTouched(input: unknown, output: unknown, ptr: Pointer): Operation[]
 }
 
 export function buildPatch(raw: unknown, mutated: unknown): Operation[] {
-  return createPatch(raw, mutated, diffTouched);
+  const [input, output] = differing(raw, mutated);
+  return createPatch(input, output, diffTouched);
 }
