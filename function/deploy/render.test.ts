@@ -7,6 +7,7 @@ import * as admission from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import * as knative from '@kubernetes-models/knative/serving.knative.dev/v1';
 import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { restrictedProblems } from '../testing/podsecurity';
+import { loadSetupConfig } from '../tls/config';
 import { K8sObject, renderInstall, renderNamespaceSetup } from './render';
 import { parseValues } from './values';
 import { NAMES } from './meta';
@@ -251,6 +252,22 @@ test('hpa: CPU-based Knative autoscaling with the configured target', () => {
   assert.is(annotations['autoscaling.knative.dev/class'], 'hpa.autoscaling.knative.dev');
   assert.is(annotations['autoscaling.knative.dev/metric'], 'cpu');
   assert.is(annotations['autoscaling.knative.dev/target'], '70');
+});
+
+test('the rendered Job env is what the TLS setup code reads, naming the objects the install has', () => {
+  for (const { name, values, objects } of rendered.filter((r) => find(r.objects, 'Job'))) {
+    const env = Object.fromEntries(find(objects, 'Job').spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+    const config = loadSetupConfig({ ...env, KUBERNETES_SERVICE_HOST: '10.0.0.1' });
+    const mwc = find(objects, 'MutatingWebhookConfiguration');
+    const service = mwc.webhooks[0].clientConfig.service;
+    assert.is(config.namespace, values.namespace, name);
+    assert.equal(config.dnsNames, [`${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}.svc.cluster.local`], name);
+    assert.is(config.webhookConfiguration, mwc.metadata.name);
+    assert.is(config.tlsSecret, ksvcOf(objects).spec.template.spec.volumes[0].secret.secretName);
+    assert.equal([config.tlsSecret, config.caSecret], find(objects, 'Role').rules[0].resourceNames);
+    assert.equal(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name).sort(), [config.caSecret, config.tlsSecret].sort());
+    assert.is(config.renewBeforeDays, values.tls.renewBeforeDays);
+  }
 });
 
 test.run();
