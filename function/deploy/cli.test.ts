@@ -107,6 +107,10 @@ test('the built tool: YAML on stdout and exit 0; exit 2 with the problems on std
   const stdin = spawnSync(process.execPath, [tool, '-f', '-'], { input: 'replicas: 4\nmaxReplicas: 4\n', encoding: 'utf8', timeout: 20_000 });
   assert.is(stdin.status, 0, stdin.stderr);
   assert.is(ksvcOf(stdin.stdout).spec.template.metadata.annotations['autoscaling.knative.dev/max-scale'], '4');
+  // As task namespace:enable pipes the stored license in.
+  const setup = spawnSync(process.execPath, [tool, '--namespace-setup', 'team-b', '--set-file', 'licenseKey=-'], { input: 'KEY-FROM-PIPE', encoding: 'utf8', timeout: 20_000 });
+  assert.is(setup.status, 0, setup.stderr);
+  assert.equal(docs(setup.stdout)[2].stringData, { 'license-key': 'KEY-FROM-PIPE' });
 });
 
 test.run();
