@@ -32,7 +32,8 @@ export function benchCore(config: Config): CoreRow[] {
   const rows = [measure(`typical (${TYPICAL_FIXTURE})`, readFixture(TYPICAL_FIXTURE), config)];
   for (const { axis, size } of GROWTH) {
     const units = axis === 'containers' ? size.containers : size.env;
-    rows.push(measure(`${size.containers} containers x ${size.env} env`, grownReview(size), config, { axis, units }));
+    const pod = axis === 'containers' ? `${size.containers} containers, ${size.env} env each` : `1 container, ${size.env} env`;
+    rows.push(measure(pod, grownReview(size), config, { axis, units }));
   }
   return rows;
 }

@@ -1,13 +1,15 @@
 // The four servers under the same body and load, one after another: saturation with fixed
 // connections, then a light paced load, then the server's peak resident memory.
 import type { Config } from '../config';
-import { runLoad, LoadResult } from './load';
-import { memoryOf } from './processes';
+import { runLoad, runPaced, LoadResult } from './load';
+import { cpuSecondsOf, memoryOf } from './processes';
 import { ServerSpec, startChecked } from './servers';
 
-export const HTTP_LOAD = { connections: 10, warmupSec: 2, saturationSec: 8, lightRatePerSec: 100, lightConnections: 2, lightSec: 5 };
+export const HTTP_LOAD = { connections: 10, warmupSec: 2, saturationSec: 8, lightRatePerSec: 100, lightConnections: 4, lightSec: 5 };
 
-export interface HttpRow { key: ServerSpec['key']; label: string; saturation: LoadResult; light: LoadResult; peakRssMb: number }
+/** serverCpuUsPerReq: the server's own CPU per answer at saturation, which the load generator
+ * sharing the machine does not distort. */
+export interface HttpRow { key: ServerSpec['key']; label: string; saturation: LoadResult; serverCpuUsPerReq: number; light: LoadResult; peakRssMb: number }
 
 function assertClean(label: string, result: LoadResult) {
   if (result.errors > 0 || result.non2xx > 0 || result.requests === 0) {
@@ -23,11 +25,14 @@ export async function benchHttp(specs: ServerSpec[], body: string, config: Confi
       const { connections, warmupSec, saturationSec, lightRatePerSec, lightConnections, lightSec } = HTTP_LOAD;
       progress(`http: ${spec.label}`);
       assertClean(spec.label, await runLoad(url, body, { connections, durationSec: warmupSec }));
+      const pid = child.process.pid!;
+      const cpuBefore = cpuSecondsOf(pid);
       const saturation = await runLoad(url, body, { connections, durationSec: saturationSec });
+      const serverCpuUsPerReq = ((cpuSecondsOf(pid) - cpuBefore) * 1e6) / saturation.requests;
       assertClean(spec.label, saturation);
-      const light = await runLoad(url, body, { connections: lightConnections, durationSec: lightSec, ratePerSec: lightRatePerSec });
+      const light = await runPaced(url, body, { connections: lightConnections, durationSec: lightSec, ratePerSec: lightRatePerSec });
       assertClean(spec.label, light);
-      rows.push({ key: spec.key, label: spec.label, saturation, light, peakRssMb: memoryOf(child.process.pid!).peakRssMb });
+      rows.push({ key: spec.key, label: spec.label, saturation, serverCpuUsPerReq, light, peakRssMb: memoryOf(pid).peakRssMb });
     } finally {
       await child.stop();
     }

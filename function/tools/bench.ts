@@ -11,7 +11,7 @@ import { benchMemory } from '../bench/memory';
 import { TYPICAL_FIXTURE } from '../bench/pods';
 import { BUNDLE_ENTRY, DIST, PRODUCTION_ENTRY, serverSpecs, throwawayCert } from '../bench/servers';
 import { printReport, Results } from '../bench/report';
-import { FIXTURES_DIR } from '../testing/fixtures';
+import { readFixture } from '../testing/fixtures';
 import { version } from '../../package.json';
 
 const ROOT = join(DIST, '..');
@@ -20,7 +20,7 @@ const progress = (line: string) => process.stderr.write(`… ${line}\n`);
 async function main() {
   const began = performance.now();
   const config = loadConfig(process.env, version); // as the served webhook reads it
-  const body = readFileSync(join(FIXTURES_DIR, `${TYPICAL_FIXTURE}.request.json`), 'utf8');
+  const body = JSON.stringify(readFixture(TYPICAL_FIXTURE)); // compact, as the API server sends it
   const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
   const machine = { nproc: cpus().length, cpu, node: process.version, platform: `${process.platform}-${process.arch}` };
 
