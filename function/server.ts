@@ -10,6 +10,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import http, { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { ServerConfig } from './config';
@@ -34,12 +35,29 @@ export function frameworkApp(functionName: string, log: Logger): RequestListener
 
 type ParsedRequest = IncomingMessage & { body?: unknown; rawBody?: Buffer; _body?: boolean };
 
+/** How long a connection refused with 413 stays open, unread, so the client can read the answer. */
+export const LINGER_MS = 1000;
+
+/**
+ * Closing a socket with unread bytes sends a TCP reset, and a client still sending its body then
+ * often never reads the 413 (half the time with Node's own client). So reading stops (TCP flow
+ * control holds the sender back, nothing more is buffered), the answer goes out with a FIN, and
+ * the socket is destroyed only a moment later.
+ */
+function lingerThenClose(req: IncomingMessage) {
+  const socket = req.socket as IncomingMessage['socket'] & { destroySoon?: () => void };
+  req.on('data', () => {}); // marks the body as consumed, so Node does not read it to its end
+  req.pause();
+  socket.destroySoon = () => socket.end(); // Node calls it after a Connection: close answer
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
 /** Reads and parses the body within the limit, then passes the request on with it parsed. */
 export function bodyGuard(next: RequestListener, log: Logger, limit = MAX_BODY_BYTES): RequestListener {
   const refuse = (req: IncomingMessage, res: ServerResponse, status: number, error: string, bytes?: number) => {
     log('warn', 'admission rejected', { decision: 'error', reason: status === 413 ? 'body_too_large' : 'malformed_json', status, bytes });
     sendJson(res, status, { error }, status === 413 ? { connection: 'close' } : {});
-    if (status === 413) res.once('finish', () => req.destroy());
+    if (status === 413) lingerThenClose(req);
   };
   return (req: ParsedRequest, res) => {
     const declared = Number(req.headers['content-length']);
@@ -137,8 +155,11 @@ export async function startServers(listener: RequestListener, config: ServerConf
       timer.unref();
       let open = servers.length;
       for (const s of servers) {
-        s.close(() => { if (--open === 0) { clearTimeout(timer); resolve(); } });
-        s.closeIdleConnections();
+        // Stop accepting, but close idle keep-alive connections only after the sockets were read
+        // again: under load a request may sit unread on a connection that looks idle, and
+        // http.Server.close() would close it at once, resetting that request.
+        const sweep = setInterval(() => s.closeIdleConnections(), 50);
+        net.Server.prototype.close.call(s, () => { clearInterval(sweep); if (--open === 0) { clearTimeout(timer); resolve(); } });
       }
     }),
   };

@@ -2,10 +2,13 @@
 // cost little memory, nothing it writes holds a secret or a request body, and a bad
 // configuration stops it before it listens.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { bodyFor } from './bodies';
 import { MiB, validBody, validReview } from './catalogue';
+import { startLoad } from './load';
 import { Child, MAIN_JS, spawnMain } from './serve';
 import { exchange, jsonPost, rawRequest, Step } from './wire';
 
@@ -65,6 +68,27 @@ test('bodies over 3 MiB are refused without being buffered whole: RSS stays flat
   }
 });
 
+test('a client that sends an oversized body whole still reads the 413 (no reset before the answer)', async () => {
+  const child = await spawnMain({});
+  try {
+    const statuses: Record<string, number> = {};
+    const agent = new http.Agent({ keepAlive: true });
+    for (let i = 0; i < 40; i++) {
+      const status = await new Promise<string>((resolve) => {
+        const req = http.request(child.urls.http, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => { res.resume(); resolve(String(res.statusCode)); });
+        req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        req.end(Buffer.alloc(3 * MiB + 1, 0x20));
+      });
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+    agent.destroy();
+    assert.equal(statuses, { 413: 40 });
+    await stillServes(child);
+  } finally {
+    await stop(child);
+  }
+});
+
 test('nothing the process writes holds a pod env value, a license key or a request body', async () => {
   const child = await spawnMain({ PANDO_DEFAULT_MODE: 'enforce' });
   const port = Number(new URL(child.urls.http).port);
@@ -101,6 +125,25 @@ test('nothing the process writes holds a pod env value, a license key or a reque
       assert.not.ok(line.includes(secret), `a log line holds ${secret}: ${line.slice(0, 300)}`);
     }
   }
+});
+
+test('SIGTERM under load: every request sent on an open connection is answered 200, then exit 0', async () => {
+  const child = await spawnMain({});
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 100 });
+  const run = startLoad({ url: `${child.urls.http}/?timeout=10s`, agent, connections: 100, bodyFor, maxRequests: 1_000_000, maxMs: 10_000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  const inFlight = run.inFlight();
+  child.process.kill('SIGTERM');
+  const { code } = await child.exited;
+  run.stop();
+  const result = await run.promise;
+  agent.destroy();
+  const { ECONNREFUSED: refusedAfterClose = 0, ...lost } = result.errors;
+  assert.is(code, 0);
+  assert.ok(inFlight > 50, `only ${inFlight} requests in flight at SIGTERM`);
+  assert.is(result.wrong, 0, result.firstWrong);
+  assert.equal(lost, {}, `requests lost: ${JSON.stringify(lost)}`);
+  assert.ok(refusedAfterClose <= 100, `${refusedAfterClose} refused`);
 });
 
 /** Starts main.js with a bad environment; resolves with its exit code, output and whether the port ever accepted. */
