@@ -1,4 +1,8 @@
 // Entry point of `npm start`, `npm run serve` and the container image.
+//   SIGTERM, SIGINT     drain (stop accepting, finish in-flight requests, at most
+//                       PANDO_DRAIN_TIMEOUT_SECONDS), then exit 0
+//   TLS files missing   serve HTTP, start HTTPS when they appear; exit 1 if they never do, so
+//                       the pod restarts and says why
 import { ConfigError, loadConfig, loadServerConfig, ServerConfig } from './config';
 import { jsonLogger } from './log';
 import { bodyGuard, frameworkApp, startServers } from './server';
@@ -31,16 +35,23 @@ async function main() {
   const running = await startServers(bodyGuard(frameworkApp(FUNCTION_NAME, log), log), serverConfig, log);
   log('info', 'serving', { ...running.urls, pid: process.pid });
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (reason: string, code: number) => {
     if (stopping) return;
     stopping = true;
-    log('info', 'draining', { signal });
-    await running.drain();
-    log('info', 'stopped', { signal });
-    process.exit(0);
+    const drained = running.drain(); // listeners closed first, then said
+    log('info', 'draining', { reason });
+    await drained;
+    log('info', 'stopped', { reason });
+    process.exit(code);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+  if (serverConfig.tls && !running.urls.https) {
+    void running.tlsReady.then((url) => {
+      if (url) log('info', 'serving HTTPS', { https: url });
+      else void stop('no TLS certificate', 1);
+    });
+  }
 }
 
 main().catch((error) => {

@@ -1,0 +1,276 @@
+// The production entry (node dist/function/main.js) as a child process, on loopback: HTTPS
+// verified against the CA under the webhook's DNS name, a certificate swapped on disk served on
+// the next connection, HTTPS started late when the Secret is filled after start, and SIGTERM
+// finishing every request in flight before exiting 0.
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { version } from '../package.json';
+import { jsonLogger } from './log';
+import { startServers } from './server';
+import { createCa, issueServingCert, KeyPairPem, serviceDnsNames } from './tls/certs';
+import { TEST_VERSION } from './testing/config';
+import { readable, readExpected, readFixture } from './testing/fixtures';
+
+const MAIN = join(__dirname, 'main.js');
+const NAMES = serviceDnsNames('pando-webhook', 'pando-system');
+const FIXTURE = 'deployment-pod';
+const body = JSON.stringify(readFixture(FIXTURE));
+
+interface Main { child: ChildProcess; lines: any[]; exited: Promise<number | null>; waitFor(msg: string, ms?: number): Promise<any> }
+
+function startMain(env: Record<string, string>): Main {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORT: '0', PANDO_TLS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: any[] = [];
+  const waiters: (() => void)[] = [];
+  let rest = '';
+  const collect = (text: string) => {
+    const parts = (rest + text).split('\n');
+    rest = parts.pop() ?? '';
+    for (const part of parts) { try { lines.push(JSON.parse(part)); } catch { lines.push({ raw: part }); } }
+    waiters.splice(0).forEach((w) => w());
+  };
+  child.stdout!.setEncoding('utf8').on('data', collect);
+  child.stderr!.setEncoding('utf8').on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { waiters.splice(0).forEach((w) => w()); resolve(code); }));
+  const waitFor = (msg: string, ms = 5000) => new Promise<any>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${msg}" log line in ${ms} ms:\n${JSON.stringify(lines)}`)), ms);
+    const check = () => {
+      const line = lines.find((l) => l.msg === msg);
+      if (line) { clearTimeout(timer); resolve(line); } else if (child.exitCode !== null) { clearTimeout(timer); reject(new Error(`exited ${child.exitCode}:\n${JSON.stringify(lines)}`)); } else waiters.push(check);
+    };
+    check();
+  });
+  return { child, lines, exited, waitFor };
+}
+
+async function stopMain(main: Main) {
+  if (main.child.exitCode === null) main.child.kill('SIGTERM');
+  return main.exited;
+}
+
+/** A TLS Secret volume as the kubelet writes it: files behind a `..data` symlink swapped atomically. */
+function secretVolume() {
+  const dir = mkdtempSync(join(tmpdir(), 'pando-tls-'));
+  let generation = 0;
+  return {
+    dir, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'),
+    write(pair: KeyPairPem) {
+      const data = `..${++generation}`;
+      mkdirSync(join(dir, data));
+      writeFileSync(join(dir, data, 'tls.crt'), pair.cert);
+      writeFileSync(join(dir, data, 'tls.key'), pair.key);
+      symlinkSync(data, join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+      if (generation === 1) {
+        symlinkSync('..data/tls.crt', join(dir, 'tls.crt'));
+        symlinkSync('..data/tls.key', join(dir, 'tls.key'));
+      }
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+interface Answer { status: number; headers: http.IncomingHttpHeaders; text: string; serial?: string }
+
+/** One request on a new connection; for HTTPS, verified against `ca` under `servername`. */
+function send(url: string, options: { method?: string; path?: string; ca?: string; servername?: string; body?: string } = {}) {
+  return new Promise<Answer>((resolve, reject) => {
+    const target = new URL(options.path ?? '/?timeout=10s', url);
+    const transport = target.protocol === 'https:' ? https : http;
+    const req = transport.request(target, {
+      method: options.method ?? 'POST', agent: false, ca: options.ca, servername: options.servername, timeout: 5000,
+      headers: options.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) },
+    }, (res) => {
+      const serial = (res.socket as import('node:tls').TLSSocket).getPeerX509Certificate?.()?.serialNumber;
+      let text = '';
+      res.setEncoding('utf8').on('data', (c) => { text += c; }).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, serial }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** The golden answer for the fixture, as served by a process reporting the package's version. */
+function assertGolden(answer: Answer) {
+  assert.is(answer.status, 200, answer.text);
+  const served = readable(JSON.parse(answer.text));
+  const normalized = JSON.parse(JSON.stringify(served).split(`\\"version\\":\\"${version}\\"`).join(`\\"version\\":\\"${TEST_VERSION}\\"`));
+  assert.equal(normalized, readExpected(FIXTURE));
+}
+
+const serialOf = (pem: string) => new (require('node:crypto').X509Certificate)(pem).serialNumber as string;
+
+test('HTTPS answers under the webhook DNS name, verified against the CA; another name or CA is refused', async () => {
+  const ca = await createCa('test CA');
+  const volume = secretVolume();
+  volume.write(await issueServingCert(ca, { dnsNames: NAMES }));
+  const main = startMain({ PANDO_TLS_CERT_FILE: volume.certFile, PANDO_TLS_KEY_FILE: volume.keyFile });
+  try {
+    const { https: url, http: plain } = await main.waitFor('serving');
+    assert.ok(url, 'HTTPS served from the start');
+    assertGolden(await send(url, { ca: ca.cert, servername: 'pando-webhook.pando-system.svc', body }));
+    assertGolden(await send(plain, { body }));
+    const wrongName = await send(url, { ca: ca.cert, servername: 'pando-webhook.default.svc', body }).catch((e) => e);
+    assert.is(wrongName.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    const otherCa = await send(url, { ca: (await createCa('other CA')).cert, servername: NAMES[0], body }).catch((e) => e);
+    assert.instance(otherCa, Error);
+  } finally {
+    assert.is(await stopMain(main), 0);
+    volume.remove();
+  }
+});
+
+test('a certificate swapped on disk is served from the next connection, without restart', async () => {
+  const ca = await createCa('test CA');
+  const volume = secretVolume();
+  const first = await issueServingCert(ca, { dnsNames: NAMES });
+  const second = await issueServingCert(ca, { dnsNames: NAMES });
+  volume.write(first);
+  const main = startMain({ PANDO_TLS_CERT_FILE: volume.certFile, PANDO_TLS_KEY_FILE: volume.keyFile });
+  try {
+    const { https: url } = await main.waitFor('serving');
+    const verified = { ca: ca.cert, servername: NAMES[0], method: 'GET', path: '/healthz' };
+    assert.is((await send(url, verified)).serial, serialOf(first.cert));
+    volume.write(second);
+    const after = await send(url, verified);
+    assert.is(after.status, 200);
+    assert.is(after.serial, serialOf(second.cert));
+    assert.is.not(serialOf(first.cert), serialOf(second.cert));
+    assert.ok(main.lines.some((l) => l.msg === 'TLS certificate reloaded'));
+    assert.is(main.child.pid !== undefined && main.child.exitCode, null, 'same process');
+  } finally {
+    assert.is(await stopMain(main), 0);
+    volume.remove();
+  }
+});
+
+test('certificate files missing at start: HTTP serves (not ready), HTTPS starts once they appear', async () => {
+  const ca = await createCa('test CA');
+  const volume = secretVolume();
+  const main = startMain({ PANDO_TLS_CERT_FILE: volume.certFile, PANDO_TLS_KEY_FILE: volume.keyFile });
+  try {
+    const serving = await main.waitFor('serving');
+    assert.is(serving.https, undefined);
+    assert.ok(main.lines.some((l) => l.msg === 'waiting for the TLS certificate files, serving HTTP only' && l.reason === 'ENOENT'));
+    assert.is((await send(serving.http, { method: 'GET', path: '/readyz' })).status, 503);
+    assert.is((await send(serving.http, { method: 'GET', path: '/healthz' })).status, 200);
+    assertGolden(await send(serving.http, { body }));
+    volume.write(await issueServingCert(ca, { dnsNames: NAMES }));
+    const { https: url } = await main.waitFor('serving HTTPS');
+    assertGolden(await send(url, { ca: ca.cert, servername: NAMES[0], body }));
+    assert.is((await send(serving.http, { method: 'GET', path: '/readyz' })).status, 200);
+  } finally {
+    assert.is(await stopMain(main), 0);
+    volume.remove();
+  }
+});
+
+/** A POST whose headers the server has read (100-continue) and whose body is sent later. */
+function heldRequest(url: string, options: { ca?: string; servername?: string } = {}) {
+  const target = new URL('/?timeout=10s', url);
+  const transport = target.protocol === 'https:' ? https : http;
+  const req = transport.request(target, {
+    method: 'POST', agent: false, ...options,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+  });
+  const answer = new Promise<Answer>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c) => { text += c; }).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+  });
+  answer.catch(() => undefined); // failures are asserted where awaited, never left unhandled
+  const accepted = new Promise<void>((resolve) => req.once('continue', () => { req.write(body.slice(0, 100)); resolve(); }));
+  req.flushHeaders();
+  /** Sends the rest of the body in `chunks` pieces, one every `everyMs`. */
+  const finish = async (chunks = 1, everyMs = 0) => {
+    const rest = body.slice(100);
+    const size = Math.ceil(rest.length / chunks);
+    for (let i = 0; i < chunks - 1; i++) {
+      req.write(rest.slice(i * size, (i + 1) * size));
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    req.end(rest.slice((chunks - 1) * size));
+  };
+  return { answer, accepted, finish };
+}
+
+test('SIGTERM: no new connection, every request in flight answered 200, then exit 0', async () => {
+  const ca = await createCa('test CA');
+  const volume = secretVolume();
+  volume.write(await issueServingCert(ca, { dnsNames: NAMES }));
+  const main = startMain({ PANDO_TLS_CERT_FILE: volume.certFile, PANDO_TLS_KEY_FILE: volume.keyFile });
+  try {
+    const { http: plain, https: secure } = await main.waitFor('serving');
+    const held = [
+      heldRequest(plain), heldRequest(plain),
+      heldRequest(secure, { ca: ca.cert, servername: NAMES[0] }), heldRequest(secure, { ca: ca.cert, servername: NAMES[0] }),
+    ];
+    await Promise.all(held.map((h) => h.accepted)); // the server has read each request's headers
+    main.child.kill('SIGTERM');
+    await main.waitFor('draining');
+    for (const url of [plain, secure]) {
+      const refused = await new Promise<string>((resolve) => {
+        const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+        socket.once('connect', () => { socket.destroy(); resolve('connected'); });
+        socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      });
+      assert.is(refused, 'ECONNREFUSED', `${url} after SIGTERM`);
+    }
+    // the bodies trickle in over ~600 ms after SIGTERM; the process must wait for all of them
+    await Promise.all(held.map((h) => h.finish(7, 100)));
+    assert.is(main.child.exitCode, null, 'still running while requests are in flight');
+    for (const settled of await Promise.allSettled(held.map((h) => h.answer))) {
+      if (settled.status === 'rejected') throw new Error(`a request in flight failed: ${settled.reason}`);
+      const answer = settled.value;
+      assertGolden(answer);
+      assert.is(answer.headers.connection, 'close');
+    }
+    assert.is(await main.exited, 0);
+    assert.ok(main.lines.some((l) => l.msg === 'stopped'));
+  } finally {
+    main.child.kill('SIGKILL');
+    volume.remove();
+  }
+});
+
+test('SIGTERM with a request that never finishes: exit after PANDO_DRAIN_TIMEOUT_SECONDS', async () => {
+  const main = startMain({ PANDO_DRAIN_TIMEOUT_SECONDS: '1' });
+  try {
+    const { http: plain } = await main.waitFor('serving');
+    const stuck = heldRequest(plain);
+    await stuck.accepted;
+    void stuck.answer.catch(() => undefined);
+    main.child.kill('SIGTERM');
+    const code = await Promise.race([main.exited, new Promise((r) => setTimeout(() => r('still running'), 4000).unref())]);
+    assert.is(code, 0);
+    assert.ok(main.lines.some((l) => l.msg === 'drain timed out, closing the remaining connections'));
+  } finally {
+    main.child.kill('SIGKILL');
+  }
+});
+
+test('TLS files that never appear: startServers gives up after its bound and says so', async () => {
+  const logs: any[] = [];
+  const running = await startServers((_req, res) => res.end(), {
+    port: 0, drainTimeoutMs: 1000, tls: { port: 0, certFile: '/nonexistent/tls.crt', keyFile: '/nonexistent/tls.key' },
+  }, jsonLogger((l) => { logs.push(JSON.parse(l)); }), { requestMs: 5000, headersMs: 5000, keepAliveMs: 5000, tlsWait: { firstMs: 10, maxMs: 40, giveUpMs: 150 } });
+  try {
+    assert.is(await running.tlsReady, undefined);
+    assert.is(running.urls.https, undefined);
+    assert.ok(logs.some((l) => l.level === 'error' && /did not appear in time/.test(l.msg)));
+  } finally {
+    await running.drain();
+  }
+});
+
+test.run();
