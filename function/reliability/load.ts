@@ -14,7 +14,7 @@ export interface LoadOptions {
   bodyFor(i: number): Body;
   maxRequests: number;
   maxMs: number;
-  /** Called with each answered request, e.g. to read the TLS peer certificate. */
+  /** Called as each answer starts, while its socket is attached (e.g. to read the TLS certificate). */
   onAnswer?(res: http.IncomingMessage): void;
 }
 
@@ -45,17 +45,21 @@ function send(options: LoadOptions, body: Body): Promise<{ ok: boolean; detail?:
       method: 'POST', agent: options.agent,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body.text) },
     }, (res) => {
+      options.onAnswer?.(res);
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('error', reject);
       res.on('end', () => {
-        options.onAnswer?.(res);
         const text = Buffer.concat(chunks).toString('utf8');
         const ok = res.statusCode === 200 && text === body.expected;
         resolve(ok ? { ok } : { ok, detail: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` });
       });
     });
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      // Which connection failed tells a request the server dropped from one it never saw.
+      if (error.code && error.code !== 'ECONNREFUSED') error.code = `${error.code}${req.reusedSocket ? ' (reused connection)' : ' (new connection)'}`;
+      reject(error);
+    });
     req.end(body.text);
   });
 }

@@ -127,23 +127,27 @@ test('nothing the process writes holds a pod env value, a license key or a reque
   }
 });
 
-test('SIGTERM under load: every request sent on an open connection is answered 200, then exit 0', async () => {
+test('SIGTERM under load: every request on a connection the server accepted is answered 200, then exit 0', async () => {
   const child = await spawnMain({});
   const agent = new http.Agent({ keepAlive: true, maxSockets: 100 });
   const run = startLoad({ url: `${child.urls.http}/?timeout=10s`, agent, connections: 100, bodyFor, maxRequests: 1_000_000, maxMs: 10_000 });
   await new Promise((r) => setTimeout(r, 1500));
   const inFlight = run.inFlight();
+  const killedAt = performance.now();
   child.process.kill('SIGTERM');
   const { code } = await child.exited;
   run.stop();
   const result = await run.promise;
   agent.destroy();
-  const { ECONNREFUSED: refusedAfterClose = 0, ...lost } = result.errors;
+  // Refused, or reset on a new connection: the connection was still in the kernel's accept queue
+  // when the listener closed, so the server never saw the request (the API server retries both).
+  const { ECONNREFUSED: refusedAfterClose = 0, 'ECONNRESET (new connection)': resetInAcceptQueue = 0, ...lost } = result.errors;
   assert.is(code, 0);
   assert.ok(inFlight > 50, `only ${inFlight} requests in flight at SIGTERM`);
   assert.is(result.wrong, 0, result.firstWrong);
-  assert.equal(lost, {}, `requests lost: ${JSON.stringify(lost)}`);
-  assert.ok(refusedAfterClose <= 100, `${refusedAfterClose} refused`);
+  assert.equal(lost, {}, `requests lost: ${JSON.stringify(lost)}; exit ${Math.round(performance.now() - killedAt)} ms after SIGTERM; ${child.output.filter((l) => !l.includes('"admission"')).slice(-5).join(' | ')}`);
+  assert.ok(refusedAfterClose <= 100 && resetInAcceptQueue <= 100, `${refusedAfterClose} refused, ${resetInAcceptQueue} reset in the accept queue`);
+  assert.not.ok(child.output.some((l) => l.includes('drain timed out')), 'the drain timed out and cut connections');
 });
 
 /** Starts main.js with a bad environment; resolves with its exit code, output and whether the port ever accepted. */
