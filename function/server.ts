@@ -5,9 +5,10 @@
 //   body over 3 MiB                 413, refused from Content-Length or as it streams in
 //   malformed JSON                  400 {"error"}, logged without the body
 //   SIGTERM                         stop accepting, finish in-flight requests, exit
-//   HTTPS                           certificate files re-read when they change on disk
+//   HTTPS                           certificate files re-read when they change on disk; when
+//                                   missing at start, HTTP is served and HTTPS starts once they
+//                                   appear (GET /readyz answers 503 until then)
 // then hands the parsed request to the framework's own Express app, which runs the function.
-import { readFileSync, statSync } from 'node:fs';
 import http, { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -16,6 +17,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { ServerConfig } from './config';
 import { isJsonContentType, sendJson } from './http';
 import type { Logger } from './log';
+import { reloadOnChange, TLS_WAIT, waitForPair, WaitSchedule } from './tls/files';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -98,65 +100,91 @@ export function bodyGuard(next: RequestListener, log: Logger, limit = MAX_BODY_B
 
 export interface RunningServers {
   http: http.Server;
+  /** Set once HTTPS serves (at start, or once the certificate files appear). */
   https?: https.Server;
   urls: { http: string; https?: string };
+  /** Resolves with the HTTPS URL once it serves; undefined without TLS, on giving up, or when drained first. */
+  tlsReady: Promise<string | undefined>;
   /** Stops accepting, waits for in-flight requests (bounded), then resolves. */
   drain(): Promise<void>;
 }
 
-/** Re-reads certificate and key when either file changes, before the next TLS handshake. */
-function reloadingTls(server: https.Server, certFile: string, keyFile: string, log: Logger) {
-  let stamp = '';
-  const check = () => {
-    try {
-      const now = [certFile, keyFile].map((f) => { const s = statSync(f); return `${s.ino}:${s.mtimeMs}:${s.size}`; }).join('|');
-      if (now === stamp) return;
-      server.setSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
-      if (stamp) log('info', 'TLS certificate reloaded', { certFile });
-      stamp = now;
-    } catch (error) {
-      // Keep serving the certificate we have; a half-written pair is retried on the next connection.
-      log('error', 'TLS certificate reload failed', { certFile, error: (error as Error).message });
-    }
-  };
-  return check;
-}
-
 /** How long a connection may take; tests pass shorter ones. */
-export interface ServerTimeouts { requestMs: number; headersMs: number; keepAliveMs: number }
+export interface ServerTimeouts { requestMs: number; headersMs: number; keepAliveMs: number; tlsWait?: WaitSchedule }
 export const SERVER_TIMEOUTS: ServerTimeouts = {
   requestMs: 30_000, // a request that never finishes is cut off (408)
   headersMs: 10_000, // slow senders of headers too
   keepAliveMs: 65_000, // the API server reuses connections
 };
 
+const listen = (s: http.Server, port: number) => new Promise<number>((resolve, reject) => {
+  s.once('error', reject);
+  s.listen(port, () => { s.off('error', reject); resolve((s.address() as AddressInfo).port); });
+});
+
 export async function startServers(listener: RequestListener, config: ServerConfig, log: Logger, timeouts = SERVER_TIMEOUTS): Promise<RunningServers> {
   // Node checks the two timeouts only every connectionsCheckingInterval (30 s by default).
   const options = { requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, timeouts.headersMs / 4)) };
-  const plain = http.createServer(options, listener);
-  let secure: https.Server | undefined;
+  let draining = false;
+  let waitingForTls = config.tls !== undefined;
+  const inFlight = new Set<ServerResponse>();
+  const edge: RequestListener = (req, res) => {
+    // Keep-alive connections end after their current response once draining.
+    if (draining) res.setHeader('connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    if (waitingForTls && req.method === 'GET' && (req.url ?? '').split('?', 1)[0] === '/readyz') {
+      return sendJson(res, 503, { status: 'waiting for the TLS certificate' });
+    }
+    listener(req, res);
+  };
+  const servers: http.Server[] = [http.createServer(options, edge)];
+  const running: RunningServers = {
+    http: servers[0],
+    urls: { http: `http://127.0.0.1:${await listen(servers[0], config.port)}` },
+    tlsReady: Promise.resolve(undefined),
+    drain: () => drain(),
+  };
+
+  let stopWaiting = () => {};
   if (config.tls) {
-    const { certFile, keyFile } = config.tls;
-    secure = https.createServer({ ...options, cert: readFileSync(certFile), key: readFileSync(keyFile) }, listener);
-    const check = reloadingTls(secure, certFile, keyFile, log);
-    check();
-    secure.prependListener('connection', check);
+    const { port, ...files } = config.tls;
+    const waiting = waitForPair(files, log, timeouts.tlsWait ?? TLS_WAIT);
+    stopWaiting = waiting.stop;
+    const startHttps = async (): Promise<string | undefined> => {
+      const pair = await waiting.pair;
+      if (!pair || draining) return undefined;
+      const secure = https.createServer({ ...options, cert: pair.cert, key: pair.key }, edge);
+      reloadOnChange(secure, files, pair, log);
+      const url = `https://127.0.0.1:${await listen(secure, port)}`;
+      servers.push(secure);
+      Object.assign(running, { https: secure });
+      running.urls.https = url;
+      waitingForTls = false;
+      return url;
+    };
+    if (waiting.foundAtStart) {
+      running.tlsReady = Promise.resolve(await startHttps()); // a listen error fails the start
+    } else {
+      running.tlsReady = startHttps().catch((error: Error) => {
+        log('error', 'HTTPS could not start', { port, error: error.message });
+        return undefined;
+      });
+    }
   }
-  const listen = (s: http.Server, port: number) => new Promise<number>((resolve, reject) => {
-    s.once('error', reject);
-    s.listen(port, () => resolve((s.address() as AddressInfo).port));
-  });
-  const httpPort = await listen(plain, config.port);
-  const httpsPort = secure && config.tls ? await listen(secure, config.tls.port) : undefined;
-  const servers = [plain, ...(secure ? [secure] : [])];
-  return {
-    http: plain,
-    https: secure,
-    urls: { http: `http://127.0.0.1:${httpPort}`, ...(httpsPort ? { https: `https://127.0.0.1:${httpsPort}` } : {}) },
-    drain: () => new Promise((resolve) => {
-      const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), config.drainTimeoutMs);
-      timer.unref();
+
+  function drain() {
+    draining = true;
+    stopWaiting();
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    return new Promise<void>((resolve) => {
       let open = servers.length;
+      const timer = setTimeout(() => {
+        log('warn', 'drain timed out, closing the remaining connections', { inFlight: inFlight.size });
+        servers.forEach((s) => s.closeAllConnections());
+        resolve();
+      }, config.drainTimeoutMs);
+      timer.unref();
       for (const s of servers) {
         // Stop accepting, but close idle keep-alive connections only a second later: under load a
         // request may sit unread on a connection that looks idle, and http.Server.close() would
@@ -165,6 +193,7 @@ export async function startServers(listener: RequestListener, config: ServerConf
         const sweep = setInterval(() => s.closeIdleConnections(), IDLE_GRACE_MS);
         net.Server.prototype.close.call(s, () => { clearInterval(sweep); if (--open === 0) { clearTimeout(timer); resolve(); } });
       }
-    }),
-  };
+    });
+  }
+  return running;
 }
