@@ -11,12 +11,12 @@ type Instance = Promise<Summary> & { on(event: 'response', listener: (client: un
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (options: object) => Instance;
 
-export interface LoadResult { requests: number; reqPerSec: number; p50Ms: number; p99Ms: number; errors: number; non2xx: number }
+export interface LoadResult { requests: number; seconds: number; reqPerSec: number; p50Ms: number; p99Ms: number; errors: number; non2xx: number }
 
 export interface Load { connections: number; durationSec?: number; amount?: number }
 
-export async function runLoad(url: string, body: string, load: Load): Promise<LoadResult> {
-  const latency = createHistogram();
+/** Latencies are also recorded into `latency` when given, to sum several runs. */
+export async function runLoad(url: string, body: string, load: Load, latency = createHistogram()): Promise<LoadResult> {
   const instance = autocannon({
     url,
     method: 'POST',
@@ -32,6 +32,7 @@ export async function runLoad(url: string, body: string, load: Load): Promise<Lo
   const result = await instance;
   return {
     requests: result['2xx'],
+    seconds: result.duration,
     reqPerSec: result['2xx'] / (result.duration || 1),
     ...summary(latency),
     errors: result.errors + result.timeouts,
@@ -39,16 +40,15 @@ export async function runLoad(url: string, body: string, load: Load): Promise<Lo
   };
 }
 
-const summary = (latency: RecordableHistogram) => ({ p50Ms: latency.percentile(50) / 1000, p99Ms: latency.percentile(99) / 1000 });
+export const summary = (latency: RecordableHistogram) => ({ p50Ms: latency.percentile(50) / 1000, p99Ms: latency.percentile(99) / 1000 });
 
 /** One request every 1/rate s for `durationSec`, over at most `connections` kept-alive
  * connections; latency from sending the request to the end of its answer. */
-export async function runPaced(url: string, body: string, load: { ratePerSec: number; durationSec: number; connections: number }): Promise<LoadResult> {
+export async function runPaced(url: string, body: string, load: { ratePerSec: number; durationSec: number; connections: number }, latency = createHistogram()): Promise<LoadResult> {
   const secure = url.startsWith('https:');
   const options = { keepAlive: true, maxSockets: load.connections };
   const agent = secure ? new https.Agent({ ...options, rejectUnauthorized: false }) : new http.Agent(options);
   const client = secure ? https : http;
-  const latency = createHistogram();
   const total = Math.round(load.ratePerSec * load.durationSec);
   let requests = 0;
   let errors = 0;
@@ -81,5 +81,5 @@ export async function runPaced(url: string, body: string, load: { ratePerSec: nu
   await Promise.all(inFlight);
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  return { requests, reqPerSec: requests / seconds, ...summary(latency), errors, non2xx };
+  return { requests, seconds, reqPerSec: requests / seconds, ...summary(latency), errors, non2xx };
 }

@@ -2,7 +2,7 @@
 // and each target of issue 4 with the figure measured against it.
 import type { ColdStart } from './coldstart';
 import type { CoreRow } from './core';
-import type { HttpRow } from './http';
+import type { HttpRow, HTTP_LOAD } from './http';
 import type { MemoryResult } from './memory';
 
 export interface Results {
@@ -59,7 +59,8 @@ export function printReport(r: Results) {
 
   const floor = r.http.find((h) => h.key === 'floor')!;
   const ff = r.http.find((h) => h.key === 'ff_noop')!;
-  console.log(`\nOver HTTP, ${r.body.fixture} body (${r.body.bytes} B); saturation: ${JSON.stringify(r.load)}`);
+  const l = r.load as typeof HTTP_LOAD;
+  console.log(`\nOver HTTP, ${r.body.fixture} body (${r.body.bytes} B), all four servers up, taking turns for ${l.rounds} rounds: saturation ${l.connections} connections x ${l.saturationSec} s, light ${l.lightRatePerSec} req/s paced x ${l.lightSec} s`);
   table(['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req', '100/s p50', '100/s p99', 'peak RSS MB', 'req/s vs floor', 'req/s vs FF', 'p99 vs FF', 'CPU vs FF'],
     r.http.map((h) => [h.label, f(h.saturation.reqPerSec, 0), f(h.saturation.p50Ms, 2), f(h.saturation.p99Ms, 2), f(h.serverCpuUsPerReq, 0), f(h.light.p50Ms, 2), f(h.light.p99Ms, 2), f(h.peakRssMb),
       f(h.saturation.reqPerSec / floor.saturation.reqPerSec, 2), f(h.saturation.reqPerSec / ff.saturation.reqPerSec, 2), f(h.saturation.p99Ms / ff.saturation.p99Ms, 2), f(h.serverCpuUsPerReq / ff.serverCpuUsPerReq, 2)]));
