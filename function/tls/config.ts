@@ -15,7 +15,7 @@ const SetupEnvSchema = z.object({
   PANDO_WEBHOOK_CONFIGURATION: ObjectNameSchema.default('pando-webhook'),
   PANDO_RENEW_BEFORE_DAYS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
     .pipe(z.number().int().min(1).max(180)).default(30),
-  KUBERNETES_SERVICE_HOST: z.string().min(1, 'must be set (the job runs in a pod)'),
+  KUBERNETES_SERVICE_HOST: z.string({ error: 'must be set: Kubernetes sets it in every pod' }).min(1, 'must not be empty'),
   KUBERNETES_SERVICE_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').default('443'),
   PANDO_KUBE_TOKEN_FILE: z.string().min(1).default(`${SERVICE_ACCOUNT_DIR}/token`),
   PANDO_KUBE_CA_FILE: z.string().min(1).default(`${SERVICE_ACCOUNT_DIR}/ca.crt`),
@@ -37,7 +37,8 @@ export interface SetupConfig {
 export function loadSetupConfig(env: Record<string, string | undefined>): SetupConfig {
   const result = SetupEnvSchema.safeParse(env);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`));
+    const shown = (name: string) => (env[name] === undefined ? `${name} (unset)` : `${name}=${JSON.stringify(env[name])}`);
+    throw new ConfigError(result.error.issues.map((i) => `${shown(String(i.path[0]))}: ${i.message}`));
   }
   const v = result.data;
   const host = v.KUBERNETES_SERVICE_HOST.includes(':') ? `[${v.KUBERNETES_SERVICE_HOST}]` : v.KUBERNETES_SERVICE_HOST;
