@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { bodyFor } from './bodies';
 import { MiB, validBody, validReview } from './catalogue';
 import { startLoad } from './load';
-import { Child, MAIN_JS, spawnMain } from './serve';
+import { Child, MAIN_JS, spawnMain, stopChild } from './serve';
 import { exchange, jsonPost, rawRequest, Step } from './wire';
 
 const MARKER = 'zq-secret-marker-7731';
@@ -21,8 +21,7 @@ async function stillServes(child: Child) {
 }
 
 async function stop(child: Child) {
-  child.process.kill('SIGTERM');
-  const { code } = await child.exited;
+  const { code } = await stopChild(child);
   assert.is(code, 0);
 }
 
@@ -134,9 +133,8 @@ test('SIGTERM under load: every request on a connection the server accepted is a
   await new Promise((r) => setTimeout(r, 1500));
   const inFlight = run.inFlight();
   const killedAt = performance.now();
-  child.process.kill('SIGTERM');
-  const { code } = await child.exited;
-  run.stop();
+  const exit = stopChild(child);
+  const { code } = await exit.finally(() => run.stop());
   const result = await run.promise;
   agent.destroy();
   // Refused, or reset on a new connection: the connection was still in the kernel's accept queue

@@ -69,6 +69,20 @@ export function spawnMain(env: Record<string, string>, startMs = 10_000): Promis
   });
 }
 
+/** Sends a signal and waits for the exit, at most `ms`: then SIGKILL and an error, never a hang. */
+export async function stopChild(child: Child, signal: NodeJS.Signals = 'SIGTERM', ms = 30_000) {
+  child.process.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => { child.process.kill('SIGKILL'); reject(new Error(`no exit ${ms} ms after ${signal}:\n${child.output.slice(-10).join('\n')}`)); }, ms);
+  });
+  try {
+    return await Promise.race([child.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function safeJson(line: string): any {
   try { return JSON.parse(line); } catch { return undefined; }
 }

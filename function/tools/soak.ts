@@ -15,7 +15,7 @@ import { checkOne, handlerCaller, newStats } from '../reliability/check';
 import { anyReview } from '../reliability/generators';
 import { bodyFor, serverDefaultConfig } from '../reliability/bodies';
 import { LoadResult, startLoad } from '../reliability/load';
-import { Child, spawnMain } from '../reliability/serve';
+import { Child, spawnMain, stopChild } from '../reliability/serve';
 import { createCa, issueServingCert, KeyPairPem } from '../tls/certs';
 
 const MiB = 1024 * 1024;
@@ -63,8 +63,7 @@ async function load() {
   const run = startLoad({ url: `${child.urls.http}/?timeout=10s`, agent, connections: 200, bodyFor, maxRequests: 5_000_000, maxMs: 20_000 });
   const { result, samples } = await sampled(child, run.promise);
   agent.destroy();
-  child.process.kill('SIGTERM');
-  check((await child.exited).code === 0, 'load: the server did not exit 0');
+  check((await stopChild(child)).code === 0, 'load: the server did not exit 0');
   clean(result, 'load');
   console.log(`load: ${result.requests} requests in ${result.ms} ms over 200 connections, ${result.requestsPerSecond}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.wrong} wrong, errors ${JSON.stringify(result.errors)}`);
   return { connections: 200, ...result, rssMiB: { first: miB(samples[0]), max: miB(Math.max(...samples)), last: miB(samples[samples.length - 1]) } };
@@ -82,8 +81,7 @@ async function soak() {
   clearInterval(timer);
   marks.push(child.rss());
   agent.destroy();
-  child.process.kill('SIGTERM');
-  check((await child.exited).code === 0, 'soak: the server did not exit 0');
+  check((await stopChild(child)).code === 0, 'soak: the server did not exit 0');
   clean(result, 'soak');
   check(result.requests === requests, `soak: ${result.requests} of ${requests} requests done`);
   // Flat: after the first tenth (warm-up, JIT, pools), RSS grows by less than 32 MiB to the end.
@@ -101,8 +99,7 @@ async function sigterm() {
   const inFlight = run.inFlight();
   const sentBefore = run.sent();
   const killedAt = performance.now();
-  child.process.kill('SIGTERM');
-  const exit = await child.exited;
+  const exit = await stopChild(child);
   const exitMs = Math.round(performance.now() - killedAt);
   run.stop();
   const result = await run.promise;
@@ -160,8 +157,7 @@ async function tls() {
     writeFileSync(join(dir, '..data', 'tls.crt'), third.cert);
     const result = await run.promise;
     agent.destroy();
-    child.process.kill('SIGTERM');
-    check((await child.exited).code === 0, 'tls: the server did not exit 0');
+    check((await stopChild(child)).code === 0, 'tls: the server did not exit 0');
     clean(result, 'tls');
     check(seen.size === 3, `tls: ${seen.size} distinct certificates served, expected 3`);
     const reloads = child.output.filter((l) => l.includes('TLS certificate reloaded')).length;
