@@ -65,6 +65,8 @@ export function bodyGuard(next: RequestListener, log: Logger, limit = MAX_BODY_B
     if (status === 413) lingerThenClose(req);
   };
   return (req: ParsedRequest, res) => {
+    // The asterisk form (OPTIONS *) matches no Express route and would get its HTML 404 page.
+    if (req.url === '*') return sendJson(res, 404, { error: 'no such path: *' });
     const declared = Number(req.headers['content-length']);
     const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined;
     if (!hasBody) return next(req, res);

@@ -20,6 +20,7 @@ async function stillServes(after: string) {
 function expectStatus(name: string, got: Exchange, status: number) {
   assert.is(got.status, status, `${name}: got ${got.status} (${got.head.split('\r\n')[0]}) in ${got.ms} ms`);
   if (status === 0) assert.ok(got.closedByServer, `${name}: the server should close the connection`);
+  assert.not.match(got.body, /<html|<!DOCTYPE/i, `${name}: an HTML page instead of JSON`);
   if (status >= 200 && got.body && got.head.includes('application/json')) {
     const answer = JSON.parse(got.body);
     if (status === 200 && answer.response) assert.is(answer.response.allowed, true, name);
