@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { LoadResult, runLoad, runPaced, summary } from './load';
 import { Child, cpuSecondsOf, memoryOf } from './processes';
 import { ServerSpec, startChecked } from './servers';
+import { median } from './timing';
 
 export const HTTP_LOAD = { connections: 10, warmupSec: 2, rounds: 3, saturationSec: 3, lightRatePerSec: 100, lightConnections: 4, lightSec: 2 };
 
@@ -32,7 +33,8 @@ class Tally {
     this.rounds.push(Math.round(run.reqPerSec));
   }
   result(): LoadResult & { roundsReqPerSec: number[] } {
-    return { requests: this.requests, seconds: this.seconds, reqPerSec: this.requests / this.seconds, ...summary(this.latency), errors: 0, non2xx: 0, roundsReqPerSec: this.rounds };
+    // The median round, so one round disturbed by other work on the machine does not set the figure.
+    return { requests: this.requests, seconds: this.seconds, reqPerSec: median(this.rounds), ...summary(this.latency), errors: 0, non2xx: 0, roundsReqPerSec: this.rounds };
   }
 }
 
