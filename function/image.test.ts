@@ -46,9 +46,10 @@ function run(entry: string, env: Record<string, string>, until?: (line: any) => 
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 test('npm pack holds the compiled output the image runs, and no tests', () => {
+  npm(['run', 'bundle', '--silent'], ROOT); // the image runs the bundle, built as the Dockerfile does
   const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT));
   const files: string[] = packed.files.map((f: { path: string }) => f.path);
-  for (const needed of ['package.json', 'dist/package.json', 'dist/function/main.js', 'dist/function/index.js', 'dist/function/tls/setup.js']) {
+  for (const needed of ['package.json', 'dist/package.json', 'dist/serve.js', 'dist/function/main.js', 'dist/function/index.js', 'dist/function/tls/setup.js']) {
     assert.ok(files.includes(needed), `${needed} packed`);
   }
   assert.equal(files.filter((f) => /\.test\.js$|\/testing\/|fake-api|\.ts$/.test(f)), []);
@@ -67,8 +68,8 @@ test('a production-only install of the package has every runtime dependency and 
   for (const dep of devOnly) assert.not.ok(existsSync(join(app, 'node_modules', dep)), `dev dependency ${dep} installed`);
 });
 
-test('the installed main.js serves a fixture with its golden answer, then drains on SIGTERM', async () => {
-  const main = run('dist/function/main.js', { PORT: '0' }, (l) => l.msg === 'serving');
+for (const entry of ['dist/serve.js', 'dist/function/main.js']) test(`the installed ${entry} serves a fixture with its golden answer, then drains on SIGTERM`, async () => {
+  const main = run(entry, { PORT: '0' }, (l) => l.msg === 'serving');
   try {
     const { http: url } = await main.matched;
     const res = await fetch(`${url}/?timeout=10s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(readFixture(FIXTURE)) });
