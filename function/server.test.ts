@@ -14,7 +14,8 @@ import * as assert from 'uvu/assert';
 import { version } from '../package.json';
 import { jsonLogger } from './log';
 import { startServers } from './server';
-import { createCa, issueServingCert, KeyPairPem, serviceDnsNames } from './tls/certs';
+import { createCa, issueServingCert, KeyPairPem } from './tls/certs';
+import { serviceDnsNames } from './settings';
 import { TEST_VERSION } from './testing/config';
 import { readable, readExpected, readFixture } from './testing/fixtures';
 

@@ -39,3 +39,19 @@ export const DEFAULTS = {
   probeTimeoutSeconds: 2,
   probeFailureThreshold: 3,
 };
+
+/** Names of objects that both the install (deploy/) and the TLS setup Job (tls/) use. */
+export const OBJECT_NAMES = {
+  /** Our selector-based HTTPS Service (Knative owns a Service named after the Knative Service). */
+  httpsService: 'pando-webhook-https',
+  webhookConfiguration: 'pando-webhook',
+  servingSecret: 'pando-webhook-tls',
+  caSecret: 'pando-webhook-ca',
+} as const;
+
+/** The DNS names a Service is reached by inside the cluster (the API server uses the first). */
+export const serviceDnsNames = (service: string, namespace: string) =>
+  [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+
+/** Days before expiry that a serving certificate is renewed: below cert-manager's 90-day duration. */
+export const RenewBeforeDaysSchema = z.number().int().min(7).max(60);

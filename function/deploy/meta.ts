@@ -2,6 +2,7 @@
 import { version } from '../../package.json';
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
 import type { Values } from './values';
+import { OBJECT_NAMES, serviceDnsNames as dnsNamesOf } from '../settings';
 
 export const APP = 'pando-webhook';
 
@@ -10,11 +11,11 @@ export const NAMES = {
   /** The Knative Service (Knative also names its route's placeholder Service after it). */
   knativeService: 'pando-webhook',
   /** Our selector-based Service: it may not share the Knative Service's name, see README. */
-  httpsService: 'pando-webhook-https',
+  httpsService: OBJECT_NAMES.httpsService,
   webhookAccount: 'pando-webhook',
-  webhookConfiguration: 'pando-webhook',
-  servingSecret: 'pando-webhook-tls',
-  caSecret: 'pando-webhook-ca',
+  webhookConfiguration: OBJECT_NAMES.webhookConfiguration,
+  servingSecret: OBJECT_NAMES.servingSecret,
+  caSecret: OBJECT_NAMES.caSecret,
   tlsSetup: 'pando-webhook-tls-setup',
   tlsRenew: 'pando-webhook-tls-renew',
   selfSignedIssuer: 'pando-webhook-selfsigned',
@@ -54,10 +55,7 @@ export function meta(name: string, component: Component, namespace?: string, ext
 }
 
 /** The API server's DNS names for our HTTPS Service (the serving certificate's names). */
-export const serviceDnsNames = (v: Values) => [
-  `${NAMES.httpsService}.${v.namespace}.svc`,
-  `${NAMES.httpsService}.${v.namespace}.svc.cluster.local`,
-];
+export const serviceDnsNames = (v: Values) => dnsNamesOf(NAMES.httpsService, v.namespace);
 
 /** Pod Security "restricted" on the container, as Knative allows it (no pod-level context there). */
 export const containerSecurityContext = (): ISecurityContext => ({

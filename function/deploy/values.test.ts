@@ -85,6 +85,11 @@ test('cross-field rules: maxReplicas below replicas, cert-manager with the Knati
   assert.ok(problemsOf({ tls: { certManager: true }, webhook: { route: 'knative-local-tls' } })[0].startsWith('tls.certManager:'));
 });
 
+test('renewal starts before the shortest certificate (cert-manager: 90 days) ends', () => {
+  assert.ok(problemsOf({ tls: { certManager: true, renewBeforeDays: 100 } })[0].startsWith('tls.renewBeforeDays:'));
+  assert.is(problemsOf({ tls: { renewBeforeDays: 60 } }).length, 0);
+});
+
 test('the sidecar probe ranges are the function own ones (1-300 s period)', () => {
   assert.equal(problemsOf({ sidecar: { probe: { periodSeconds: 300 } } }), []);
   assert.is(problemsOf({ sidecar: { probe: { periodSeconds: 301 } } }).length, 1);

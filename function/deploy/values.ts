@@ -3,7 +3,7 @@
 // with (config.ts ENV, built from settings.ts), so a value cannot mean two things in two places.
 import { z } from 'zod';
 import { ENV } from '../config';
-import { ImageSchema, QuantitySchema } from '../settings';
+import { ImageSchema, QuantitySchema, RenewBeforeDaysSchema } from '../settings';
 import { version } from '../../package.json';
 
 type EnvName = keyof typeof ENV;
@@ -54,7 +54,7 @@ export const ValuesSchema = z.strictObject({
   }).prefault({}),
   tls: z.strictObject({
     certManager: z.boolean().default(false),
-    renewBeforeDays: count(7, 120).default(30),
+    renewBeforeDays: RenewBeforeDaysSchema.default(30),
     renewSchedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron schedule').default('17 3 * * 1'),
   }).prefault({}),
   safetyNet: z.strictObject({ deny: z.boolean().default(false) }).prefault({}),

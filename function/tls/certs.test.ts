@@ -4,7 +4,8 @@ import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { caProblem, createCa, daysLeft, issueServingCert, serviceDnsNames, servingProblem } from './certs';
+import { caProblem, createCa, daysLeft, issueServingCert, servingProblem } from './certs';
+import { serviceDnsNames } from '../settings';
 
 const names = serviceDnsNames('pando-webhook', 'pando-system');
 

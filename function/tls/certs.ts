@@ -19,9 +19,6 @@ export const SERVING_DAYS = 365;
 
 export interface KeyPairPem { cert: string; key: string }
 
-/** The DNS names a Service is reached by from inside the cluster (the API server uses the first). */
-export const serviceDnsNames = (service: string, namespace: string) =>
-  [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 
 // Positive (top bit clear), never zero-led: Go's x509 rejects negative serial numbers.
 const serialNumber = () => {
@@ -137,4 +134,3 @@ export function servingProblem(pair: Partial<KeyPairPem>, caCert: string, dnsNam
 }
 
 /** SHA-256 fingerprint, to compare certificates and to log which one is in use (never the key). */
-export const fingerprint = (cert: X509Certificate) => cert.fingerprint256;

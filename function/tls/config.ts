@@ -2,19 +2,18 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../config';
-import { NamespaceSchema, ObjectNameSchema } from '../settings';
-import { serviceDnsNames } from './certs';
+import { DEFAULTS, NamespaceSchema, OBJECT_NAMES, ObjectNameSchema, RenewBeforeDaysSchema, serviceDnsNames } from '../settings';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 const SetupEnvSchema = z.object({
-  PANDO_NAMESPACE: NamespaceSchema.default('pando-system'),
-  PANDO_SERVICE_NAME: NamespaceSchema.default('pando-webhook'), // a Service name is a DNS label too
-  PANDO_TLS_SECRET: ObjectNameSchema.default('pando-webhook-tls'),
-  PANDO_CA_SECRET: ObjectNameSchema.default('pando-webhook-ca'),
-  PANDO_WEBHOOK_CONFIGURATION: ObjectNameSchema.default('pando-webhook'),
+  PANDO_NAMESPACE: NamespaceSchema.default(DEFAULTS.systemNamespace),
+  PANDO_SERVICE_NAME: NamespaceSchema.default(OBJECT_NAMES.httpsService), // a Service name is a DNS label too
+  PANDO_TLS_SECRET: ObjectNameSchema.default(OBJECT_NAMES.servingSecret),
+  PANDO_CA_SECRET: ObjectNameSchema.default(OBJECT_NAMES.caSecret),
+  PANDO_WEBHOOK_CONFIGURATION: ObjectNameSchema.default(OBJECT_NAMES.webhookConfiguration),
   PANDO_RENEW_BEFORE_DAYS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
-    .pipe(z.number().int().min(1).max(180)).default(30),
+    .pipe(RenewBeforeDaysSchema).default(30),
   KUBERNETES_SERVICE_HOST: z.string({ error: 'must be set: Kubernetes sets it in every pod' }).min(1, 'must not be empty'),
   KUBERNETES_SERVICE_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').default('443'),
   PANDO_KUBE_TOKEN_FILE: z.string().min(1).default(`${SERVICE_ACCOUNT_DIR}/token`),

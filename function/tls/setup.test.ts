@@ -55,7 +55,7 @@ async function runAt(now: Date) {
  * At a future `at`, node checks the chain against its own clock, so we check dates ourselves.
  */
 async function apiServerTrusts(bundle: string, serving: Record<string, string>, at?: Date) {
-  const name = 'pando-webhook.pando-system.svc';
+  const name = 'pando-webhook-https.pando-system.svc'; // the name the MutatingWebhookConfiguration calls
   const server = tls.createServer({ cert: serving['tls.crt'], key: serving['tls.key'] }, (s) => s.end());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const validAt = (c: { validFrom: string; validTo: string }, t: Date) => new Date(c.validFrom) <= t && t < new Date(c.validTo);
@@ -175,6 +175,12 @@ test('an API error stops the job with a non-zero exit and the reason', async () 
   assert.is(run.code, 1);
   assert.match(run.out, /TLS setup failed: PUT \/api\/v1\/namespaces\/pando-system\/secrets\/pando-webhook-tls failed: HTTP 403: secrets \\"pando-webhook-tls\\" is forbidden/);
   assert.not.match(run.out, /PRIVATE KEY/);
+});
+
+test('without its env, the job targets the objects the default install renders', () => {
+  const config = loadSetupConfig({ KUBERNETES_SERVICE_HOST: '10.0.0.1' });
+  assert.equal(config.dnsNames, ['pando-webhook-https.pando-system.svc', 'pando-webhook-https.pando-system.svc.cluster.local']);
+  assert.equal([config.tlsSecret, config.caSecret, config.webhookConfiguration], ['pando-webhook-tls', 'pando-webhook-ca', 'pando-webhook']);
 });
 
 test('a missing webhook configuration, bad settings and an unreachable API each fail clearly', async () => {
