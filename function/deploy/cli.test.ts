@@ -86,7 +86,10 @@ test('a license key given with --set is not echoed into the output header', () =
   const out = render('--namespace-setup', 'team-a', '--set', 'licenseKey=SECRET-999');
   assert.is(out.code, 0, out.stderr);
   assert.is(out.stdout.split('SECRET-999').length, 2); // only in the Secret itself
-  assert.ok(out.stdout.includes('licenseKey=(redacted)'));
+  assert.ok(out.stdout.includes('licenseKey, redacted'));
+  const escaped = render('--namespace-setup', 'team-a', '--set', 'licenseKey=abc\\,SECRET-PART');
+  assert.is(escaped.code, 0, escaped.stderr);
+  assert.not.ok(escaped.stdout.split('\n').filter((l) => l.startsWith('#')).some((l) => l.includes('SECRET-PART')));
 });
 
 test('the install never contains a Secret with data', () => {

@@ -131,4 +131,4 @@ export function runRender(argv: string[], readFile: ReadFile): CliResult {
 }
 
 /** Never echo a license key given on the command line into the output. */
-const redact = (argv: string[]) => argv.map((a) => a.replace(/licenseKey=[^,]*/g, 'licenseKey=(redacted)'));
+const redact = (argv: string[]) => argv.map((a) => (a.includes('licenseKey') ? '(an argument setting licenseKey, redacted)' : a));
