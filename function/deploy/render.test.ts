@@ -146,6 +146,8 @@ test('MutatingWebhookConfiguration follows the good practices', () => {
     assert.equal([expr.key, expr.operator], ['kubernetes.io/metadata.name', 'NotIn']);
     for (const ns of [...values.excludedNamespaces, values.namespace]) assert.ok(expr.values.includes(ns), `${name}: ${ns}`);
     if (name === 'default') assert.ok(expr.values.includes('kube-system') && expr.values.includes('pando-system'));
+    // Only namespaces set up by namespace:enable, where the pando-sidecar ServiceAccount exists.
+    assert.equal(hook.namespaceSelector.matchExpressions[1], { key: 'pandocore.xyz/enabled', operator: 'In', values: ['true'] });
     assert.ok(hook.matchConditions.length >= 1);
   }
 });
@@ -227,13 +229,14 @@ test('namespace Pod Security labels: enforce as configured, warn and audit restr
   }
 });
 
-test('safety net: Warn+Audit by default, Deny on request, same namespaces as the webhook', () => {
+test('safety net: Warn+Audit by default, Deny on request, every namespace the webhook could be enabled in', () => {
   for (const { name, values, objects } of rendered) {
     const binding = find(objects, 'ValidatingAdmissionPolicyBinding');
     const policy = find(objects, 'ValidatingAdmissionPolicy');
     assert.equal(binding.spec.validationActions, values.safetyNet.deny ? ['Deny'] : ['Warn', 'Audit'], name);
     assert.is(binding.spec.policyName, policy.metadata.name);
-    assert.equal(policy.spec.matchConstraints.namespaceSelector, find(objects, 'MutatingWebhookConfiguration').webhooks[0].namespaceSelector);
+    const webhookSelector = find(objects, 'MutatingWebhookConfiguration').webhooks[0].namespaceSelector;
+    assert.equal(policy.spec.matchConstraints.namespaceSelector, { matchExpressions: [webhookSelector.matchExpressions[0]] });
     assert.equal(policy.spec.matchConstraints.objectSelector, find(objects, 'MutatingWebhookConfiguration').webhooks[0].objectSelector);
   }
 });

@@ -10,9 +10,15 @@ import { meta, NAMES } from './meta';
 /** Namespaces neither object looks at: the configured ones and the webhook's own. */
 export const skippedNamespaces = (v: Values) => [...new Set([...v.excludedNamespaces, v.namespace])];
 
-const namespaceSelector = (v: Values) => ({
-  matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: skippedNamespaces(v) }],
-});
+/** Set on a namespace by `task namespace:enable`, once its ServiceAccount and license Secret exist. */
+export const ENABLED_LABEL = 'pandocore.xyz/enabled';
+
+const notSkipped = (v: Values) => ({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: skippedNamespaces(v) });
+/** The policy looks at every namespace but the skipped ones, so it also reports pods in namespaces not enabled. */
+const policyNamespaces = (v: Values) => ({ matchExpressions: [notSkipped(v)] });
+/** The webhook is called only in enabled namespaces: elsewhere the pando-sidecar ServiceAccount it
+ * sets does not exist, and the API server's ServiceAccount admission would reject the pod. */
+const webhookNamespaces = (v: Values) => ({ matchExpressions: [notSkipped(v), { key: ENABLED_LABEL, operator: 'In', values: ['true'] }] });
 const objectSelector = { matchLabels: { [PROTECT_LABEL]: 'true' } };
 const podCreate = { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE' as const], resources: ['pods'] };
 
@@ -46,7 +52,7 @@ export function mutatingWebhookConfiguration(v: Values): IMutatingWebhookConfigu
       rules: [{ ...podCreate, scope: 'Namespaced' as const }],
       matchPolicy: 'Equivalent',
       objectSelector,
-      namespaceSelector: namespaceSelector(v),
+      namespaceSelector: webhookNamespaces(v),
       // Skip the call entirely for pods that already have the sidecar (reinvocation, re-applies).
       matchConditions: [{ name: 'no-pando-sidecar-yet', expression: `!(${HAS_SIDECAR_CEL})` }],
       // Never block pod creation on the webhook; the policy below reports what slipped through.
@@ -68,11 +74,11 @@ export function sidecarPolicy(v: Values): IValidatingAdmissionPolicy {
       matchConstraints: {
         resourceRules: [podCreate],
         objectSelector,
-        namespaceSelector: namespaceSelector(v),
+        namespaceSelector: policyNamespaces(v),
       },
       validations: [{
         expression: `${WINDOWS_CEL} || ${HAS_SIDECAR_CEL}`,
-        message: `pod labelled ${PROTECT_LABEL}=true has no ${SIDECAR_NAME} container: the pando-webhook was not reached or timed out`,
+        message: `pod labelled ${PROTECT_LABEL}=true has no ${SIDECAR_NAME} container: the namespace is not enabled (${ENABLED_LABEL}=true) or the pando-webhook was not reached`,
         reason: 'Invalid',
       }],
     },
