@@ -159,6 +159,7 @@ export async function startServers(listener: RequestListener, config: ServerConf
       const secure = https.createServer({ ...options, cert: pair.cert, key: pair.key }, edge);
       reloadOnChange(secure, files, pair, log);
       const url = `https://127.0.0.1:${await listen(secure, port)}`;
+      if (draining) { secure.close(); return undefined; } // a drain began while it was starting
       servers.push(secure);
       Object.assign(running, { https: secure });
       running.urls.https = url;

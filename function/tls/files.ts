@@ -24,18 +24,23 @@ export function readPair(files: PairFiles): Pair {
 /**
  * Re-reads the pair when either file changes, checked before each new TLS connection, so a
  * renewed certificate is served from the next connection on. A half-replaced pair keeps the
- * certificate in use and is retried on the next connection.
+ * certificate in use and is retried once the files change again (not on every connection: a pair
+ * that stays broken would otherwise cost a read and a log line per connection).
  */
 export function reloadOnChange(server: https.Server, files: PairFiles, loaded: Pair, log: Logger): void {
   let stamp = loaded.stamp;
+  let failed = '';
   server.prependListener('connection', () => {
+    let now = '';
     try {
-      if (stampOf(files) === stamp) return;
+      now = stampOf(files);
+      if (now === stamp || now === failed) return;
       const pair = readPair(files);
       server.setSecureContext({ cert: pair.cert, key: pair.key });
       stamp = pair.stamp;
       log('info', 'TLS certificate reloaded', { certFile: files.certFile });
     } catch (error) {
+      failed = now;
       log('error', 'TLS certificate reload failed, serving the previous one', { certFile: files.certFile, error: (error as Error).message });
     }
   });
