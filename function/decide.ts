@@ -30,7 +30,7 @@ export const SKIP_REASONS = {
 export type SkipReason = keyof typeof SKIP_REASONS;
 
 export type Decision =
-  | { inject: true; namespace: string }
+  | { inject: true }
   | { inject: false; reason: SkipReason; message: string; warning?: string };
 
 const skip = (reason: SkipReason, warning?: string): Decision => ({ inject: false, reason, message: SKIP_REASONS[reason], warning });
@@ -53,7 +53,7 @@ export function shouldInject(request: AdmissionRequest, pod: unknown, config: Co
   if (stringAt(objectAt(spec, 'os'), 'name') === 'windows') {
     return skip('windows_pod', 'pandocore: sidecar not injected: Windows pods are not supported');
   }
-  return { inject: true, namespace };
+  return { inject: true };
 }
 
 /** What injection reads and extends must have the shape of a Pod; anything else is left alone. */

@@ -4,28 +4,17 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { http as registerHttp } from '@google-cloud/functions-framework';
 import type { Config } from '../config';
-import { createHandler } from '../http';
-import { jsonLogger } from '../log';
-import { bodyGuard, frameworkApp, RunningServers, ServerTimeouts, startServers } from '../server';
+import type { ServerTimeouts } from '../server';
 import { defaultConfig } from '../testing/config';
+import { startTestServer, TestServer } from '../testing/server';
 
 export const TEST_TIMEOUTS: ServerTimeouts = { requestMs: 1500, headersMs: 800, keepAliveMs: 5000 };
 
-export interface InProcessServer { port: number; url: string; logs: string[]; servers: RunningServers; close(): Promise<void> }
+export type InProcessServer = TestServer;
 
-let registered = 0;
-
-export async function startInProcess(config: Config = defaultConfig, timeouts = TEST_TIMEOUTS): Promise<InProcessServer> {
-  const logs: string[] = [];
-  const log = jsonLogger((line) => { logs.push(line); });
-  const name = `reliability-${process.pid}-${++registered}`;
-  registerHttp(name, createHandler(config, log));
-  const servers = await startServers(bodyGuard(frameworkApp(name, log), log), { port: 0, drainTimeoutMs: 2000 }, log, timeouts);
-  const url = servers.urls.http;
-  return { port: Number(new URL(url).port), url, logs, servers, close: async () => { await servers.drain(); } };
-}
+/** The shared test server (testing/server.ts) with short timeouts, so slow-sender cases end fast. */
+export const startInProcess = (config: Config = defaultConfig, timeouts = TEST_TIMEOUTS) => startTestServer(config, timeouts);
 
 export const MAIN_JS = join(__dirname, '..', 'main.js');
 
