@@ -13,7 +13,11 @@ type Obj = Record<string, any>;
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job']);
 
-/** A Pod manifest as is; a workload's pod template as the pod its controller would create. */
+/**
+ * A Pod manifest as is; a workload's pod template as the pod its controller would create. A
+ * StatefulSet's controller sets a volume per volumeClaimTemplate (its containers mount them):
+ * without them the real API server refuses the pod (e2e found this).
+ */
 export function podFromManifest(doc: Obj): Obj | undefined {
   if (doc?.kind === 'Pod') return deepClone(doc);
   const template = doc?.kind === 'CronJob' ? doc.spec?.jobTemplate?.spec?.template
@@ -21,7 +25,17 @@ export function podFromManifest(doc: Obj): Obj | undefined {
   if (!template) return undefined;
   const owner = doc.metadata?.name ?? 'workload';
   const metadata = { ...deepClone(template.metadata ?? {}), generateName: `${owner}-${suffix(owner)}-` };
-  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: deepClone(template.spec ?? {}) };
+  const spec = deepClone(template.spec ?? {});
+  if (doc.kind === 'StatefulSet' && Array.isArray(doc.spec?.volumeClaimTemplates)) {
+    const claims = doc.spec.volumeClaimTemplates.map((claim: Obj) => ({
+      name: claim.metadata?.name,
+      persistentVolumeClaim: { claimName: `${claim.metadata?.name}-${owner}-0` },
+    }));
+    // The controller's claim volume replaces a template volume of the same name.
+    const names = new Set(claims.map((c: Obj) => c.name));
+    spec.volumes = [...(spec.volumes ?? []).filter((v: Obj) => !names.has(v.name)), ...claims];
+  }
+  return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
 }
 
 const suffix = (s: string) => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7).toString(36).slice(0, 5);

@@ -1,11 +1,13 @@
-// `npm test`: runs every *.test.js under dist/function with uvu, then prints one closing line
-// "N passed, N failed". Fails when a test fails, when no test ran, or when a test file never
-// calls .run() (uvu would skip it silently).
+// `npm test`: runs every *.test.js under dist/function (or under --root DIR) with uvu, then prints
+// one closing line "N passed, N failed". Fails when a test fails, when no test ran, or when a test
+// file never calls .run() (uvu would skip it silently).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const root = join(__dirname, '..');
+const args = process.argv.slice(2);
+const rootFlag = args.indexOf('--root');
+const root = rootFlag >= 0 ? args.splice(rootFlag, 2)[1] : join(__dirname, '..');
 const files = (function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : []);
@@ -19,8 +21,10 @@ if (silent.length) {
 }
 
 const uvu = join(require.resolve('uvu'), '..', '..', 'bin.js');
-const filter = process.argv[2] ?? String.raw`\.test\.js$`;
-const run = spawnSync(process.execPath, [uvu, root, filter], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+const filter = args[0] ?? String.raw`\.test\.js$`;
+// Plain output for the counts below. --no-color: otherwise uvu sets FORCE_COLOR, and every node
+// process a test starts warns that it ignores NO_COLOR.
+const run = spawnSync(process.execPath, [uvu, root, filter, '--no-color'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
 process.stdout.write(run.stdout);
 const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(run.stdout)?.[1] ?? 0);
 const total = count('Total');

@@ -1,0 +1,61 @@
+// A small client for the local API server, for tests that need the raw answer: status, body and
+// the Warning headers the API server sends back (what kubectl prints as "Warning: ...").
+import https from 'node:https';
+
+export interface ApiAccess { server: string; token: string; ca: string }
+export interface ApiAnswer<T = any> { status: number; body: T; warnings: string[] }
+
+export type Api = ReturnType<typeof apiClient>;
+
+export function apiClient(access: ApiAccess) {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 8, ca: access.ca });
+  const request = <T = any>(method: string, path: string, body?: unknown, contentType = 'application/json') =>
+    new Promise<ApiAnswer<T>>((resolve, reject) => {
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const req = https.request(new URL(path, access.server), {
+        method,
+        agent,
+        timeout: 30_000,
+        headers: {
+          authorization: `Bearer ${access.token}`,
+          accept: 'application/json',
+          ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
+        },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: any = text;
+          try { parsed = JSON.parse(text); } catch { /* plain text answer */ }
+          const header = res.headers.warning;
+          const warnings = (Array.isArray(header) ? header : header ? [header] : [])
+            .flatMap((h) => h.split(/,(?=\s*299 )/))
+            .map((h) => h.trim().replace(/^299 - "/, '').replace(/"$/, '').replace(/\\"/g, '"'));
+          resolve({ status: res.statusCode ?? 0, body: parsed as T, warnings });
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return {
+    request,
+    get: <T = any>(path: string) => request<T>('GET', path),
+    post: <T = any>(path: string, body: unknown) => request<T>('POST', path, body),
+    put: <T = any>(path: string, body: unknown) => request<T>('PUT', path, body),
+    delete: <T = any>(path: string) => request<T>('DELETE', path),
+    mergePatch: <T = any>(path: string, body: unknown) => request<T>('PATCH', path, body, 'application/merge-patch+json'),
+    close: () => agent.destroy(),
+  };
+}
+
+/** The body of a 2xx answer, or an error naming the call and the API server's message. */
+export function ok<T>(answer: ApiAnswer<T>, what: string): T {
+  if (answer.status < 200 || answer.status >= 300) {
+    const message = (answer.body as any)?.message ?? JSON.stringify(answer.body).slice(0, 300);
+    throw new Error(`${what}: HTTP ${answer.status}: ${message}`);
+  }
+  return answer.body;
+}

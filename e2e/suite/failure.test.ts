@@ -1,0 +1,50 @@
+// When the webhook is down: pods are still created (failurePolicy Ignore), the safety-net policy
+// warns, and with safetyNet.deny=true it refuses them instead.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { kubectlOk, startWebhook, stopWebhook } from '../harness/cluster';
+import { renderInstall, toYaml } from '../../function/deploy/render';
+import { parseValues } from '../../function/deploy/values';
+import { cluster, createPod, simplePod, unique } from './context';
+import { assertInjected, assertUntouched } from './checks';
+
+const demo = 'pando-demo';
+const binding = (deny: boolean) => renderInstall(parseValues({ safetyNet: { deny } })).filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test.after(async () => {
+  kubectlOk(cluster, ['apply', '-f', '-'], toYaml(binding(false), 'restore'));
+  await startWebhook(cluster);
+});
+
+test('with the webhook stopped, a labelled pod is still created, without a sidecar, and the policy warns', async () => {
+  await stopWebhook(cluster);
+  const answer = await createPod(demo, simplePod(unique('unserved')));
+  assert.is(answer.status, 201, JSON.stringify(answer.body).slice(0, 300));
+  assertUntouched(answer.body);
+  assert.ok(answer.warnings.some((w) => /has no pando-sidecar container/.test(w)), `warnings: ${answer.warnings.join(' | ')}`);
+});
+
+test('with safetyNet.deny=true and the webhook stopped, a labelled pod is refused with the reason', async () => {
+  kubectlOk(cluster, ['apply', '-f', '-'], toYaml(binding(true), 'deny'));
+  // The API server picks up a binding change within seconds.
+  let answer = await createPod(demo, simplePod(unique('denied')));
+  for (let i = 0; i < 50 && answer.status === 201; i++) {
+    await sleep(200);
+    answer = await createPod(demo, simplePod(unique('denied')));
+  }
+  assert.is(answer.status, 422, JSON.stringify(answer.body).slice(0, 300));
+  assert.match(answer.body.message, /pando-sidecar-required.*has no pando-sidecar container/);
+  const unlabelled = await createPod(demo, simplePod(unique('free'), {}));
+  assert.is(unlabelled.status, 201, 'unlabelled pods are never denied');
+});
+
+test('with safetyNet.deny=true and the webhook back, labelled pods are injected and admitted', async () => {
+  await startWebhook(cluster);
+  const answer = await createPod(demo, simplePod(unique('served')));
+  assert.is(answer.status, 201, JSON.stringify(answer.body).slice(0, 300));
+  assertInjected(answer.body);
+});
+
+test.run();

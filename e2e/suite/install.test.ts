@@ -1,0 +1,84 @@
+// The install as the real API server stored it: every object accepted, the CEL of the webhook's
+// matchConditions and of the policy compiled and type-checked, the Knative Service kept whole by
+// the CRD schema built from Knative's API types and accepted by Knative's own validation.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { stringify } from 'yaml';
+import { installDocuments, kubectl, kubectlOk } from '../harness/cluster';
+import { api, cluster, type Obj } from './context';
+
+const docs = installDocuments(cluster.install);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('every object of the install is stored', () => {
+  const names = kubectlOk(cluster, ['get', '-f', cluster.install, '-o', 'name']).trim().split('\n');
+  assert.is(names.length, docs.length);
+});
+
+test('the Knative Service is stored whole: the schema from the Knative API types pruned nothing', () => {
+  const sent = docs.find((d) => d.apiVersion === 'serving.knative.dev/v1' && d.kind === 'Service') as Obj;
+  const stored = JSON.parse(kubectlOk(cluster, ['get', 'ksvc', sent.metadata.name, '-n', sent.metadata.namespace, '-o', 'json']));
+  assert.equal(stored.spec, sent.spec);
+});
+
+test('Knative\'s own SetDefaults and Validate accept the rendered Service', () => {
+  const services = docs.filter((d) => d.apiVersion === 'serving.knative.dev/v1');
+  const run = spawnSync(join(cluster.tools, 'knative-serving'), ['check'], { input: services.map((s) => stringify(s)).join('---\n'), encoding: 'utf8' });
+  assert.is(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /accepted pando-system\/pando-webhook/);
+});
+
+test('Knative\'s validation refuses what Knative refuses (a fieldRef in the env)', () => {
+  const service = structuredClone(docs.find((d) => d.apiVersion === 'serving.knative.dev/v1') as Obj);
+  service.spec.template.spec.containers[0].env.push({ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+  const run = spawnSync(join(cluster.tools, 'knative-serving'), ['check'], { input: stringify(service), encoding: 'utf8' });
+  assert.is(run.status, 1);
+  assert.match(run.stdout, /must not set the field\(s\): spec.template.spec.containers\[0\].env\[\d+\].valueFrom.fieldRef/);
+});
+
+test('the webhook configuration carries the caBundle and the failure-safe settings', async () => {
+  const mwc = (await api.get('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/pando-webhook')).body;
+  const hook = mwc.webhooks[0];
+  assert.ok(hook.clientConfig.caBundle?.length > 100, 'caBundle written by the TLS setup');
+  assert.equal(hook.clientConfig.service, { namespace: 'pando-system', name: 'pando-webhook-https', port: 443, path: '/' });
+  assert.is(hook.failurePolicy, 'Ignore');
+  assert.is(hook.sideEffects, 'None');
+  assert.is(hook.matchConditions[0].name, 'no-pando-sidecar-yet');
+});
+
+test('the API server compiles matchConditions: a broken expression is refused', () => {
+  const mwc = structuredClone(docs.find((d) => d.kind === 'MutatingWebhookConfiguration') as Obj);
+  mwc.metadata.name = 'pando-webhook-broken';
+  mwc.webhooks[0].matchConditions[0].expression = 'object.spec.containers.exists(c, c.name ==)';
+  const run = kubectl(cluster, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(mwc));
+  assert.is(run.code, 1);
+  assert.match(run.stderr, /matchConditions\[0\]\.expression.*compilation failed/);
+});
+
+test('the safety-net policy type-checks with no warning', async () => {
+  let policy: Obj = {};
+  for (let i = 0; i < 50 && !policy.status?.typeChecking; i++) {
+    policy = (await api.get('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/pando-sidecar-required')).body;
+    if (!policy.status?.typeChecking) await sleep(200);
+  }
+  assert.ok(policy.status?.typeChecking, 'the API server type-checked the policy');
+  assert.equal(policy.status.typeChecking.expressionWarnings ?? [], []);
+});
+
+test('the type checker does report a policy expression of the wrong type (the check above can fail)', async () => {
+  const policy = structuredClone(docs.find((d) => d.kind === 'ValidatingAdmissionPolicy') as Obj);
+  policy.metadata.name = 'pando-typecheck-probe';
+  policy.spec.validations[0].expression = "object.spec.containers.exists(c, c.name == 7)";
+  kubectlOk(cluster, ['apply', '-f', '-'], JSON.stringify(policy));
+  let stored: Obj = {};
+  for (let i = 0; i < 50 && !stored.status?.typeChecking; i++) {
+    stored = (await api.get('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/pando-typecheck-probe')).body;
+    if (!stored.status?.typeChecking) await sleep(200);
+  }
+  kubectlOk(cluster, ['delete', 'validatingadmissionpolicy', 'pando-typecheck-probe']);
+  assert.ok((stored.status?.typeChecking?.expressionWarnings ?? []).length > 0, JSON.stringify(stored.status));
+});
+
+test.run();

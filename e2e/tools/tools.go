@@ -1,0 +1,9 @@
+//go:build tools
+
+// The upstream commands built from this module (go build k8s.io/kubernetes/cmd/kubectl ...).
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
