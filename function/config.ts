@@ -17,7 +17,7 @@ export const ENV = {
   PANDO_DEFAULT_MODE: { schema: ModeSchema, default: DEFAULTS.defaultMode, value: 'defaultMode', help: 'mode when the pod has no valid pandocore.xyz/mode annotation: monitor, enforce or debug' },
   PANDO_EXCLUDED_NAMESPACES: { schema: listFrom(NamespaceListSchema), default: DEFAULTS.excludedNamespaces.join(','), value: 'excludedNamespaces', help: 'comma-separated namespaces never injected' },
   PANDO_SIDECAR_IMAGE: { schema: ImageSchema, default: DEFAULTS.sidecarImage, value: 'sidecar.image', help: 'image of the pando-sidecar container' },
-  PANDO_SYSTEM_NAMESPACE: { schema: NamespaceSchema, default: DEFAULTS.systemNamespace, value: 'namespace', help: "the webhook's own namespace, always excluded" },
+  PANDO_SYSTEM_NAMESPACE: { schema: NamespaceSchema, default: DEFAULTS.systemNamespace, value: null, help: "the webhook's own namespace, always excluded (the chart sets the release namespace)" },
   PANDO_SERVICE_ACCOUNT: { schema: ObjectNameSchema, default: DEFAULTS.serviceAccount, value: 'sidecar.serviceAccount', help: 'service account given to pods that use "default"' },
   PANDO_LICENSE_SECRET_NAME: { schema: ObjectNameSchema, default: DEFAULTS.licenseSecretName, value: 'license.secretName', help: 'Secret holding the license key, in each protected namespace' },
   PANDO_LICENSE_SECRET_KEY: { schema: SecretKeySchema, default: DEFAULTS.licenseSecretKey, value: 'license.secretKey', help: 'key of the license in that Secret' },

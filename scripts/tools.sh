@@ -2,7 +2,10 @@
 # npm run tools: build the real Kubernetes pieces the e2e suite runs against, from their Go
 # modules, once per version set. The binaries live outside the checkout, so every clone on the
 # machine shares them. The last line printed is the directory that holds them.
+#   --print   build nothing: print that directory if every tool is built, else exit 3
 set -euo pipefail
+print_only=false
+[ "${1:-}" = "--print" ] && print_only=true
 root="$(cd "$(dirname "$0")/.." && pwd)"
 module="$root/e2e/tools"
 # shellcheck source=/dev/null
@@ -25,11 +28,19 @@ grep -q "go.etcd.io/etcd/server/v3 $ETCD_VERSION\$" "$module/go.mod" \
 grep -q "knative.dev/serving $KNATIVE_SERVING_VERSION\$" "$module/knative/go.mod" \
   || fail "e2e/tools/knative/go.mod does not require knative.dev/serving $KNATIVE_SERVING_VERSION (versions.env)"
 
-# Keyed by what goes into the binaries: versions, module files, our mains and the Go version.
-key="$(cat "$module/versions.env" "$module"/go.{mod,sum} "$module"/cmd/*/*.go "$module"/knative/*.go "$module"/knative/go.{mod,sum} "$0" \
-  | { cat; echo "$go_version"; } | sha256sum | cut -c1-12)"
+# Keyed by what goes into the binaries: versions, module files, our mains, the build lines of this
+# script and the Go version (not the rest of the script, so editing it rebuilds nothing).
+key="$(cat "$module/versions.env" "$module"/go.{mod,sum} "$module"/cmd/*/*.go "$module"/knative/*.go "$module"/knative/go.{mod,sum} \
+  <(grep -E '^build |ldflags|version_flags' "$0") | { cat; echo "$go_version"; } | sha256sum | cut -c1-12)"
 cache="${PANDO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pando-webhook/tools}"
 bin="$cache/$KUBERNETES_VERSION-$key"
+if $print_only; then
+  for name in etcd kube-apiserver kube-controller-manager kubectl knative-serving helm helm3 task; do
+    [ -f "$bin/.$name.done" ] || exit 3
+  done
+  echo "$bin"
+  exit 0
+fi
 mkdir -p "$bin"
 
 k8s_minor="${KUBERNETES_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"

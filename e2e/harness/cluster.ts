@@ -16,7 +16,8 @@ export const SYSTEM_NAMESPACE = 'pando-system';
 export const DEMO_NAMESPACE = 'pando-demo';
 export const WEBHOOK_SERVICE = 'pando-webhook-https';
 export const LOCAL_LICENSE = 'local-cluster-license-not-for-production';
-const ENABLED_LABEL = 'pandocore.xyz/enabled';
+export const RELEASE = 'pando-webhook';
+export const CHART = join(REPO, 'manifests', 'pando-webhook');
 
 export interface ClusterState {
   dir: string;
@@ -25,7 +26,8 @@ export interface ClusterState {
   server: string;
   caFile: string;
   adminToken: string;
-  install: string;
+  /** Extra helm --set arguments of the install (platform=deployment ...). */
+  helmSet: string[];
   ports: { etcdClient: number; etcdPeer: number; apiserver: number; webhookHttp: number; webhookHttps: number };
   pids: { etcd?: number; apiserver?: number; controllerManager?: number; webhook?: number };
 }
@@ -151,8 +153,44 @@ function writeKubeconfig(state: ClusterState) {
 
 // ---- the install --------------------------------------------------------------------------
 
-export function installDocuments(file: string): Obj[] {
-  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()).filter((d) => d && typeof d === 'object');
+export function parseDocuments(text: string): Obj[] {
+  return parseAllDocuments(text).map((d) => d.toJS()).filter((d) => d && typeof d === 'object');
+}
+
+/** helm with the cluster's kubeconfig (and kubectl, task on the PATH). */
+export function helm(state: ClusterState, args: string[], input?: string) {
+  const run = spawnSync(join(state.tools, 'helm'), args, { input, encoding: 'utf8', env: toolEnv(state), maxBuffer: 64 << 20 });
+  return { code: run.status ?? 1, stdout: run.stdout ?? '', stderr: run.stderr ?? '' };
+}
+
+export function helmOk(state: ClusterState, args: string[]): string {
+  const run = helm(state, args);
+  if (run.code !== 0) throw new Error(`helm ${args.join(' ')}: ${run.stderr.trim() || run.stdout.trim()}`);
+  return run.stdout;
+}
+
+/**
+ * helm upgrade --reuse-values with these --set values, then what the cluster does next: the TLS
+ * setup Job the release may have renewed runs (its second run on unchanged state writes nothing),
+ * and the Secret volume follows.
+ */
+export async function helmUpgrade(state: ClusterState, set: string[]) {
+  helmOk(state, ['upgrade', RELEASE, CHART, '-n', SYSTEM_NAMESPACE, '--reuse-values', ...set.flatMap((s) => ['--set', s])]);
+  if (!installedDocuments(state).some((d) => d.kind === 'Job')) return;
+  const setup = runTlsSetup(state);
+  if (setup.code !== 0) throw new Error(`TLS setup after the upgrade failed:\n${setup.stdout}${setup.stderr}`);
+  await syncTlsFiles(state);
+}
+
+/** What the release installed, as Helm recorded it. */
+export function installedDocuments(state: ClusterState): Obj[] {
+  return parseDocuments(helmOk(state, ['get', 'manifest', RELEASE, '-n', SYSTEM_NAMESPACE]));
+}
+
+/** The README's install line, with the local license and the state's extra values. */
+export function helmInstall(state: ClusterState) {
+  helmOk(state, ['upgrade', '--install', RELEASE, CHART, '--namespace', SYSTEM_NAMESPACE, '--create-namespace',
+    '--set', `licenseKey=${LOCAL_LICENSE}`, ...state.helmSet.flatMap((value) => ['--set', value])]);
 }
 
 const envOf = (container: Obj): Record<string, string> =>
@@ -170,9 +208,11 @@ export function webhookEnv(docs: Obj[]): Record<string, string> {
   throw new Error('the install has no webhook workload');
 }
 
+const tlsJobOf = (docs: Obj[]) => docs.find((d) => d.kind === 'Job' && d.metadata?.name?.startsWith('pando-webhook-tls-setup'));
+
 /** The TLS setup Job's env as the install sets it. */
 export function tlsJobEnv(docs: Obj[]): Record<string, string> {
-  const job = docs.find((d) => d.kind === 'Job' && d.metadata?.name?.endsWith('tls-setup'));
+  const job = tlsJobOf(docs);
   if (!job) throw new Error('the install has no TLS setup Job (tls.certManager=true?)');
   return envOf(job.spec.template.spec.containers[0]);
 }
@@ -181,13 +221,15 @@ export async function applyKnativeCrds(state: ClusterState) {
   const crds = spawnSync(join(state.tools, 'knative-serving'), ['crd'], { encoding: 'utf8' });
   if (crds.status !== 0) throw new Error(`knative-serving crd: ${crds.stderr}`);
   kubectlOk(state, ['apply', '--server-side', '-f', '-'], crds.stdout);
-  kubectlOk(state, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'serving.knative.dev/release']);
+  // Polled rather than kubectl wait, which fails while a new CRD has no conditions yet.
+  const established = () => kubectl(state, ['get', 'crd', '-l', 'serving.knative.dev/release', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Established")].status}']).stdout.split(' ');
+  await waitFor('Knative CRDs established', async () => established().filter((s) => s === 'True').length === 4, 30_000);
 }
 
 /** Runs dist/function/tls/setup.js as the Job would, with a TokenRequest token of the Job's account. */
 export function runTlsSetup(state: ClusterState, extraEnv: Record<string, string> = {}) {
-  const docs = installDocuments(state.install);
-  const job = docs.find((d) => d.kind === 'Job' && d.metadata?.name?.endsWith('tls-setup'));
+  const docs = installedDocuments(state);
+  const job = tlsJobOf(docs);
   const account = job?.spec?.template?.spec?.serviceAccountName ?? 'pando-webhook-tls-setup';
   const token = kubectlOk(state, ['create', 'token', account, '-n', SYSTEM_NAMESPACE, '--duration=10m']).trim();
   const tokenFile = join(state.dir, 'tls-setup-token');
@@ -239,7 +281,7 @@ export async function startWebhook(state: ClusterState) {
   const env = {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
-    ...webhookEnv(installDocuments(state.install)),
+    ...webhookEnv(installedDocuments(state)),
     PORT: String(state.ports.webhookHttp),
     PANDO_TLS_PORT: String(state.ports.webhookHttps),
     PANDO_TLS_CERT_FILE: join(tlsDir(state), 'tls.crt'),
@@ -257,14 +299,17 @@ export async function stopWebhook(state: ClusterState) {
   saveState(state);
 }
 
-/** The per-namespace setup (ServiceAccount, RoleBinding, license Secret) then the enabled label. */
+/** What a rollout does after helm upgrade: the webhook runs again with the release's new env. */
+export async function restartWebhook(state: ClusterState) {
+  await stopWebhook(state);
+  await startWebhook(state);
+}
+
+/** The imperative path a user takes: task namespace:enable, run by the real task. */
 export function enableNamespace(state: ClusterState, namespace: string, labels: Record<string, string> = {}) {
   ensureNamespace(state, namespace, labels);
-  const { renderNamespaceSetup, toYaml } = require('../../function/deploy/render') as typeof import('../../function/deploy/render');
-  const { parseValues } = require('../../function/deploy/values') as typeof import('../../function/deploy/values');
-  const objects = renderNamespaceSetup(parseValues({ licenseKey: LOCAL_LICENSE }), namespace);
-  kubectlOk(state, ['apply', '-f', '-'], toYaml(objects, 'namespace setup'));
-  kubectlOk(state, ['label', 'namespace', namespace, `${ENABLED_LABEL}=true`, '--overwrite']);
+  const run = spawnSync(join(state.tools, 'task'), ['--dir', REPO, 'namespace:enable', `NS=${namespace}`], { encoding: 'utf8', env: toolEnv(state) });
+  if (run.status !== 0) throw new Error(`task namespace:enable NS=${namespace}: ${run.stdout}${run.stderr}`);
 }
 
 /**
@@ -284,7 +329,7 @@ export function ensureNamespace(state: ClusterState, namespace: string, labels: 
 
 // ---- up, down, status ---------------------------------------------------------------------
 
-export interface UpOptions { dir: string; install?: string; say?: Say }
+export interface UpOptions { dir: string; helmSet?: string[]; say?: Say }
 
 export async function up(options: UpOptions): Promise<ClusterState> {
   const say = options.say ?? (() => undefined);
@@ -305,7 +350,7 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     server: `https://127.0.0.1:${apiserver}`,
     caFile: pki.caFile,
     adminToken: pki.adminToken,
-    install: options.install ?? join(REPO, 'manifests', 'install.yaml'),
+    helmSet: options.helmSet ?? [],
     ports: { etcdClient, etcdPeer, apiserver, webhookHttp, webhookHttps },
     pids: {},
   };
@@ -320,11 +365,8 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     await startControllerManager(state, pki);
     say('Knative Serving CRDs (from the knative.dev/serving API types)');
     await applyKnativeCrds(state);
-    say(`install: kubectl apply -f ${state.install}`);
-    kubectlOk(state, ['apply', '-f', state.install]);
-    ensureNamespace(state, SYSTEM_NAMESPACE);
-    // The license the install's users store in pando-system (task deploy LICENSE_FILE=...).
-    kubectlOk(state, ['create', 'secret', 'generic', 'pando-license', '-n', SYSTEM_NAMESPACE, `--from-literal=license-key=${LOCAL_LICENSE}`]);
+    say(`install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${state.helmSet.map((v) => `--set ${v}`).join(' ')}`);
+    helmInstall(state);
     say('TLS setup, with a token of its own ServiceAccount');
     const setup = runTlsSetup(state);
     if (setup.code !== 0) throw new Error(`TLS setup failed:\n${setup.stdout}${setup.stderr}`);

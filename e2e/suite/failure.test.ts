@@ -2,19 +2,18 @@
 // warns, and with safetyNet.deny=true it refuses them instead.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kubectlOk, startWebhook, stopWebhook } from '../harness/cluster';
-import { renderInstall, toYaml } from '../../function/deploy/render';
-import { parseValues } from '../../function/deploy/values';
+import { helmUpgrade, startWebhook, stopWebhook } from '../harness/cluster';
 import { cluster, createPod, simplePod, unique } from './context';
 import { assertInjected, assertUntouched } from './checks';
 
 const demo = 'pando-demo';
-const binding = (deny: boolean) => renderInstall(parseValues({ safetyNet: { deny } })).filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
+/** helm upgrade --reuse-values --set safetyNet.deny=..., as an operator switches it. */
+const safetyNet = (deny: boolean) => helmUpgrade(cluster, [`safetyNet.deny=${deny}`]);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test.after(async () => {
-  kubectlOk(cluster, ['apply', '-f', '-'], toYaml(binding(false), 'restore'));
+  await safetyNet(false);
   await startWebhook(cluster);
 });
 
@@ -26,8 +25,8 @@ test('with the webhook stopped, a labelled pod is still created, without a sidec
   assert.ok(answer.warnings.some((w) => /has no pando-sidecar container/.test(w)), `warnings: ${answer.warnings.join(' | ')}`);
 });
 
-test('with safetyNet.deny=true and the webhook stopped, a labelled pod is refused with the reason', async () => {
-  kubectlOk(cluster, ['apply', '-f', '-'], toYaml(binding(true), 'deny'));
+test('with helm upgrade --set safetyNet.deny=true and the webhook stopped, a labelled pod is refused with the reason', async () => {
+  await safetyNet(true);
   // The API server picks up a binding change within seconds.
   let answer = await createPod(demo, simplePod(unique('denied')));
   for (let i = 0; i < 50 && answer.status === 201; i++) {

@@ -6,15 +6,23 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
-import { installDocuments, kubectl, kubectlOk } from '../harness/cluster';
+import { installedDocuments, kubectl, kubectlOk } from '../harness/cluster';
+import { REPO } from '../harness/tools';
 import { api, cluster, type Obj } from './context';
 
-const docs = installDocuments(cluster.install);
+const docs = installedDocuments(cluster);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('every object of the install is stored', () => {
-  const names = kubectlOk(cluster, ['get', '-f', cluster.install, '-o', 'name']).trim().split('\n');
+test('every object of the Helm release is stored', () => {
+  const names = kubectlOk(cluster, ['get', '-f', '-', '-o', 'name'], docs.map((d) => JSON.stringify(d)).join('\n---\n')).trim().split('\n');
   assert.is(names.length, docs.length);
+  assert.ok(docs.length >= 15, `${docs.length} objects`);
+});
+
+test('the committed manifests/install.yaml (helm template output) is accepted as is by the API server', () => {
+  const run = kubectl(cluster, ['apply', '--dry-run=server', '-f', join(REPO, 'manifests', 'install.yaml')]);
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stdout, /mutatingwebhookconfiguration.admissionregistration.k8s.io\/pando-webhook/);
 });
 
 test('the Knative Service is stored whole: the schema from the Knative API types pruned nothing', () => {

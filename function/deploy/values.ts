@@ -3,7 +3,7 @@
 // with (config.ts ENV, built from settings.ts), so a value cannot mean two things in two places.
 import { z } from 'zod';
 import { ENV } from '../config';
-import { ImageSchema, QuantitySchema, RenewBeforeDaysSchema } from '../settings';
+import { ImageSchema, NamespaceSchema, QuantitySchema, RenewBeforeDaysSchema } from '../settings';
 import { version } from '../../package.json';
 
 type EnvName = keyof typeof ENV;
@@ -30,35 +30,18 @@ const Resources = (cpuRequest: string, memoryRequest: string, cpuLimit: string, 
 
 export const ROUTES = ['direct', 'knative-local-tls'] as const;
 export const AUTOSCALERS = ['kpa', 'hpa'] as const;
+export const PLATFORMS = ['knative', 'deployment', 'openfaas'] as const;
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/**
+ * The chart's values (manifests/pando-webhook/values.yaml), the seed's names first. The chart's
+ * values.schema.json is generated from this schema (valuesJsonSchema), and every setting that
+ * reaches the function uses the very schema the function parses its variable with.
+ */
 export const ValuesSchema = z.strictObject({
-  /** Only the per-namespace setup (--namespace-setup) uses it; the install never contains it. */
-  licenseKey: z.string().min(1, 'must not be empty').optional(),
+  licenseKey: z.string().default(''),
   defaultMode: field('PANDO_DEFAULT_MODE'),
   excludedNamespaces: field('PANDO_EXCLUDED_NAMESPACES'),
-  namespace: field('PANDO_SYSTEM_NAMESPACE'),
-  image: ImageSchema.default(`ghcr.io/pandocore/pando-webhook:${version}`),
-  replicas: count(1, 50).default(2),
-  maxReplicas: count(1, 100).default(6),
-  autoscaling: z.strictObject({
-    class: z.enum(AUTOSCALERS).default('kpa'),
-    cpuTargetPercent: count(10, 95).default(70),
-  }).prefault({}),
-  resources: Resources('100m', '128Mi', '1', '256Mi'),
-  webhook: z.strictObject({
-    timeoutSeconds: count(1, 10).default(5),
-    route: z.enum(ROUTES).default('direct'),
-    /** namespace/name of the CA Secret of Knative's cluster-local issuer (route knative-local-tls). */
-    knativeLocalCaSecret: z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be namespace/name').default('cert-manager/knative-selfsigned-ca'),
-  }).prefault({}),
-  tls: z.strictObject({
-    certManager: z.boolean().default(false),
-    renewBeforeDays: RenewBeforeDaysSchema.default(30),
-    renewSchedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron schedule').default('17 3 * * 1'),
-  }).prefault({}),
-  safetyNet: z.strictObject({ deny: z.boolean().default(false) }).prefault({}),
-  podSecurity: z.strictObject({ enforce: z.enum(['baseline', 'restricted']).default('baseline') }).prefault({}),
   sidecar: z.strictObject({
     image: field('PANDO_SIDECAR_IMAGE'),
     serviceAccount: field('PANDO_SERVICE_ACCOUNT'),
@@ -73,16 +56,58 @@ export const ValuesSchema = z.strictObject({
       failureThreshold: field('PANDO_PROBE_FAILURE_THRESHOLD'),
     }).prefault({}),
   }).prefault({}),
+  replicas: count(1, 50).default(2),
+  tls: z.strictObject({
+    certManager: z.boolean().default(false),
+    renewBeforeDays: RenewBeforeDaysSchema.default(30),
+    renewSchedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron schedule').default('17 3 * * 1'),
+  }).prefault({}),
+  platform: z.enum(PLATFORMS).default('knative'),
+  namespaces: z.array(NamespaceSchema).default([]),
+  image: ImageSchema.default(`ghcr.io/pandocore/pando-webhook:${version}`),
+  maxReplicas: count(1, 100).default(6),
+  autoscaling: z.strictObject({
+    class: z.enum(AUTOSCALERS).default('kpa'),
+    cpuTargetPercent: count(10, 95).default(70),
+  }).prefault({}),
+  resources: Resources('100m', '128Mi', '1', '256Mi'),
+  webhook: z.strictObject({
+    timeoutSeconds: count(1, 10).default(5),
+    route: z.enum(ROUTES).default('direct'),
+    knativeLocalCaSecret: z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be namespace/name').default('cert-manager/knative-selfsigned-ca'),
+  }).prefault({}),
   license: z.strictObject({
+    create: z.boolean().default(true),
     secretName: field('PANDO_LICENSE_SECRET_NAME'),
     secretKey: field('PANDO_LICENSE_SECRET_KEY'),
   }).prefault({}),
+  safetyNet: z.strictObject({ deny: z.boolean().default(false) }).prefault({}),
+  namespace: z.strictObject({ create: z.boolean().default(false) }).prefault({}),
+  podSecurity: z.strictObject({ enforce: z.enum(['baseline', 'restricted']).default('baseline') }).prefault({}),
 }).superRefine((v, ctx) => {
+  // The chart's templates fail with the same sentences (templates/_helpers.tpl, pando.validate).
   if (v.maxReplicas < v.replicas) ctx.addIssue({ code: 'custom', path: ['maxReplicas'], message: `must be at least replicas (${v.replicas})` });
   if (v.webhook.route === 'knative-local-tls' && v.tls.certManager) {
     ctx.addIssue({ code: 'custom', path: ['tls', 'certManager'], message: 'applies to webhook.route=direct only (knative-local-tls uses the certificate Knative issues)' });
   }
 });
+
+/**
+ * values.schema.json for the chart: JSON Schema draft 7 (Helm 3 and 4 both read it), the input
+ * side of the schema (defaults make a value optional), unknown keys refused. The licenseKey rule
+ * is the one refinement JSON Schema can state, so it is added here by hand.
+ */
+export function valuesJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(ValuesSchema, { target: 'draft-7', io: 'input' }) as Record<string, any>;
+  delete schema.$schema;
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'pando-webhook values',
+    ...schema,
+    if: { properties: { license: { properties: { create: { const: false } }, required: ['create'] } }, required: ['license'] },
+    else: { properties: { licenseKey: { minLength: 1 } }, required: ['licenseKey'] },
+  };
+}
 
 export type Values = z.output<typeof ValuesSchema>;
 
@@ -93,56 +118,30 @@ export class ValuesError extends Error {
   }
 }
 
-/** Validates raw values (YAML, --set), reporting every problem at once. */
+/** Validates raw values (YAML, --set), reporting every problem at once, as the chart's schema does. */
 export function parseValues(raw: unknown): Values {
-  const result = ValuesSchema.safeParse(coerceLike(DEFAULTS_SHAPE, raw));
-  if (result.success) return result.data;
-  throw new ValuesError(result.error.issues.map(describeIssue));
+  const result = ValuesSchema.safeParse(raw);
+  const problems = result.success ? [] : result.error.issues.map(describeIssue);
+  if (result.success && result.data.license.create && result.data.licenseKey === '') {
+    problems.push('licenseKey: is required (--set licenseKey=YOUR_LICENSE_KEY), unless license.create is false');
+  }
+  if (problems.length || !result.success) throw new ValuesError(problems);
+  return result.data;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.join('.') || '(top level)';
   if (issue.code === 'unrecognized_keys') {
-    return `${issue.keys.map((k) => (path === '(top level)' ? k : `${path}.${k}`)).join(', ')}: unknown value (see manifests/values.yaml)`;
+    return `${issue.keys.map((k) => (path === '(top level)' ? k : `${path}.${k}`)).join(', ')}: unknown value (see manifests/pando-webhook/values.yaml)`;
   }
   return `${path}: ${issue.message}`;
 }
 
 /** The defaults, as the schema gives them for empty input. */
 export const DEFAULT_VALUES: Values = ValuesSchema.parse({});
-const DEFAULTS_SHAPE: unknown = { ...DEFAULT_VALUES, licenseKey: '' };
-
-/**
- * --set gives strings and YAML gives `cpu: 1` as a number: turn a scalar into the type of the
- * default at the same path (Helm users know this trap as --set-string). Anything else is left for
- * the schema to report.
- */
-export function coerceLike(shape: unknown, raw: unknown): unknown {
-  if (isPlainObject(shape) && isPlainObject(raw)) {
-    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, k in shape ? coerceLike(shape[k], v) : v]));
-  }
-  if (Array.isArray(shape) && typeof raw === 'string') return raw === '' ? [] : raw.split(',').map((s) => s.trim());
-  if (Array.isArray(shape) && Array.isArray(raw)) return raw.map((v) => (typeof v === 'number' ? String(v) : v));
-  if (typeof shape === 'string' && (typeof raw === 'number' || typeof raw === 'boolean')) return String(raw);
-  if (typeof shape === 'number' && typeof raw === 'string' && /^-?\d+$/.test(raw.trim())) return Number(raw);
-  if (typeof shape === 'boolean' && (raw === 'true' || raw === 'false')) return raw === 'true';
-  return raw;
-}
-
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads a dotted Helm value path such as "sidecar.resources.limits.cpu". */
 export function valueAt(values: unknown, path: string): unknown {
   return path.split('.').reduce<unknown>((node, key) => (isPlainObject(node) ? node[key] : undefined), values);
-}
-
-/** The function's environment for these values: one entry per ENV variable, via its `value` path. */
-export function envFromValues(values: Values): Record<EnvName, string> {
-  const env = {} as Record<EnvName, string>;
-  for (const [name, spec] of Object.entries(ENV) as [EnvName, (typeof ENV)[EnvName]][]) {
-    const value = valueAt(values, spec.value);
-    if (value === undefined) throw new Error(`ENV.${name}.value "${spec.value}" is not a value path`);
-    env[name] = Array.isArray(value) ? value.join(',') : String(value);
-  }
-  return env;
 }

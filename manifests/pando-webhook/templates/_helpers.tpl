@@ -1,0 +1,166 @@
+{{/* Object names: fixed, because the TLS setup program, the CLI and the README name them. */}}
+{{- define "pando.httpsService" -}}pando-webhook-https{{- end -}}
+{{- define "pando.servingSecret" -}}pando-webhook-tls{{- end -}}
+{{- define "pando.caSecret" -}}pando-webhook-ca{{- end -}}
+{{- define "pando.tlsSetup" -}}pando-webhook-tls-setup{{- end -}}
+
+{{/* The recommended labels; call with (list . "component"). */}}
+{{- define "pando.labels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: pando-webhook
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/component: {{ index . 1 }}
+app.kubernetes.io/part-of: pandocore
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version }}
+{{- end -}}
+
+{{/* Labels of the webhook's pods (Deployment selector, HTTPS Service selector). */}}
+{{- define "pando.selectorLabels" -}}
+app.kubernetes.io/name: pando-webhook
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: webhook
+{{- end -}}
+
+{{/* Pod Security "restricted" on a container (Knative allows no pod-level context). */}}
+{{- define "pando.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Namespaces neither the webhook nor the policy looks at: the excluded ones and the release's. */}}
+{{- define "pando.skippedNamespaces" -}}
+{{- $skipped := concat .Values.excludedNamespaces (list .Release.Namespace) | uniq -}}
+{{- toJson $skipped -}}
+{{- end -}}
+
+{{/* Where the TLS files are mounted, per platform. */}}
+{{- define "pando.tlsDir" -}}
+{{- if eq .Values.platform "openfaas" -}}/var/openfaas/secrets{{- else -}}/tls{{- end -}}
+{{- end -}}
+
+{{/* Whether the function serves HTTPS itself (the direct route). */}}
+{{- define "pando.direct" -}}
+{{- if or (ne .Values.platform "knative") (eq .Values.webhook.route "direct") -}}true{{- end -}}
+{{- end -}}
+
+{{/* The function's environment as name: value pairs (function/config.ts ENV, function/server config). */}}
+{{- define "pando.env" -}}
+PANDO_DEFAULT_MODE: {{ .Values.defaultMode | quote }}
+PANDO_EXCLUDED_NAMESPACES: {{ join "," .Values.excludedNamespaces | quote }}
+PANDO_SIDECAR_IMAGE: {{ .Values.sidecar.image | quote }}
+PANDO_SYSTEM_NAMESPACE: {{ .Release.Namespace | quote }}
+PANDO_SERVICE_ACCOUNT: {{ .Values.sidecar.serviceAccount | quote }}
+PANDO_LICENSE_SECRET_NAME: {{ .Values.license.secretName | quote }}
+PANDO_LICENSE_SECRET_KEY: {{ .Values.license.secretKey | quote }}
+PANDO_SIDECAR_CPU_REQUEST: {{ .Values.sidecar.resources.requests.cpu | quote }}
+PANDO_SIDECAR_MEMORY_REQUEST: {{ .Values.sidecar.resources.requests.memory | quote }}
+PANDO_SIDECAR_CPU_LIMIT: {{ .Values.sidecar.resources.limits.cpu | quote }}
+PANDO_SIDECAR_MEMORY_LIMIT: {{ .Values.sidecar.resources.limits.memory | quote }}
+PANDO_SIDECAR_HEALTH_PORT: {{ .Values.sidecar.healthPort | quote }}
+PANDO_PROBE_PERIOD_SECONDS: {{ .Values.sidecar.probe.periodSeconds | quote }}
+PANDO_PROBE_TIMEOUT_SECONDS: {{ .Values.sidecar.probe.timeoutSeconds | quote }}
+PANDO_PROBE_FAILURE_THRESHOLD: {{ .Values.sidecar.probe.failureThreshold | quote }}
+{{- if include "pando.direct" . }}
+PANDO_TLS_PORT: "8443"
+PANDO_TLS_CERT_FILE: {{ printf "%s/tls.crt" (include "pando.tlsDir" .) | quote }}
+PANDO_TLS_KEY_FILE: {{ printf "%s/tls.key" (include "pando.tlsDir" .) | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The env as a container's env list. */}}
+{{- define "pando.envList" -}}
+{{- range $name, $value := (include "pando.env" . | fromYaml) }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Rules no schema can state. */}}
+{{- define "pando.validate" -}}
+{{- if lt (int .Values.maxReplicas) (int .Values.replicas) -}}
+{{- fail (printf "maxReplicas (%v) must be at least replicas (%v)" .Values.maxReplicas .Values.replicas) -}}
+{{- end -}}
+{{- if and (eq .Values.webhook.route "knative-local-tls") .Values.tls.certManager -}}
+{{- fail "tls.certManager applies to webhook.route=direct only (knative-local-tls uses the certificate Knative issues)" -}}
+{{- end -}}
+{{- if and (eq .Values.webhook.route "knative-local-tls") (ne .Values.platform "knative") -}}
+{{- fail "webhook.route=knative-local-tls needs platform=knative" -}}
+{{- end -}}
+{{- range .Values.namespaces -}}
+{{- if or (eq . $.Release.Namespace) (has . $.Values.excludedNamespaces) -}}
+{{- fail (printf "namespaces: %s is never injected (the release namespace or excludedNamespaces)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.namespaces (not .Values.license.create) (not .Values.licenseKey) -}}
+{{- fail "namespaces: enabling a namespace needs licenseKey (its license Secret)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The TLS setup pod (Job and CronJob). */}}
+{{- define "pando.tlsPodTemplate" -}}
+metadata:
+  labels:
+    {{- include "pando.labels" (list . "tls") | nindent 4 }}
+spec:
+  serviceAccountName: {{ include "pando.tlsSetup" . }}
+  restartPolicy: Never
+  securityContext:
+    runAsNonRoot: true
+    seccompProfile:
+      type: RuntimeDefault
+  containers:
+    - name: tls-setup
+      image: {{ .Values.image }}
+      imagePullPolicy: IfNotPresent
+      command: [node, dist/function/tls/setup.js]
+      env:
+        - name: PANDO_NAMESPACE
+          value: {{ .Release.Namespace }}
+        - name: PANDO_SERVICE_NAME
+          value: {{ include "pando.httpsService" . }}
+        - name: PANDO_TLS_SECRET
+          value: {{ include "pando.servingSecret" . }}
+        - name: PANDO_CA_SECRET
+          value: {{ include "pando.caSecret" . }}
+        - name: PANDO_WEBHOOK_CONFIGURATION
+          value: pando-webhook
+        - name: PANDO_RENEW_BEFORE_DAYS
+          value: {{ .Values.tls.renewBeforeDays | quote }}
+      resources:
+        requests:
+          cpu: 50m
+          memory: 64Mi
+        limits:
+          cpu: 500m
+          memory: 128Mi
+      securityContext:
+        {{- include "pando.containerSecurityContext" . | nindent 8 }}
+{{- end }}
+
+{{/* What both webhooks of the configuration share. */}}
+{{- define "pando.webhookCommon" -}}
+admissionReviewVersions: [v1]
+rules:
+  - apiGroups: [""]
+    apiVersions: [v1]
+    operations: [CREATE]
+    resources: [pods]
+    scope: Namespaced
+matchPolicy: Equivalent
+objectSelector:
+  matchLabels:
+    pandocore.xyz/protect: "true"
+# Never block pod creation on the webhook; the safety-net policy reports what slipped through.
+failurePolicy: Ignore
+sideEffects: None
+reinvocationPolicy: IfNeeded
+{{- end }}
