@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
-import { installedDocuments, kubectl, kubectlOk } from '../harness/cluster';
+import { CHART, helm, installedDocuments, kubectl, kubectlOk, LOCAL_LICENSE } from '../harness/cluster';
 import { REPO } from '../harness/tools';
 import { api, cluster, type Obj } from './context';
 
@@ -87,6 +87,14 @@ test('the type checker does report a policy expression of the wrong type (the ch
   }
   kubectlOk(cluster, ['delete', 'validatingadmissionpolicy', 'pando-typecheck-probe']);
   assert.ok((stored.status?.typeChecking?.expressionWarnings ?? []).length > 0, JSON.stringify(stored.status));
+});
+
+test('the seed\'s upgrade and troubleshooting commands work verbatim (the chart from this checkout, not a registry)', () => {
+  const upgrade = helm(cluster, ['upgrade', 'pando-webhook', CHART, '--namespace', 'pando-system', '--set', `licenseKey=${LOCAL_LICENSE}`]);
+  assert.is(upgrade.code, 0, upgrade.stderr);
+  const values = helm(cluster, ['get', 'values', 'pando-webhook', '-n', 'pando-system']);
+  assert.is(values.code, 0, values.stderr);
+  assert.match(values.stdout, new RegExp(`licenseKey: ${LOCAL_LICENSE}`));
 });
 
 test.run();

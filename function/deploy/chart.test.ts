@@ -3,7 +3,8 @@
 // values refused by values.schema.json, helm lint --strict, and Helm 4 and 3 agreeing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import * as core from 'kubernetes-models/v1';
@@ -342,6 +343,14 @@ if (helmAvailable('chart.test')) {
       const v3 = render({ ...LICENSE, ...raw }, { helm: 'helm3' });
       assert.equal(sorted(v3), sorted(v4), name);
     }
+  });
+
+  test('helm package makes the chart archive that task chart:push sends', () => {
+    const out = mkdtempSync(join(tmpdir(), 'pando-chart-'));
+    const run = helm(['package', CHART, '--destination', out]);
+    assert.is(run.code, 0, run.stderr);
+    assert.ok(readdirSync(out).includes(`pando-webhook-${version}.tgz`), readdirSync(out).join(' '));
+    rmSync(out, { recursive: true, force: true });
   });
 
   test('NOTES.txt tells the next steps', () => {
