@@ -18,7 +18,7 @@ async function main(): Promise<number> {
     const filter = process.argv[2];
     // Not spawnSync: this process must go on reaping the daemons it started (the suites stop and
     // start the webhook), or they linger as zombies.
-    const runner = spawn(process.execPath, [join(REPO, 'dist', 'function', 'tools', 'test.js'), '--root', join(__dirname, 'suite'), ...(filter ? [filter] : [])], {
+    const runner = spawn(process.execPath, [join(REPO, 'build', 'scripts', 'test.js'), '--root', join(__dirname, 'suite'), ...(filter ? [filter] : [])], {
       stdio: 'inherit',
       env: { ...process.env, PANDO_E2E_DIR: dir },
     });

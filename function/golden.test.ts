@@ -4,9 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { admit } from './admit';
-import { applyReview, podProblems } from './testing/apiserver';
-import { defaultConfig } from './testing/config';
-import { fixtureNames, readable, readExpected, readFixture, UPDATE_GOLDEN, writeExpected } from './testing/fixtures';
+import { applyReview, podProblems } from '../test/support/apiserver';
+import { defaultConfig } from '../test/support/config';
+import { fixtureNames, readable, readExpected, readFixture, UPDATE_GOLDEN, writeExpected } from '../test/support/fixtures';
 
 const names = fixtureNames();
 

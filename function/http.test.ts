@@ -4,8 +4,8 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fixtureNames, readable, readExpected, readFixture } from './testing/fixtures';
-import { startTestServer, TestServer } from './testing/server';
+import { fixtureNames, readable, readExpected, readFixture } from '../test/support/fixtures';
+import { startTestServer, TestServer } from '../test/support/server';
 
 let server: TestServer;
 test.before(async () => { server = await startTestServer(); });

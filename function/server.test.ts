@@ -16,10 +16,10 @@ import { jsonLogger } from './log';
 import { startServers } from './server';
 import { createCa, issueServingCert, KeyPairPem } from './tls/certs';
 import { serviceDnsNames } from './settings';
-import { TEST_VERSION } from './testing/config';
-import { readable, readExpected, readFixture } from './testing/fixtures';
+import { TEST_VERSION } from '../test/support/config';
+import { readable, readExpected, readFixture } from '../test/support/fixtures';
 
-const MAIN = join(__dirname, 'main.js');
+const MAIN = join(__dirname, '..', '..', 'dist', 'function', 'main.js');
 const NAMES = serviceDnsNames('pando-webhook', 'pando-system');
 const FIXTURE = 'deployment-pod';
 const body = JSON.stringify(readFixture(FIXTURE));

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments } from 'yaml';
 import { kubectlOk } from '../harness/cluster';
-import { podFromManifest } from '../../function/testing/apiserver';
+import { podFromManifest } from '../../test/support/apiserver';
 import { cluster, containersNamed, createPod, enabledNamespace, mapLimit, PROTECT, unique, type Obj } from './context';
 import { assertInjected, assertUntouched } from './checks';
 

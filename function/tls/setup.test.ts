@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { jsonLogger } from '../log';
 import { parseBundle } from './certs';
 import { loadSetupConfig } from './config';
-import { FakeApi, startFakeApi } from './fake-api';
+import { FakeApi, startFakeApi } from '../../test/support/fake-api';
 import { runSetup } from './job';
 import { kubeClient } from './kube';
 

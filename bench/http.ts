@@ -1,0 +1,76 @@
+// The four servers under the same body and load. All four run at once and take turns, in
+// rounds, so drift in what else the machine does spreads over all of them instead of landing
+// on one: saturation with fixed connections, then a light paced load, then peak memory.
+import { createHistogram, RecordableHistogram } from 'node:perf_hooks';
+import type { Config } from '../function/config';
+import { LoadResult, runLoad, runPaced, summary } from './load';
+import { Child, cpuSecondsOf, memoryOf } from './processes';
+import { ServerSpec, startChecked } from './servers';
+import { median } from './timing';
+
+export const HTTP_LOAD = { connections: 10, warmupSec: 2, rounds: 3, saturationSec: 3, lightRatePerSec: 100, lightConnections: 4, lightSec: 2 };
+
+/** serverCpuUsPerReq: the server's own CPU per answer at saturation, which the load generator
+ * sharing the machine does not distort. */
+export interface HttpRow { key: ServerSpec['key']; label: string; saturation: LoadResult & { roundsReqPerSec: number[] }; serverCpuUsPerReq: number; light: LoadResult; peakRssMb: number }
+
+function assertClean(label: string, result: LoadResult) {
+  if (result.errors > 0 || result.non2xx > 0 || result.requests === 0) {
+    throw new Error(`${label}: ${result.errors} errors, ${result.non2xx} non-2xx answers under load`);
+  }
+}
+
+/** Sums runs of one server: requests over time, latencies in one histogram. */
+class Tally {
+  readonly latency: RecordableHistogram = createHistogram();
+  requests = 0;
+  seconds = 0;
+  rounds: number[] = [];
+  add(label: string, run: LoadResult) {
+    assertClean(label, run);
+    this.requests += run.requests;
+    this.seconds += run.seconds;
+    this.rounds.push(Math.round(run.reqPerSec));
+  }
+  result(): LoadResult & { roundsReqPerSec: number[] } {
+    // The median round, so one round disturbed by other work on the machine does not set the figure.
+    return { requests: this.requests, seconds: this.seconds, reqPerSec: median(this.rounds), ...summary(this.latency), errors: 0, non2xx: 0, roundsReqPerSec: this.rounds };
+  }
+}
+
+export async function benchHttp(specs: ServerSpec[], body: string, config: Config, progress: (line: string) => void): Promise<HttpRow[]> {
+  const running: { spec: ServerSpec; child: Child; url: string; saturation: Tally; light: Tally; cpuSeconds: number }[] = [];
+  const { connections, warmupSec, rounds, saturationSec, lightRatePerSec, lightConnections, lightSec } = HTTP_LOAD;
+  try {
+    for (const spec of specs) {
+      const { child, url } = await startChecked(spec, body, config);
+      running.push({ spec, child, url, saturation: new Tally(), light: new Tally(), cpuSeconds: 0 });
+    }
+    for (const s of running) {
+      progress(`http warm-up: ${s.spec.label}`);
+      assertClean(s.spec.label, await runLoad(s.url, body, { connections, durationSec: warmupSec }));
+    }
+    for (let round = 1; round <= rounds; round++) {
+      progress(`http round ${round} of ${rounds}: saturation, then ${lightRatePerSec} req/s`);
+      for (const s of running) {
+        const pid = s.child.process.pid!;
+        const before = cpuSecondsOf(pid);
+        s.saturation.add(s.spec.label, await runLoad(s.url, body, { connections, durationSec: saturationSec }, s.saturation.latency));
+        s.cpuSeconds += cpuSecondsOf(pid) - before;
+      }
+      for (const s of running) {
+        s.light.add(s.spec.label, await runPaced(s.url, body, { connections: lightConnections, durationSec: lightSec, ratePerSec: lightRatePerSec }, s.light.latency));
+      }
+    }
+    return running.map((s) => ({
+      key: s.spec.key,
+      label: s.spec.label,
+      saturation: s.saturation.result(),
+      serverCpuUsPerReq: (s.cpuSeconds * 1e6) / s.saturation.requests,
+      light: s.light.result(),
+      peakRssMb: memoryOf(s.child.process.pid!).peakRssMb,
+    }));
+  } finally {
+    await Promise.all(running.map((s) => s.child.stop()));
+  }
+}

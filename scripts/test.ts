@@ -1,0 +1,37 @@
+// `npm test`: runs every *.test.js of the unit and integration tests (build/function and
+// build/test; or under --root DIR) with uvu, then prints one closing line "N passed, N failed".
+// Fails when a test fails, when no test ran, or when a test file never calls .run() (uvu would
+// skip it silently).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const rootFlag = args.indexOf('--root');
+const custom = rootFlag >= 0;
+const root = custom ? args.splice(rootFlag, 2)[1] : join(__dirname, '..');
+const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+  e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : []);
+const files = custom ? walk(root) : [...walk(join(root, 'function')), ...walk(join(root, 'test'))];
+
+const silent = files.filter((f) => !/\.run\(\)/.test(readFileSync(f, 'utf8')));
+if (silent.length) {
+  console.error(`these test files never call .run(), so uvu would skip them:\n${silent.join('\n')}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const uvu = join(require.resolve('uvu'), '..', '..', 'bin.js');
+const filter = args[0] ?? (custom ? String.raw`\.test\.js$` : String.raw`^(function|test)/.*\.test\.js$`);
+// Plain output for the counts below. --no-color: otherwise uvu sets FORCE_COLOR, and every node
+// process a test starts warns that it ignores NO_COLOR.
+const run = spawnSync(process.execPath, [uvu, root, filter, '--no-color'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+process.stdout.write(run.stdout);
+const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(run.stdout)?.[1] ?? 0);
+const total = count('Total');
+const passed = count('Passed');
+const failed = total - passed - count('Skipped');
+const ok = run.status === 0 && total > 0 && failed === 0;
+console.log(`${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed`);
+if (total === 0) console.error('no test ran');
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,36 @@
+// The committed manifests are exactly `helm template` of the chart, so `kubectl apply -f
+// manifests/install.yaml` needs neither Helm nor Node. UPDATE_MANIFESTS=1 npm test (or task
+// manifests) rewrites them on purpose; the same for values.schema.json from the zod schema.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHART, helm, helmAvailable, ROOT } from '../support/chart';
+import { SCHEMA_FILE, schemaText } from '../../scripts/chart-schema';
+
+/** The committed installs and the helm template arguments that make them (Taskfile manifests). */
+export const COMMITTED: Record<string, string[]> = {
+  'manifests/install.yaml': [],
+  'manifests/install-cert-manager.yaml': ['--set', 'tls.certManager=true'],
+};
+const BASE = ['template', 'pando-webhook', CHART, '--namespace', 'pando-system', '--kube-version', '1.37.2', '--set', 'namespace.create=true', '--set', 'license.create=false'];
+
+test('values.schema.json is generated from the zod values schema (npm run chart:schema)', () => {
+  const committed = readFileSync(SCHEMA_FILE, 'utf8');
+  if (process.env.UPDATE_MANIFESTS === '1') writeFileSync(SCHEMA_FILE, schemaText());
+  assert.ok(committed === schemaText(), 'values.schema.json is stale: run npm run chart:schema and commit it');
+});
+
+if (helmAvailable('manifests.test')) {
+  for (const [file, argv] of Object.entries(COMMITTED)) {
+    test(`${file} equals a fresh helm template ${argv.join(' ')}`, () => {
+      const fresh = helm([...BASE, ...argv]);
+      assert.is(fresh.code, 0, fresh.stderr);
+      if (process.env.UPDATE_MANIFESTS === '1') writeFileSync(join(ROOT, file), fresh.stdout);
+      const committed = readFileSync(join(ROOT, file), 'utf8');
+      assert.ok(committed === fresh.stdout, `${file} is stale: run task manifests (or UPDATE_MANIFESTS=1 npm test) and commit it`);
+    });
+  }
+}
+
+test.run();

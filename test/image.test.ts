@@ -1,0 +1,103 @@
+// The container image without Docker: do what the Dockerfile does (npm pack, then a
+// production-only `npm ci` of the packed files with the lockfile), then serve a fixture and run
+// the TLS setup job from that install. A runtime dependency declared as a dev one, or a file
+// the image needs but `files` leaves out, fails here. Needs the npm cache or registry
+// (--prefer-offline: a warm cache installs without network).
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { version } from '../package.json';
+import { TEST_VERSION } from './support/config';
+import { readable, readExpected, readFixture } from './support/fixtures';
+import { startFakeApi } from './support/fake-api';
+
+const ROOT = join(__dirname, '..', '..');
+const FIXTURE = 'deployment-pod';
+const work = mkdtempSync(join(tmpdir(), 'pando-image-'));
+const app = join(work, 'package');
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, { cwd, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' } });
+
+/** Runs `node <entry>` from the install; resolves on exit or when `until` matches a log line. */
+function run(entry: string, env: Record<string, string>, until?: (line: any) => boolean) {
+  const child: ChildProcess = spawn(process.execPath, [entry], { cwd: app, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: any[] = [];
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const matched = new Promise<any>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${entry} timed out:\n${out}`)); }, 10_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk;
+      for (const text of chunk.toString().split('\n')) {
+        try { lines.push(JSON.parse(text)); } catch { continue; }
+        if (until?.(lines[lines.length - 1])) { clearTimeout(timer); resolve(lines[lines.length - 1]); }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => { clearTimeout(timer); if (until) reject(new Error(`${entry} exited ${code}:\n${out}`)); else resolve(code); });
+  });
+  return { child, lines, exited, matched, output: () => out };
+}
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test('npm pack holds the compiled output the image runs, and no tests', () => {
+  npm(['run', 'bundle', '--silent'], ROOT); // the image runs the bundle, built as the Dockerfile does
+  const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT));
+  const files: string[] = packed.files.map((f: { path: string }) => f.path);
+  for (const needed of ['package.json', 'dist/package.json', 'dist/serve.js', 'dist/function/main.js', 'dist/function/index.js', 'dist/function/tls/setup.js']) {
+    assert.ok(files.includes(needed), `${needed} packed`);
+  }
+  assert.equal(files.filter((f) => /\.test\.js$|\/testing\/|fake-api|\.ts$/.test(f)), []);
+  execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', work]);
+  copyFileSync(join(ROOT, 'package-lock.json'), join(app, 'package-lock.json'));
+});
+
+test('a production-only install of the package has every runtime dependency and no dev one', () => {
+  npm(['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], app);
+  const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
+  for (const dep of Object.keys(manifest.dependencies)) assert.ok(existsSync(join(app, 'node_modules', dep)), `${dep} installed`);
+  // dev-only per the lockfile (some dev dependencies, like @types/node, are also pulled in at run time)
+  const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')).packages as Record<string, { dev?: boolean }>;
+  const devOnly = Object.keys(manifest.devDependencies ?? {}).filter((dep) => lock[`node_modules/${dep}`]?.dev);
+  assert.ok(devOnly.includes('typescript') && devOnly.includes('uvu'));
+  for (const dep of devOnly) assert.not.ok(existsSync(join(app, 'node_modules', dep)), `dev dependency ${dep} installed`);
+});
+
+for (const entry of ['dist/serve.js', 'dist/function/main.js']) test(`the installed ${entry} serves a fixture with its golden answer, then drains on SIGTERM`, async () => {
+  const main = run(entry, { PORT: '0' }, (l) => l.msg === 'serving');
+  try {
+    const { http: url } = await main.matched;
+    const res = await fetch(`${url}/?timeout=10s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(readFixture(FIXTURE)) });
+    assert.is(res.status, 200);
+    const served = JSON.stringify(readable(await res.json() as { response: object })).split(`\\"version\\":\\"${version}\\"`).join(`\\"version\\":\\"${TEST_VERSION}\\"`);
+    assert.equal(JSON.parse(served), readExpected(FIXTURE));
+    main.child.kill('SIGTERM');
+    assert.is(await main.exited, 0);
+  } finally {
+    main.child.kill('SIGKILL');
+  }
+});
+
+test('the installed TLS setup job fills the Secrets through a (fake) API server', async () => {
+  const fake = await startFakeApi();
+  writeFileSync(join(work, 'token'), fake.token);
+  writeFileSync(join(work, 'ca.crt'), fake.caPem);
+  try {
+    const job = run('dist/function/tls/setup.js', {
+      KUBERNETES_SERVICE_HOST: fake.host, KUBERNETES_SERVICE_PORT: String(fake.port),
+      PANDO_KUBE_TOKEN_FILE: join(work, 'token'), PANDO_KUBE_CA_FILE: join(work, 'ca.crt'),
+    });
+    assert.is(await job.matched, 0, job.output());
+    assert.equal(Object.keys(fake.secretText('pando-webhook-tls')).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+    assert.equal(fake.state.problems, []);
+  } finally {
+    await fake.close();
+  }
+});
+
+test.run();
