@@ -19,7 +19,8 @@ export interface AdmissionRecord {
   mode?: string;
   patchOps?: number;
   warnings?: number;
-  /** The exception's message, for internal_error only: it names code, never pod content. */
+  /** A skip's reason in words (SKIP_REASONS); for internal_error, the exception's message, which
+   * names code, never pod content. */
   detail?: string;
 }
 
@@ -35,7 +36,7 @@ export function admit(body: unknown, config: Config): Admission {
     const decision = shouldInject(request, pod, config);
     if (!decision.inject) {
       const warnings = decision.warning ? [decision.warning] : [];
-      return { ok: true, review: reviewResponse(request.uid, [], warnings), record: recordOf(request, pod, 'skip', decision.reason, { warnings: warnings.length }) };
+      return { ok: true, review: reviewResponse(request.uid, [], warnings), record: recordOf(request, pod, 'skip', decision.reason, { warnings: warnings.length, detail: decision.message }) };
     }
     const injection = inject(pod as JsonObject, config);
     const patch = buildPatch(pod, injection.pod);

@@ -2,7 +2,7 @@
 // clock or env. Only the path to what changes is copied; everything else is shared with the
 // input, which lets the patch builder skip unchanged subtrees by identity.
 import type { Config } from './config';
-import { annotationOf, isObject, JsonObject, MODE_ANNOTATION, STATUS_ANNOTATION, TOKEN_MOUNT_PATH } from './pod';
+import { annotationOf, isObject, JsonObject, MODE_ANNOTATION, SIDECAR_CLUSTER_ROLE, STATUS_ANNOTATION, TOKEN_MOUNT_PATH } from './pod';
 import { Mode, MODES, ModeSchema } from './settings';
 import { sidecarContainer, VolumeMount } from './sidecar';
 
@@ -32,7 +32,7 @@ export function inject(pod: JsonObject, config: Config): Injection {
     // The deprecated alias mirrors serviceAccountName; keep them equal.
     if (spec.serviceAccount !== undefined) newSpec.serviceAccount = config.serviceAccount;
   } else if (account !== config.serviceAccount) {
-    warnings.push(`pandocore: service account ${short(account, 40)} kept: bind ClusterRole ${config.serviceAccount} to it`);
+    warnings.push(`pandocore: service account ${short(account, 40)} kept: bind ClusterRole ${SIDECAR_CLUSTER_ROLE} to it`);
   }
   if (spec.automountServiceAccountToken === false || !tokenMount) {
     warnings.push('pandocore: no service account token is mounted: the sidecar runs without API access');

@@ -5,6 +5,8 @@ export type JsonObject = Record<string, unknown>;
 export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const SIDECAR_NAME = 'pando-sidecar';
+/** The ClusterRole the chart grants the sidecar (templates/sidecar-clusterrole.yaml), whatever its account is called. */
+export const SIDECAR_CLUSTER_ROLE = 'pando-sidecar';
 export const PROTECT_LABEL = 'pandocore.xyz/protect';
 export const MODE_ANNOTATION = 'pandocore.xyz/mode';
 export const STATUS_ANNOTATION = 'pandocore.xyz/status';

@@ -23,6 +23,8 @@ const sidecars = (pod: Obj) =>
   ['initContainers', 'containers'].flatMap((k) => pod.spec[k] ?? []).filter((c: Obj) => c.name === 'pando-sidecar').length;
 
 if (!existsSync(CORPUS)) {
+  // CI always has the corpus beside the checkout: there its absence is a failure, not a skip.
+  if (process.env.CI) throw new Error(`corpus.test: ${CORPUS} is missing (CI needs ../shared beside the checkout)`);
   console.log(`corpus.test: ${CORPUS} is absent, so the real-world corpus was skipped`);
 } else {
   const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml'));

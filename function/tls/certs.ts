@@ -132,5 +132,3 @@ export function servingProblem(pair: Partial<KeyPairPem>, caCert: string, dnsNam
     return `unreadable (${(error as Error).message})`;
   }
 }
-
-/** SHA-256 fingerprint, to compare certificates and to log which one is in use (never the key). */

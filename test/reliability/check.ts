@@ -103,9 +103,3 @@ export function checkOne(call: ReturnType<typeof handlerCaller>, input: unknown,
 }
 
 const isPodReview = (request: any) => request?.kind?.kind === 'Pod' && request?.object && typeof request.object === 'object';
-
-/** The failing input, shortened for a message. */
-export const describeInput = (input: unknown) => {
-  const text = JSON.stringify(input) ?? String(input);
-  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
-};

@@ -1,0 +1,70 @@
+// inject: a pod in, the injected pod out, with its warnings. No HTTP, no mocks.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { inject } from './inject';
+import { defaultConfig, TEST_VERSION } from '../test/support/config';
+
+const TOKEN = { name: 'kube-api-access-abcde', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
+const pod = (spec: Record<string, unknown> = {}, annotations?: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web', namespace: 'shop', labels: { 'pandocore.xyz/protect': 'true' }, ...(annotations ? { annotations } : {}) },
+  spec: { serviceAccountName: 'default', containers: [{ name: 'app', image: 'nginx', volumeMounts: [TOKEN] }], ...spec },
+});
+
+test('the pod out: the sidecar appended, process namespace shared, the pando-sidecar account, the status annotation', () => {
+  const input = pod();
+  const { pod: out, warnings, mode } = inject(input, defaultConfig);
+  assert.equal(warnings, []);
+  assert.is(mode, 'monitor');
+  const spec = out.spec as any;
+  assert.equal(spec.containers[0], input.spec.containers[0]);
+  const sidecar = spec.containers[1];
+  assert.is(sidecar.name, 'pando-sidecar');
+  assert.is(sidecar.image, 'ghcr.io/pandocore/pando-sidecar:1.0.0');
+  assert.equal(sidecar.env, [
+    { name: 'PANDO_MODE', value: 'monitor' },
+    { name: 'PANDO_LICENSE_KEY', valueFrom: { secretKeyRef: { name: 'pando-license', key: 'license-key' } } },
+    { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
+  ]);
+  assert.equal(sidecar.volumeMounts, [TOKEN]);
+  assert.is(sidecar.securityContext.runAsNonRoot, true);
+  assert.is(spec.shareProcessNamespace, true);
+  assert.is(spec.serviceAccountName, 'pando-sidecar');
+  assert.equal(JSON.parse((out.metadata as any).annotations['pandocore.xyz/status']), { image: 'ghcr.io/pandocore/pando-sidecar:1.0.0', mode: 'monitor', version: TEST_VERSION });
+  // The input is never changed.
+  assert.equal(input, pod());
+});
+
+test('the mode annotation chooses the mode; a bad one falls back with a warning', () => {
+  assert.is(inject(pod({}, { 'pandocore.xyz/mode': 'enforce' }), defaultConfig).mode, 'enforce');
+  const bad = inject(pod({}, { 'pandocore.xyz/mode': 'loud' }), defaultConfig);
+  assert.is(bad.mode, 'monitor');
+  assert.equal(bad.warnings, ['pandocore: pandocore.xyz/mode="loud" is not monitor|enforce|debug; using monitor']);
+});
+
+test('a pod naming its own account keeps it, and is told which ClusterRole to bind', () => {
+  const { pod: out, warnings } = inject(pod({ serviceAccountName: 'shop-api' }), defaultConfig);
+  assert.is((out.spec as any).serviceAccountName, 'shop-api');
+  assert.equal(warnings, ['pandocore: service account "shop-api" kept: bind ClusterRole pando-sidecar to it']);
+});
+
+test('the ClusterRole named is the chart\'s pando-sidecar, even when the sidecar account has another name', () => {
+  const config = { ...defaultConfig, serviceAccount: 'team-sidecar' };
+  assert.equal(inject(pod({ serviceAccountName: 'shop-api' }), config).warnings, ['pandocore: service account "shop-api" kept: bind ClusterRole pando-sidecar to it']);
+  assert.is((inject(pod(), config).pod.spec as any).serviceAccountName, 'team-sidecar');
+});
+
+test('hostPID, hostNetwork, Job restart policies and no token each give their warning', () => {
+  const { pod: out, warnings } = inject(pod({ hostPID: true, hostNetwork: true, restartPolicy: 'Never', containers: [{ name: 'app', image: 'nginx' }] }), defaultConfig);
+  assert.is((out.spec as any).shareProcessNamespace, undefined);
+  assert.equal(warnings, [
+    'pandocore: hostPID pod: shareProcessNamespace not set (the API server rejects both)',
+    'pandocore: no service account token is mounted: the sidecar runs without API access',
+    'pandocore: hostNetwork pod: the sidecar health port 9901 binds on the node',
+    'pandocore: restartPolicy Never: the sidecar keeps the pod running after the app exits',
+  ]);
+});
+
+test.run();
