@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { checkOne, handlerCaller, newStats } from '../test/reliability/check';
 import { anyReview } from '../test/reliability/generators';
-import { bodyFor, serverDefaultConfig } from '../test/reliability/bodies';
+import { bodyFor, expectedAnswersAreGolden, serverDefaultConfig } from '../test/reliability/bodies';
 import { LoadResult, startLoad } from '../test/reliability/load';
 import { Child, spawnMain, stopChild } from '../test/reliability/serve';
 import { createCa, issueServingCert, KeyPairPem } from '../function/tls/certs';
@@ -174,6 +174,8 @@ async function main() {
   const started = performance.now();
   const results: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };
   const only = process.argv[2]?.split(',');
+  // Every answer the runs expect is computed by admit; first, those answers are the golden ones.
+  failures.push(...expectedAnswersAreGolden().map((p) => `expected answers: ${p}`));
   const parts = { fuzz, load, soak, sigterm, tls } as Record<string, () => unknown>;
   for (const [name, part] of Object.entries(parts)) {
     if (only && !only.includes(name)) continue;

@@ -3,7 +3,8 @@
 // configuration a server started with an empty environment reads.
 import { admit } from '../../function/admit';
 import { loadConfig } from '../../function/config';
-import { fixtureNames, readFixture } from '../support/fixtures';
+import { defaultConfig, TEST_VERSION } from '../support/config';
+import { fixtureNames, readable, readExpected, readFixture } from '../support/fixtures';
 import type { Body } from './load';
 import { version } from '../../package.json';
 
@@ -26,6 +27,25 @@ function bigPod() {
 }
 
 const templates = [...fixtureNames().map((n) => template(readFixture(n))), template(bigPod())];
+
+/**
+ * The answers a load run expects are admit's own; these are the golden answers: the server's
+ * configuration is the tests' one but for the version it records, and with that version set back,
+ * every fixture's answer equals its fixtures/<case>.response.json. Returns the mismatches.
+ */
+export function expectedAnswersAreGolden(): string[] {
+  const problems: string[] = [];
+  if (JSON.stringify({ ...serverDefaultConfig, webhookVersion: TEST_VERSION }, replacer) !== JSON.stringify(defaultConfig, replacer)) {
+    problems.push('the server configuration differs from the tests\' beyond its version');
+  }
+  for (const name of fixtureNames()) {
+    const answer = admit(readFixture(name), { ...serverDefaultConfig, webhookVersion: TEST_VERSION });
+    if (!answer.ok || JSON.stringify(readable(answer.review)) !== JSON.stringify(readExpected(name))) problems.push(`${name}: not the golden answer`);
+  }
+  return problems;
+}
+
+const replacer = (_key: string, value: unknown) => (value instanceof Set ? [...value] : value);
 
 export function bodyFor(i: number): Body {
   const t = templates[i % templates.length];

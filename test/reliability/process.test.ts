@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bodyFor } from './bodies';
+import { bodyFor, expectedAnswersAreGolden } from './bodies';
 import { MiB, validBody, validReview } from './catalogue';
 import { startLoad } from './load';
 import { Child, MAIN_JS, spawnMain, stopChild } from './serve';
@@ -32,6 +32,10 @@ function* chunkedUpload(total: number): Generator<Step> {
   for (let sent = 0; sent < total; sent += 0x10000) yield chunk;
   yield '0\r\n\r\n';
 }
+
+test('the answers the load and SIGTERM runs expect are the golden answers of the fixtures', () => {
+  assert.equal(expectedAnswersAreGolden(), []);
+});
 
 test('bodies over 3 MiB are refused without being buffered whole: RSS stays flat, a 50 MiB stream is cut early', async () => {
   const child = await spawnMain({});
