@@ -1,20 +1,10 @@
 // Child servers for the benchmark: free loopback ports, spawn, one checked request (so a broken
 // server is never benchmarked), memory from /proc, and a bounded stop.
-import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { startNode } from '../test/support/child';
+export { cpuSecondsOf, freePort, memoryOf } from '../test/support/child';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Answer { status: number; text: string }
 
@@ -53,32 +43,6 @@ export async function firstAnswer(url: string, body: string, timeoutMs = 10_000,
 export interface Child { process: ChildProcess; stderr: () => string; stop(): Promise<void> }
 
 export function startChild(args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-2000); });
-  return {
-    process: child,
-    stderr: () => stderr,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => { clearTimeout(kill); resolve(); });
-      child.kill('SIGTERM');
-    }),
-  };
-}
-
-/** Resident and peak resident memory of a process, in MB (Linux /proc). */
-export function memoryOf(pid: number): { rssMb: number; peakRssMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
-}
-
-/** CPU time (user + system, all threads) a process has used, in seconds. /proc counts in
- * USER_HZ ticks, which Linux fixes at 100 per second. */
-export function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const child = startNode(args, env, { inheritEnv: true, ignoreStdout: true });
+  return { process: child.process, stderr: () => child.stderr().slice(-2000), stop: () => child.stop('SIGTERM', 5000).then(() => undefined, () => undefined) };
 }

@@ -2,7 +2,8 @@
 // verified against the CA under the webhook's DNS name, a certificate swapped on disk served on
 // the next connection, HTTPS started late when the Secret is filled after start, and SIGTERM
 // finishing every request in flight before exiting 0.
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startNode } from '../test/support/child';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -27,28 +28,8 @@ const body = JSON.stringify(readFixture(FIXTURE));
 interface Main { child: ChildProcess; lines: any[]; exited: Promise<number | null>; waitFor(msg: string, ms?: number): Promise<any> }
 
 function startMain(env: Record<string, string>): Main {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORT: '0', PANDO_TLS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: any[] = [];
-  const waiters: (() => void)[] = [];
-  let rest = '';
-  const collect = (text: string) => {
-    const parts = (rest + text).split('\n');
-    rest = parts.pop() ?? '';
-    for (const part of parts) { try { lines.push(JSON.parse(part)); } catch { lines.push({ raw: part }); } }
-    waiters.splice(0).forEach((w) => w());
-  };
-  child.stdout!.setEncoding('utf8').on('data', collect);
-  child.stderr!.setEncoding('utf8').on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { waiters.splice(0).forEach((w) => w()); resolve(code); }));
-  const waitFor = (msg: string, ms = 5000) => new Promise<any>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${msg}" log line in ${ms} ms:\n${JSON.stringify(lines)}`)), ms);
-    const check = () => {
-      const line = lines.find((l) => l.msg === msg);
-      if (line) { clearTimeout(timer); resolve(line); } else if (child.exitCode !== null) { clearTimeout(timer); reject(new Error(`exited ${child.exitCode}:\n${JSON.stringify(lines)}`)); } else waiters.push(check);
-    };
-    check();
-  });
-  return { child, lines, exited, waitFor };
+  const main = startNode([MAIN], { PORT: '0', PANDO_TLS_PORT: '0', ...env });
+  return { child: main.process, lines: main.entries, exited: main.exited.then((e) => e.code), waitFor: (msg, ms = 5000) => main.waitForEntry((l) => l.msg === msg, ms) };
 }
 
 async function stopMain(main: Main) {

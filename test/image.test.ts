@@ -3,7 +3,7 @@
 // the TLS setup job from that install. A runtime dependency declared as a dev one, or a file
 // the image needs but `files` leaves out, fails here. Needs the npm cache or registry
 // (--prefer-offline: a warm cache installs without network).
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { version } from '../package.json';
 import { TEST_VERSION } from './support/config';
 import { readable, readExpected, readFixture } from './support/fixtures';
 import { startFakeApi } from './support/fake-api';
+import { startNode } from './support/child';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURE = 'deployment-pod';
@@ -21,26 +22,13 @@ const app = join(work, 'package');
 const npm = (args: string[], cwd: string) =>
   execFileSync('npm', args, { cwd, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' } });
 
-/** Runs `node <entry>` from the install; resolves on exit or when `until` matches a log line. */
+/** Runs `node <entry>` from the install; `matched` resolves on exit, or when `until` matches a log line. */
 function run(entry: string, env: Record<string, string>, until?: (line: any) => boolean) {
-  const child: ChildProcess = spawn(process.execPath, [entry], { cwd: app, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: any[] = [];
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const matched = new Promise<any>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${entry} timed out:\n${out}`)); }, 10_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk;
-      for (const text of chunk.toString().split('\n')) {
-        try { lines.push(JSON.parse(text)); } catch { continue; }
-        if (until?.(lines[lines.length - 1])) { clearTimeout(timer); resolve(lines[lines.length - 1]); }
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => { clearTimeout(timer); if (until) reject(new Error(`${entry} exited ${code}:\n${out}`)); else resolve(code); });
-  });
-  return { child, lines, exited, matched, output: () => out };
+  const child = startNode([entry], env, { cwd: app });
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
+  const exited = child.exited.then(({ code }) => { clearTimeout(timer); return code; });
+  const matched = until ? child.waitForEntry(until, 10_000) : exited;
+  return { child: child.process, exited, matched, output: () => child.output.join('\n') };
 }
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

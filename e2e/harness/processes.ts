@@ -2,7 +2,6 @@
 // file, so they outlive `npm run cluster -- up`, and stopped later by pid alone.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 
 export function startDaemon(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): number {
   const out = openSync(logFile, 'a');
@@ -61,13 +60,4 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   throw new Error(`${what}: not ready after ${timeoutMs / 1000} s${last ? ` (${last})` : ''}`);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../test/support/child';

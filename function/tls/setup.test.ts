@@ -2,7 +2,6 @@
 // entry (node dist/function/tls/setup.js) for the first run and for failures, runSetup in
 // process where the clock must move. After every run, the served certificate must verify
 // against the caBundle the API server would use.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { jsonLogger } from '../log';
 import { parseBundle } from './certs';
 import { loadSetupConfig } from './config';
 import { FakeApi, startFakeApi } from '../../test/support/fake-api';
+import { startNode } from '../../test/support/child';
 import { runSetup } from './job';
 import { kubeClient } from './kube';
 
@@ -32,15 +32,12 @@ const env = () => ({
   PANDO_KUBE_TOKEN_FILE: join(dir, 'token'), PANDO_KUBE_CA_FILE: join(dir, 'ca.crt'),
 });
 
-function runEntry(extraEnv: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [SETUP], { env: { ...env(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => { out += c; });
-    child.stderr.on('data', (c) => { out += c; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`setup did not finish:\n${out}`)); }, 10_000);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out }); });
-  });
+async function runEntry(extraEnv: Record<string, string> = {}) {
+  const child = startNode([SETUP], { ...env(), ...extraEnv });
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
+  const { code } = await child.exited;
+  clearTimeout(timer);
+  return { code, out: child.stdout() + child.stderr() };
 }
 
 async function runAt(now: Date) {

@@ -1,7 +1,6 @@
 // The built production entry (dist/function/main.js) as a child process: bodies over the limit
 // cost little memory, nothing it writes holds a secret or a request body, and a bad
 // configuration stops it before it listens.
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
@@ -10,6 +9,7 @@ import { bodyFor, expectedAnswersAreGolden } from './bodies';
 import { MiB, validBody, validReview } from './catalogue';
 import { startLoad } from './load';
 import { Child, MAIN_JS, spawnMain, stopChild } from './serve';
+import { freePort, startNode } from '../support/child';
 import { exchange, jsonPost, rawRequest, Step } from './wire';
 
 const MARKER = 'zq-secret-marker-7731';
@@ -153,34 +153,19 @@ test('SIGTERM under load: every request on a connection the server accepted is a
 });
 
 /** Starts main.js with a bad environment; resolves with its exit code, output and whether the port ever accepted. */
-function startBadly(env: Record<string, string>, probePort?: number) {
-  return new Promise<{ code: number | null; ms: number; stderr: string; stdout: string; listened: boolean }>((resolve) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [MAIN_JS], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let listened = false;
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const probe = probePort ? setInterval(() => {
-      const s = net.connect(probePort, '127.0.0.1', () => { listened = true; s.destroy(); });
-      s.on('error', () => s.destroy());
-    }, 5) : undefined;
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      if (probe) clearInterval(probe);
-      resolve({ code, ms: performance.now() - started, stderr, stdout, listened });
-    });
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
+async function startBadly(env: Record<string, string>, probePort?: number) {
+  const started = performance.now();
+  const child = startNode([MAIN_JS], env);
+  let listened = false;
+  const probe = probePort ? setInterval(() => {
+    const s = net.connect(probePort, '127.0.0.1', () => { listened = true; s.destroy(); });
+    s.on('error', () => s.destroy());
+  }, 5) : undefined;
+  const killer = setTimeout(() => child.process.kill('SIGKILL'), 5000);
+  const { code } = await child.exited;
+  clearTimeout(killer);
+  if (probe) clearInterval(probe);
+  return { code, ms: performance.now() - started, stderr: child.stderr(), stdout: child.stdout(), listened };
 }
 
 test('a bad configuration exits non-zero at once, naming every bad variable in one message, and never listens', async () => {
