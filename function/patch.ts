@@ -7,14 +7,14 @@
 // the guard against such pods (patch.test.ts sends both).
 import { createPatch, Operation } from 'rfc6902';
 import type { Pointer } from 'rfc6902/pointer';
+import { isObject } from './pod';
 
 type Json = Record<string, unknown>;
-const isPlainObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Both objects without the keys they share by identity, recursively, in their key order. A key
  * counts as present the way rfc6902 counts it: own and not undefined. */
 function differing(input: unknown, output: unknown): [unknown, unknown] {
-  if (input === output || !isPlainObject(input) || !isPlainObject(output)) return [input, output];
+  if (input === output || !isObject(input) || !isObject(output)) return [input, output];
   const inPart: Json = {};
   const outPart: Json = {};
   for (const key in input) {

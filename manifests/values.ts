@@ -3,6 +3,7 @@
 // with (config.ts ENV, built from settings.ts), so a value cannot mean two things in two places.
 import { z } from 'zod';
 import { ENV } from '../function/config';
+import { isObject } from '../function/pod';
 import { ImageSchema, NamespaceSchema, QuantitySchema, RenewBeforeDaysSchema } from '../function/settings';
 import { version } from '../package.json';
 
@@ -139,9 +140,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** The defaults, as the schema gives them for empty input. */
 export const DEFAULT_VALUES: Values = ValuesSchema.parse({});
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads a dotted Helm value path such as "sidecar.resources.limits.cpu". */
 export function valueAt(values: unknown, path: string): unknown {
-  return path.split('.').reduce<unknown>((node, key) => (isPlainObject(node) ? node[key] : undefined), values);
+  return path.split('.').reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), values);
 }

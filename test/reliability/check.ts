@@ -85,6 +85,7 @@ export function checkOne(call: ReturnType<typeof handlerCaller>, input: unknown,
   if (response.patch === undefined) return;
 
   stats.injected++;
+  if (request.object?.metadata?.labels?.['pandocore.xyz/protect'] !== 'true') fail('patched a pod that is not labelled pandocore.xyz/protect=true');
   const ops = decodePatch(review);
   if (!Array.isArray(ops) || ops.length === 0) fail('empty patch');
   const patched = applyReview(request.object, review); // fast-json-patch, validating every operation
