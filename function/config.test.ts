@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, loadConfig, loadServerConfig } from './config';
+import { ConfigError, loadConfig } from './config';
+import { loadServerConfig } from './server-config';
 
 test('an empty environment gives the documented defaults', () => {
   const config = loadConfig({});

@@ -2,33 +2,51 @@
 // Every bad variable is reported in one ConfigError; the process never starts half-configured.
 import { z } from 'zod';
 import {
-  DEFAULTS, ImageSchema, ModeSchema, NamespaceListSchema, NamespaceSchema, ObjectNameSchema,
+  ImageSchema, Mode, ModeSchema, NamespaceListSchema, NamespaceSchema, ObjectNameSchema,
   PortSchema, QuantitySchema, SecretKeySchema,
-} from './settings';
+} from './schemas';
 
-const intFrom = (schema: z.ZodNumber) =>
+/** A whole number given as an environment string. */
+export const intFrom = (schema: z.ZodNumber) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(schema);
 
 const listFrom = (schema: typeof NamespaceListSchema) =>
   z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== '')).pipe(schema);
 
-/** Each variable, its schema, its default and what it means (the README's table says the same). */
+/** The defaults, as the original install documents them. */
+const DEFAULTS = {
+  defaultMode: 'monitor' as Mode,
+  excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
+  systemNamespace: 'pando-system',
+  sidecarImage: 'ghcr.io/pandocore/pando-sidecar:1.0.0',
+  serviceAccount: 'pando-sidecar',
+  licenseSecretName: 'pando-license',
+  licenseSecretKey: 'license-key',
+  resources: { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '200m', memoryLimit: '128Mi' },
+  healthPort: 9901,
+  probePeriodSeconds: 10,
+  probeTimeoutSeconds: 2,
+  probeFailureThreshold: 3,
+};
+
+/** Each variable, its schema, its default and what it means (the README's table says the same;
+ * the chart value each comes from is in manifests/values.ts). */
 export const ENV = {
-  PANDO_DEFAULT_MODE: { schema: ModeSchema, default: DEFAULTS.defaultMode, value: 'defaultMode', help: 'mode when the pod has no valid pandocore.xyz/mode annotation: monitor, enforce or debug' },
-  PANDO_EXCLUDED_NAMESPACES: { schema: listFrom(NamespaceListSchema), default: DEFAULTS.excludedNamespaces.join(','), value: 'excludedNamespaces', help: 'comma-separated namespaces never injected' },
-  PANDO_SIDECAR_IMAGE: { schema: ImageSchema, default: DEFAULTS.sidecarImage, value: 'sidecar.image', help: 'image of the pando-sidecar container' },
-  PANDO_SYSTEM_NAMESPACE: { schema: NamespaceSchema, default: DEFAULTS.systemNamespace, value: null, help: "the webhook's own namespace, always excluded (the chart sets the release namespace)" },
-  PANDO_SERVICE_ACCOUNT: { schema: ObjectNameSchema, default: DEFAULTS.serviceAccount, value: 'sidecar.serviceAccount', help: 'service account given to pods that use "default"' },
-  PANDO_LICENSE_SECRET_NAME: { schema: ObjectNameSchema, default: DEFAULTS.licenseSecretName, value: 'license.secretName', help: 'Secret holding the license key, in each protected namespace' },
-  PANDO_LICENSE_SECRET_KEY: { schema: SecretKeySchema, default: DEFAULTS.licenseSecretKey, value: 'license.secretKey', help: 'key of the license in that Secret' },
-  PANDO_SIDECAR_CPU_REQUEST: { schema: QuantitySchema, default: DEFAULTS.resources.cpuRequest, value: 'sidecar.resources.requests.cpu', help: 'sidecar CPU request' },
-  PANDO_SIDECAR_MEMORY_REQUEST: { schema: QuantitySchema, default: DEFAULTS.resources.memoryRequest, value: 'sidecar.resources.requests.memory', help: 'sidecar memory request' },
-  PANDO_SIDECAR_CPU_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.cpuLimit, value: 'sidecar.resources.limits.cpu', help: 'sidecar CPU limit' },
-  PANDO_SIDECAR_MEMORY_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.memoryLimit, value: 'sidecar.resources.limits.memory', help: 'sidecar memory limit' },
-  PANDO_SIDECAR_HEALTH_PORT: { schema: intFrom(PortSchema), default: String(DEFAULTS.healthPort), value: 'sidecar.healthPort', help: "port of the sidecar's /healthz and /readyz" },
-  PANDO_PROBE_PERIOD_SECONDS: { schema: intFrom(z.number().int().min(1).max(300)), default: String(DEFAULTS.probePeriodSeconds), value: 'sidecar.probe.periodSeconds', help: 'probe period, 1-300' },
-  PANDO_PROBE_TIMEOUT_SECONDS: { schema: intFrom(z.number().int().min(1).max(60)), default: String(DEFAULTS.probeTimeoutSeconds), value: 'sidecar.probe.timeoutSeconds', help: 'probe timeout, 1-60' },
-  PANDO_PROBE_FAILURE_THRESHOLD: { schema: intFrom(z.number().int().min(1).max(30)), default: String(DEFAULTS.probeFailureThreshold), value: 'sidecar.probe.failureThreshold', help: 'failures before restart, 1-30' },
+  PANDO_DEFAULT_MODE: { schema: ModeSchema, default: DEFAULTS.defaultMode, help: 'mode when the pod has no valid pandocore.xyz/mode annotation: monitor, enforce or debug' },
+  PANDO_EXCLUDED_NAMESPACES: { schema: listFrom(NamespaceListSchema), default: DEFAULTS.excludedNamespaces.join(','), help: 'comma-separated namespaces never injected' },
+  PANDO_SIDECAR_IMAGE: { schema: ImageSchema, default: DEFAULTS.sidecarImage, help: 'image of the pando-sidecar container' },
+  PANDO_SYSTEM_NAMESPACE: { schema: NamespaceSchema, default: DEFAULTS.systemNamespace, help: "the webhook's own namespace, always excluded (the chart sets the release namespace)" },
+  PANDO_SERVICE_ACCOUNT: { schema: ObjectNameSchema, default: DEFAULTS.serviceAccount, help: 'service account given to pods that use "default"' },
+  PANDO_LICENSE_SECRET_NAME: { schema: ObjectNameSchema, default: DEFAULTS.licenseSecretName, help: 'Secret holding the license key, in each protected namespace' },
+  PANDO_LICENSE_SECRET_KEY: { schema: SecretKeySchema, default: DEFAULTS.licenseSecretKey, help: 'key of the license in that Secret' },
+  PANDO_SIDECAR_CPU_REQUEST: { schema: QuantitySchema, default: DEFAULTS.resources.cpuRequest, help: 'sidecar CPU request' },
+  PANDO_SIDECAR_MEMORY_REQUEST: { schema: QuantitySchema, default: DEFAULTS.resources.memoryRequest, help: 'sidecar memory request' },
+  PANDO_SIDECAR_CPU_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.cpuLimit, help: 'sidecar CPU limit' },
+  PANDO_SIDECAR_MEMORY_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.memoryLimit, help: 'sidecar memory limit' },
+  PANDO_SIDECAR_HEALTH_PORT: { schema: intFrom(PortSchema), default: String(DEFAULTS.healthPort), help: "port of the sidecar's /healthz and /readyz" },
+  PANDO_PROBE_PERIOD_SECONDS: { schema: intFrom(z.number().int().min(1).max(300)), default: String(DEFAULTS.probePeriodSeconds), help: 'probe period, 1-300' },
+  PANDO_PROBE_TIMEOUT_SECONDS: { schema: intFrom(z.number().int().min(1).max(60)), default: String(DEFAULTS.probeTimeoutSeconds), help: 'probe timeout, 1-60' },
+  PANDO_PROBE_FAILURE_THRESHOLD: { schema: intFrom(z.number().int().min(1).max(30)), default: String(DEFAULTS.probeFailureThreshold), help: 'failures before restart, 1-30' },
 } as const;
 
 type EnvName = keyof typeof ENV;
@@ -91,36 +109,4 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
-}
-
-/** Settings of the server around the function (server.ts), separate from what the core reads. */
-const ServerEnvSchema = z.object({
-  PORT: intFrom(z.number().int().min(0).max(65535)).default(8080),
-  PANDO_TLS_PORT: intFrom(z.number().int().min(0).max(65535)).default(8443),
-  PANDO_TLS_CERT_FILE: z.string().min(1).optional(),
-  PANDO_TLS_KEY_FILE: z.string().min(1).optional(),
-  PANDO_DRAIN_TIMEOUT_SECONDS: intFrom(z.number().int().min(1).max(300)).default(25),
-}).refine((v) => !v.PANDO_TLS_CERT_FILE === !v.PANDO_TLS_KEY_FILE, {
-  message: 'PANDO_TLS_CERT_FILE and PANDO_TLS_KEY_FILE must be set together (HTTPS) or not at all (HTTP only)',
-});
-
-export interface ServerConfig {
-  readonly port: number;
-  readonly tls?: { readonly port: number; readonly certFile: string; readonly keyFile: string };
-  readonly drainTimeoutMs: number;
-}
-
-export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
-  const result = ServerEnvSchema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || 'TLS'}: ${i.message}`));
-  }
-  const v = result.data;
-  return Object.freeze({
-    port: v.PORT,
-    tls: v.PANDO_TLS_CERT_FILE && v.PANDO_TLS_KEY_FILE
-      ? Object.freeze({ port: v.PANDO_TLS_PORT, certFile: v.PANDO_TLS_CERT_FILE, keyFile: v.PANDO_TLS_KEY_FILE })
-      : undefined,
-    drainTimeoutMs: v.PANDO_DRAIN_TIMEOUT_SECONDS * 1000,
-  });
 }

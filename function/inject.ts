@@ -3,7 +3,7 @@
 // input, which lets the patch builder skip unchanged subtrees by identity.
 import type { Config } from './config';
 import { annotationOf, isObject, JsonObject, MODE_ANNOTATION, SIDECAR_CLUSTER_ROLE, STATUS_ANNOTATION, TOKEN_MOUNT_PATH } from './pod';
-import { Mode, MODES, ModeSchema } from './settings';
+import { Mode, MODES, ModeSchema } from './schemas';
 import { sidecarContainer, VolumeMount } from './sidecar';
 
 export interface Injection { pod: JsonObject; warnings: string[]; mode: Mode }

@@ -3,7 +3,8 @@
 //                       PANDO_DRAIN_TIMEOUT_SECONDS), then exit 0
 //   TLS files missing   serve HTTP, start HTTPS when they appear; exit 1 if they never do, so
 //                       the pod restarts and says why
-import { ConfigError, loadConfig, loadServerConfig, ServerConfig } from './config';
+import { ConfigError, loadConfig } from './config';
+import { loadServerConfig, ServerConfig } from './server-config';
 import { jsonLogger } from './log';
 import { bodyGuard, frameworkApp, startServers } from './server';
 

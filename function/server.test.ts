@@ -16,7 +16,7 @@ import { version } from '../package.json';
 import { jsonLogger } from './log';
 import { startServers } from './server';
 import { createCa, issueServingCert, KeyPairPem } from './tls/certs';
-import { serviceDnsNames } from './settings';
+import { serviceDnsNames } from './tls/config';
 import { TEST_VERSION } from '../test/support/config';
 import { readable, readExpected, readFixture } from '../test/support/fixtures';
 

@@ -14,7 +14,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import type { ServerConfig } from './config';
+import type { ServerConfig } from './server-config';
 import { isJsonContentType, sendJson } from './http';
 import type { Logger } from './log';
 import { reloadOnChange, TLS_WAIT, waitForPair, WaitSchedule } from './tls/files';

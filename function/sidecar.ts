@@ -1,6 +1,6 @@
 // The injected container, as a plain object you can read top to bottom.
 import type { Config } from './config';
-import type { Mode } from './settings';
+import type { Mode } from './schemas';
 import { SIDECAR_NAME } from './pod';
 
 export interface VolumeMount { name: string; mountPath: string; readOnly: true }

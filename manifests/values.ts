@@ -1,13 +1,33 @@
 // The install values: one zod schema with the seed's Helm names and defaults. Every setting the
 // function reads from its environment is declared here with the very schema the function parses it
-// with (config.ts ENV, built from settings.ts), so a value cannot mean two things in two places.
+// with (config.ts ENV, built from function/schemas.ts), so a value cannot mean two things in two places.
 import { z } from 'zod';
 import { ENV } from '../function/config';
 import { isObject } from '../function/pod';
-import { ImageSchema, NamespaceSchema, QuantitySchema, RenewBeforeDaysSchema } from '../function/settings';
+import { ImageSchema, NamespaceSchema, QuantitySchema, RenewBeforeDaysSchema } from '../function/schemas';
 import { version } from '../package.json';
 
 type EnvName = keyof typeof ENV;
+
+/** The chart value each of the function's variables comes from (templates/_helpers.tpl,
+ * pando.env); PANDO_SYSTEM_NAMESPACE is the release namespace. */
+export const VALUE_OF_ENV: Record<EnvName, string | null> = {
+  PANDO_DEFAULT_MODE: 'defaultMode',
+  PANDO_EXCLUDED_NAMESPACES: 'excludedNamespaces',
+  PANDO_SIDECAR_IMAGE: 'sidecar.image',
+  PANDO_SYSTEM_NAMESPACE: null,
+  PANDO_SERVICE_ACCOUNT: 'sidecar.serviceAccount',
+  PANDO_LICENSE_SECRET_NAME: 'license.secretName',
+  PANDO_LICENSE_SECRET_KEY: 'license.secretKey',
+  PANDO_SIDECAR_CPU_REQUEST: 'sidecar.resources.requests.cpu',
+  PANDO_SIDECAR_MEMORY_REQUEST: 'sidecar.resources.requests.memory',
+  PANDO_SIDECAR_CPU_LIMIT: 'sidecar.resources.limits.cpu',
+  PANDO_SIDECAR_MEMORY_LIMIT: 'sidecar.resources.limits.memory',
+  PANDO_SIDECAR_HEALTH_PORT: 'sidecar.healthPort',
+  PANDO_PROBE_PERIOD_SECONDS: 'sidecar.probe.periodSeconds',
+  PANDO_PROBE_TIMEOUT_SECONDS: 'sidecar.probe.timeoutSeconds',
+  PANDO_PROBE_FAILURE_THRESHOLD: 'sidecar.probe.failureThreshold',
+};
 type FieldOf<S> = S extends z.ZodPipe<z.ZodType, infer Out> ? Out : S;
 
 /** The function's own schema for a variable, without the string decoding (YAML gives typed values). */

@@ -1,5 +1,5 @@
 // npm run chart:schema: writes manifests/pando-webhook/values.schema.json from the zod values
-// schema (function/deploy/values.ts). A test fails when the committed file differs.
+// schema (manifests/values.ts). A test fails when the committed file differs.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { valuesJsonSchema } from '../manifests/values';

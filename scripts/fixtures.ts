@@ -98,5 +98,5 @@ for (const [name, c] of Object.entries(CASES)) {
   c.raw?.(review);
   writeFileSync(join(dir, `${name}.request.json`), `${JSON.stringify(review, null, 2)}\n`);
 }
-writeFileSync(join(dir, 'CASES.md'), `# Fixtures\n\nWritten by \`npm run fixtures\` (function/tools/fixtures.ts); expected answers by \`UPDATE_GOLDEN=1 npm test\`.\nEach \`<case>.response.json\` is the exact answer, except that \`response.patch\` is shown decoded.\n\n| case | what it shows |\n| --- | --- |\n${Object.entries(CASES).map(([k, c]) => `| \`${k}\` | ${c.about} |`).join('\n')}\n`);
+writeFileSync(join(dir, 'CASES.md'), `# Fixtures\n\nWritten by \`npm run fixtures\` (scripts/fixtures.ts); expected answers by \`UPDATE_GOLDEN=1 npm test\`.\nEach \`<case>.response.json\` is the exact answer, except that \`response.patch\` is shown decoded.\n\n| case | what it shows |\n| --- | --- |\n${Object.entries(CASES).map(([k, c]) => `| \`${k}\` | ${c.about} |`).join('\n')}\n`);
 console.log(`wrote ${n} fixtures to ${dir}`);

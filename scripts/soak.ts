@@ -4,7 +4,7 @@
 //   soak      100,000 requests, RSS of the server sampled: memory stays flat
 //   sigterm   SIGTERM under load: every request the server took is answered 200, exit 0
 //   tls       the serving certificate renewed on disk twice under HTTPS load: no failed handshake
-// Prints a summary, writes function/reliability/soak-results.json, exits 1 if any check failed.
+// Prints a summary, writes test/reliability/soak-results.json, exits 1 if any check failed.
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { caProblem, createCa, daysLeft, issueServingCert, servingProblem } from './certs';
-import { serviceDnsNames } from '../settings';
+import { serviceDnsNames } from './config';
 
 const names = serviceDnsNames('pando-webhook', 'pando-system');
 

@@ -2,12 +2,25 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../config';
-import { DEFAULTS, NamespaceSchema, OBJECT_NAMES, ObjectNameSchema, RenewBeforeDaysSchema, serviceDnsNames } from '../settings';
+import { NamespaceSchema, ObjectNameSchema, RenewBeforeDaysSchema } from '../schemas';
+
+/** The objects the program works on, as the chart names them (templates/_helpers.tpl). */
+export const OBJECT_NAMES = {
+  /** Our selector-based HTTPS Service (Knative owns a Service named after the Knative Service). */
+  httpsService: 'pando-webhook-https',
+  webhookConfiguration: 'pando-webhook',
+  servingSecret: 'pando-webhook-tls',
+  caSecret: 'pando-webhook-ca',
+} as const;
+
+/** The DNS names a Service is reached by inside the cluster (the API server uses the first). */
+export const serviceDnsNames = (service: string, namespace: string) =>
+  [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 const SetupEnvSchema = z.object({
-  PANDO_NAMESPACE: NamespaceSchema.default(DEFAULTS.systemNamespace),
+  PANDO_NAMESPACE: NamespaceSchema.default('pando-system'),
   PANDO_SERVICE_NAME: NamespaceSchema.default(OBJECT_NAMES.httpsService), // a Service name is a DNS label too
   PANDO_TLS_SECRET: ObjectNameSchema.default(OBJECT_NAMES.servingSecret),
   PANDO_CA_SECRET: ObjectNameSchema.default(OBJECT_NAMES.caSecret),

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ENV } from '../../function/config';
-import { DEFAULT_VALUES, parseValues, valueAt, valuesJsonSchema, ValuesError } from '../../manifests/values';
+import { DEFAULT_VALUES, parseValues, valueAt, VALUE_OF_ENV, valuesJsonSchema, ValuesError } from '../../manifests/values';
 
 const CHART = join(__dirname, '..', '..', '..', 'manifests', 'pando-webhook');
 const LICENSED = { licenseKey: 'k' };
@@ -33,7 +33,7 @@ test('defaults keep the seed Helm names and values', () => {
 });
 
 test('every env variable but the release namespace maps to one value path, and no two share one', () => {
-  const paths = Object.values(ENV).map((spec) => spec.value as string | null).filter((p): p is string => p !== null);
+  const paths = Object.values(VALUE_OF_ENV).filter((p): p is string => p !== null);
   assert.is(paths.length, Object.keys(ENV).length - 1);
   assert.is(new Set(paths).size, paths.length);
   for (const path of paths) assert.ok(valueAt(DEFAULT_VALUES, path) !== undefined, `${path} is not a value`);
@@ -41,7 +41,7 @@ test('every env variable but the release namespace maps to one value path, and n
 
 test('the default of each mapped value is the function default', () => {
   for (const [name, spec] of Object.entries(ENV)) {
-    const path = spec.value as string | null;
+    const path = VALUE_OF_ENV[name as keyof typeof ENV];
     if (path === null) continue;
     const decoded = (spec.schema as { parse(x: unknown): unknown }).parse(spec.default);
     assert.equal(valueAt(DEFAULT_VALUES, path), decoded, name);

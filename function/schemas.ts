@@ -1,5 +1,6 @@
-// Field schemas shared by the function's env config (config.ts) and the install values
-// (render), so a setting cannot mean two things in two places.
+// Field schemas: what a mode, a namespace, an image, a quantity ... may be. Shared by the
+// function's env config (config.ts), the TLS setup's (tls/config.ts) and the chart's values
+// (manifests/values.ts), so a setting cannot mean two things in two places.
 import { z } from 'zod';
 
 export const MODES = ['monitor', 'enforce', 'debug'] as const;
@@ -24,34 +25,6 @@ export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 export const ObjectNameSchema = z.string().regex(DNS_SUBDOMAIN, 'must be a DNS-1123 subdomain such as "pando-license"');
 // Secret data keys: alphanumerics, '-', '_' or '.'.
 export const SecretKeySchema = z.string().regex(/^[-._a-zA-Z0-9]{1,253}$/, 'must be a Secret key such as "license-key"');
-
-export const DEFAULTS = {
-  defaultMode: 'monitor' as Mode,
-  excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
-  systemNamespace: 'pando-system',
-  sidecarImage: 'ghcr.io/pandocore/pando-sidecar:1.0.0',
-  serviceAccount: 'pando-sidecar',
-  licenseSecretName: 'pando-license',
-  licenseSecretKey: 'license-key',
-  resources: { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '200m', memoryLimit: '128Mi' },
-  healthPort: 9901,
-  probePeriodSeconds: 10,
-  probeTimeoutSeconds: 2,
-  probeFailureThreshold: 3,
-};
-
-/** Names of objects that both the install (deploy/) and the TLS setup Job (tls/) use. */
-export const OBJECT_NAMES = {
-  /** Our selector-based HTTPS Service (Knative owns a Service named after the Knative Service). */
-  httpsService: 'pando-webhook-https',
-  webhookConfiguration: 'pando-webhook',
-  servingSecret: 'pando-webhook-tls',
-  caSecret: 'pando-webhook-ca',
-} as const;
-
-/** The DNS names a Service is reached by inside the cluster (the API server uses the first). */
-export const serviceDnsNames = (service: string, namespace: string) =>
-  [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 
 /** Days before expiry that a serving certificate is renewed: below cert-manager's 90-day duration. */
 export const RenewBeforeDaysSchema = z.number().int().min(7).max(60);
