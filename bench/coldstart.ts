@@ -6,7 +6,13 @@ import { firstAnswer, freePort, startChild } from './processes';
 import { expectedAnswer } from './servers';
 import { median } from './timing';
 
-export interface ColdStart { entry: string; medianMs: number; minMs: number; maxMs: number; starts: number }
+export interface ColdStart {
+  entry: string;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  starts: number;
+}
 
 export async function coldStart(entry: string, body: string, config: Config, starts = 20): Promise<ColdStart> {
   const expected = expectedAnswer('webhook_http', body, config);
@@ -18,7 +24,8 @@ export async function coldStart(entry: string, body: string, config: Config, sta
     try {
       const answer = await firstAnswer(`http://127.0.0.1:${port}/?timeout=10s`, body, 10_000, child.process);
       const elapsed = performance.now() - started;
-      if (answer.status !== 200 || !isDeepStrictEqual(JSON.parse(answer.text), expected)) throw new Error(`${entry} answered wrongly: ${answer.text.slice(0, 200)}`);
+      if (answer.status !== 200 || !isDeepStrictEqual(JSON.parse(answer.text), expected))
+        throw new Error(`${entry} answered wrongly: ${answer.text.slice(0, 200)}`);
       times.push(elapsed);
     } finally {
       await child.stop();

@@ -8,7 +8,15 @@ import { grownReview, GROWTH, TYPICAL_FIXTURE } from './pods';
 import { readFixture } from '../test/support/fixtures';
 import { timePerOp } from './timing';
 
-export interface CoreRow { pod: string; axis?: 'containers' | 'env'; units?: number; bodyBytes: number; coreUs: number; parseUs: number; beyondParseUs: number }
+export interface CoreRow {
+  pod: string;
+  axis?: 'containers' | 'env';
+  units?: number;
+  bodyBytes: number;
+  coreUs: number;
+  parseUs: number;
+  beyondParseUs: number;
+}
 
 function admitBody(body: unknown, config: Config): string {
   const result = admit(body, config);

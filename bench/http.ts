@@ -12,7 +12,14 @@ export const HTTP_LOAD = { connections: 10, warmupSec: 2, rounds: 3, saturationS
 
 /** serverCpuUsPerReq: the server's own CPU per answer at saturation, which the load generator
  * sharing the machine does not distort. */
-export interface HttpRow { key: ServerSpec['key']; label: string; saturation: LoadResult & { roundsReqPerSec: number[] }; serverCpuUsPerReq: number; light: LoadResult; peakRssMb: number }
+export interface HttpRow {
+  key: ServerSpec['key'];
+  label: string;
+  saturation: LoadResult & { roundsReqPerSec: number[] };
+  serverCpuUsPerReq: number;
+  light: LoadResult;
+  peakRssMb: number;
+}
 
 function assertClean(label: string, result: LoadResult) {
   if (result.errors > 0 || result.non2xx > 0 || result.requests === 0) {
@@ -34,7 +41,15 @@ class Tally {
   }
   result(): LoadResult & { roundsReqPerSec: number[] } {
     // The median round, so one round disturbed by other work on the machine does not set the figure.
-    return { requests: this.requests, seconds: this.seconds, reqPerSec: median(this.rounds), ...summary(this.latency), errors: 0, non2xx: 0, roundsReqPerSec: this.rounds };
+    return {
+      requests: this.requests,
+      seconds: this.seconds,
+      reqPerSec: median(this.rounds),
+      ...summary(this.latency),
+      errors: 0,
+      non2xx: 0,
+      roundsReqPerSec: this.rounds,
+    };
   }
 }
 
@@ -59,7 +74,10 @@ export async function benchHttp(specs: ServerSpec[], body: string, config: Confi
         s.cpuSeconds += cpuSecondsOf(pid) - before;
       }
       for (const s of running) {
-        s.light.add(s.spec.label, await runPaced(s.url, body, { connections: lightConnections, durationSec: lightSec, ratePerSec: lightRatePerSec }, s.light.latency));
+        s.light.add(
+          s.spec.label,
+          await runPaced(s.url, body, { connections: lightConnections, durationSec: lightSec, ratePerSec: lightRatePerSec }, s.light.latency),
+        );
       }
     }
     return running.map((s) => ({

@@ -6,14 +6,32 @@ import https from 'node:https';
 import { createHistogram, RecordableHistogram } from 'node:perf_hooks';
 
 // autocannon ships no types: the few fields used here.
-interface Summary { duration: number; '2xx': number; non2xx: number; errors: number; timeouts: number }
+interface Summary {
+  duration: number;
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
 type Instance = Promise<Summary> & { on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (options: object) => Instance;
 
-export interface LoadResult { requests: number; seconds: number; reqPerSec: number; p50Ms: number; p99Ms: number; errors: number; non2xx: number }
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
 
-export interface Load { connections: number; durationSec?: number; amount?: number }
+export interface Load {
+  connections: number;
+  durationSec?: number;
+  amount?: number;
+}
 
 /** Latencies are also recorded into `latency` when given, to sum several runs. */
 export async function runLoad(url: string, body: string, load: Load, latency = createHistogram()): Promise<LoadResult> {
@@ -44,7 +62,12 @@ export const summary = (latency: RecordableHistogram) => ({ p50Ms: latency.perce
 
 /** One request every 1/rate s for `durationSec`, over at most `connections` kept-alive
  * connections; latency from sending the request to the end of its answer. */
-export async function runPaced(url: string, body: string, load: { ratePerSec: number; durationSec: number; connections: number }, latency = createHistogram()): Promise<LoadResult> {
+export async function runPaced(
+  url: string,
+  body: string,
+  load: { ratePerSec: number; durationSec: number; connections: number },
+  latency = createHistogram(),
+): Promise<LoadResult> {
   const secure = url.startsWith('https:');
   const options = { keepAlive: true, maxSockets: load.connections };
   const agent = secure ? new https.Agent({ ...options, rejectUnauthorized: false }) : new http.Agent(options);
@@ -53,23 +76,27 @@ export async function runPaced(url: string, body: string, load: { ratePerSec: nu
   let requests = 0;
   let errors = 0;
   let non2xx = 0;
-  const one = () => new Promise<void>((resolve) => {
-    const sent = performance.now();
-    const req = client.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) {
-          requests++;
-          latency.record(Math.max(1, Math.round((performance.now() - sent) * 1000)));
-        } else non2xx++;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const sent = performance.now();
+      const req = client.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            requests++;
+            latency.record(Math.max(1, Math.round((performance.now() - sent) * 1000)));
+          } else non2xx++;
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        errors++;
         resolve();
       });
+      req.end(body);
     });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => { errors++; resolve(); });
-    req.end(body);
-  });
   const started = performance.now();
   const inFlight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {

@@ -6,7 +6,12 @@ import { memoryOf } from './processes';
 import type { ServerSpec } from './servers';
 import { startChecked } from './servers';
 
-export interface MemoryResult { rssAt10kMb: number; rssAt100kMb: number; peakRssMb: number; admissions: number }
+export interface MemoryResult {
+  rssAt10kMb: number;
+  rssAt100kMb: number;
+  peakRssMb: number;
+  admissions: number;
+}
 
 export async function benchMemory(spec: ServerSpec, body: string, config: Config, total = 100_000, first = 10_000): Promise<MemoryResult> {
   const { child, url } = await startChecked(spec, body, config);

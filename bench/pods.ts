@@ -4,7 +4,10 @@ import { readFixture } from '../test/support/fixtures';
 
 export const TYPICAL_FIXTURE = 'deployment-pod';
 
-export interface PodSize { containers: number; env: number }
+export interface PodSize {
+  containers: number;
+  env: number;
+}
 
 type Review = { request: { object: { spec: { containers: Record<string, unknown>[] } } } };
 

@@ -6,18 +6,25 @@ export { cpuSecondsOf, freePort, memoryOf } from '../test/support/child';
 import http from 'node:http';
 import https from 'node:https';
 
-export interface Answer { status: number; text: string }
+export interface Answer {
+  status: number;
+  text: string;
+}
 
 /** One POST on a fresh connection; a self-signed certificate is accepted (loopback only). */
 export function postOnce(url: string, body: string): Promise<Answer> {
   const client = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.request(url, { method: 'POST', agent: false, rejectUnauthorized: false, headers: { 'content-type': 'application/json' }, timeout: 5000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = client.request(
+      url,
+      { method: 'POST', agent: false, rejectUnauthorized: false, headers: { 'content-type': 'application/json' }, timeout: 5000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within 5 s`)));
     req.on('error', reject);
     req.end(body);
@@ -34,15 +41,27 @@ export async function firstAnswer(url: string, body: string, timeoutMs = 10_000,
       return await postOnce(url, body);
     } catch (error) {
       if (!refused(error) || performance.now() > deadline) throw error;
-      if (child && child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode} before answering`);
+      if (child && child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode} before answering`, { cause: error });
       await new Promise((r) => setTimeout(r, 1));
     }
   }
 }
 
-export interface Child { process: ChildProcess; stderr: () => string; stop(): Promise<void> }
+export interface Child {
+  process: ChildProcess;
+  stderr: () => string;
+  stop(): Promise<void>;
+}
 
 export function startChild(args: string[], env: Record<string, string>): Child {
   const child = startNode(args, env, { inheritEnv: true, ignoreStdout: true });
-  return { process: child.process, stderr: () => child.stderr().slice(-2000), stop: () => child.stop('SIGTERM', 5000).then(() => undefined, () => undefined) };
+  return {
+    process: child.process,
+    stderr: () => child.stderr().slice(-2000),
+    stop: () =>
+      child.stop('SIGTERM', 5000).then(
+        () => undefined,
+        () => undefined,
+      ),
+  };
 }

@@ -15,31 +15,68 @@ export const PRODUCTION_ENTRY = join(DIST, 'function', 'main.js');
 // The package's `functions-framework` bin, beside its main module (the path is not exported).
 const FF_CLI = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 
-export interface ServerSpec { key: 'floor' | 'ff_noop' | 'webhook_http' | 'webhook_https'; label: string; start(): Promise<{ child: Child; url: string }> }
+export interface ServerSpec {
+  key: 'floor' | 'ff_noop' | 'webhook_http' | 'webhook_https';
+  label: string;
+  start(): Promise<{ child: Child; url: string }>;
+}
 
 /** A throwaway self-signed certificate for 127.0.0.1, made with openssl; removed by `cleanup`. */
 export function throwawayCert() {
   const dir = mkdtempSync(join(tmpdir(), 'pando-bench-'));
   const certFile = join(dir, 'tls.crt');
   const keyFile = join(dir, 'tls.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
   return { certFile, keyFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export function serverSpecs(tls: { certFile: string; keyFile: string }): ServerSpec[] {
-  const onPort = (label: string, args: string[], env: Record<string, string> = {}) => async () => {
-    const port = await freePort();
-    return { child: startChild([...args, ...(label === 'ff' ? [`--port=${port}`] : [])], { PORT: String(port), ...env }), url: `http://127.0.0.1:${port}/?timeout=10s` };
-  };
+  const onPort =
+    (label: string, args: string[], env: Record<string, string> = {}) =>
+    async () => {
+      const port = await freePort();
+      return {
+        child: startChild([...args, ...(label === 'ff' ? [`--port=${port}`] : [])], { PORT: String(port), ...env }),
+        url: `http://127.0.0.1:${port}/?timeout=10s`,
+      };
+    };
   return [
     { key: 'floor', label: 'node:http JSON floor', start: onPort('floor', [join(__dirname, 'servers', 'floor.js')]) },
     { key: 'ff_noop', label: 'functions-framework no-op', start: onPort('ff', [FF_CLI, '--target=noop', `--source=${join(__dirname, 'servers', 'noop.js')}`]) },
     { key: 'webhook_http', label: 'webhook, HTTP', start: onPort('webhook', [PRODUCTION_ENTRY]) },
     {
-      key: 'webhook_https', label: 'webhook, HTTPS keep-alive', start: async () => {
+      key: 'webhook_https',
+      label: 'webhook, HTTPS keep-alive',
+      start: async () => {
         const port = await freePort();
-        const child = startChild([PRODUCTION_ENTRY], { PORT: '0', PANDO_TLS_PORT: String(port), PANDO_TLS_CERT_FILE: tls.certFile, PANDO_TLS_KEY_FILE: tls.keyFile });
+        const child = startChild([PRODUCTION_ENTRY], {
+          PORT: '0',
+          PANDO_TLS_PORT: String(port),
+          PANDO_TLS_CERT_FILE: tls.certFile,
+          PANDO_TLS_KEY_FILE: tls.keyFile,
+        });
         return { child, url: `https://127.0.0.1:${port}/?timeout=10s` };
       },
     },
@@ -60,14 +97,18 @@ export async function startChecked(spec: ServerSpec, body: string, config: Confi
   try {
     const answer = await firstAnswer(url, body, 10_000, child.process);
     let parsed: unknown;
-    try { parsed = JSON.parse(answer.text); } catch { parsed = undefined; }
+    try {
+      parsed = JSON.parse(answer.text);
+    } catch {
+      parsed = undefined;
+    }
     if (answer.status !== 200 || !isDeepStrictEqual(parsed, expectedAnswer(spec.key, body, config))) {
       throw new Error(`${spec.label} answered wrongly (HTTP ${answer.status}): ${answer.text.slice(0, 300)}`);
     }
     return { child, url };
   } catch (error) {
     await child.stop();
-    throw new Error(`${(error as Error).message}\n${child.stderr()}`);
+    throw new Error(`${(error as Error).message}\n${child.stderr()}`, { cause: error });
   }
 }
 

@@ -1,6 +1,9 @@
 // Micro-timing in CPU time of this process (user + system), so other work on a shared machine
 // does not inflate the figures: warm up, then the median of several batches, in µs per call.
-export interface Timing { usPerOp: number; samples: number[] }
+export interface Timing {
+  usPerOp: number;
+  samples: number[];
+}
 
 let sink = 0; // keeps results observable so the optimizer cannot drop the work
 const observe = (value: unknown) => (value === undefined ? 0 : 1);

@@ -25,9 +25,7 @@ export const AdmissionReviewSchema = z.object({
   request: AdmissionRequestSchema,
 });
 
-export type ParsedReview =
-  | { ok: true; request: AdmissionRequest; object: unknown }
-  | { ok: false; error: string };
+export type ParsedReview = { ok: true; request: AdmissionRequest; object: unknown } | { ok: false; error: string };
 
 /** Checks the envelope; returns the request and the raw, unparsed `request.object`. */
 export function parseReview(body: unknown): ParsedReview {

@@ -24,9 +24,7 @@ export interface AdmissionRecord {
   detail?: string;
 }
 
-export type Admission =
-  | { ok: true; review: AdmissionReviewResponse; record: AdmissionRecord }
-  | { ok: false; error: string; record: AdmissionRecord };
+export type Admission = { ok: true; review: AdmissionReviewResponse; record: AdmissionRecord } | { ok: false; error: string; record: AdmissionRecord };
 
 export function admit(body: unknown, config: Config): Admission {
   const parsed = parseReview(body);
@@ -36,7 +34,11 @@ export function admit(body: unknown, config: Config): Admission {
     const decision = shouldInject(request, pod, config);
     if (!decision.inject) {
       const warnings = decision.warning ? [decision.warning] : [];
-      return { ok: true, review: reviewResponse(request.uid, [], warnings), record: recordOf(request, pod, 'skip', decision.reason, { warnings: warnings.length, detail: decision.message }) };
+      return {
+        ok: true,
+        review: reviewResponse(request.uid, [], warnings),
+        record: recordOf(request, pod, 'skip', decision.reason, { warnings: warnings.length, detail: decision.message }),
+      };
     }
     const injection = inject(pod as JsonObject, config);
     const patch = buildPatch(pod, injection.pod);
@@ -57,7 +59,13 @@ type Outcome = Pick<AdmissionRecord, 'mode' | 'patchOps' | 'warnings' | 'detail'
 
 /** One literal of one shape (absent facts are undefined, which a JSON log line omits): object
  * spreads here cost more than the rest of the admission together. */
-function recordOf(request: AdmissionRequest, pod: unknown, decision: AdmissionRecord['decision'], reason: AdmissionRecord['reason'], outcome: Outcome): AdmissionRecord {
+function recordOf(
+  request: AdmissionRequest,
+  pod: unknown,
+  decision: AdmissionRecord['decision'],
+  reason: AdmissionRecord['reason'],
+  outcome: Outcome,
+): AdmissionRecord {
   return {
     uid: request.uid,
     namespace: request.namespace,

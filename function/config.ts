@@ -1,17 +1,21 @@
 // The function's configuration: environment variables parsed once, at start, into a frozen object.
 // Every bad variable is reported in one ConfigError; the process never starts half-configured.
 import { z } from 'zod';
-import {
-  ImageSchema, Mode, ModeSchema, NamespaceListSchema, NamespaceSchema, ObjectNameSchema,
-  PortSchema, QuantitySchema, SecretKeySchema,
-} from './schemas';
+import { ImageSchema, Mode, ModeSchema, NamespaceListSchema, NamespaceSchema, ObjectNameSchema, PortSchema, QuantitySchema, SecretKeySchema } from './schemas';
 
 /** A whole number given as an environment string. */
-export const intFrom = (schema: z.ZodNumber) =>
-  z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(schema);
+export const intFrom = (schema: z.ZodNumber) => z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(schema);
 
 const listFrom = (schema: typeof NamespaceListSchema) =>
-  z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== '')).pipe(schema);
+  z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .pipe(schema);
 
 /** The defaults, as the original install documents them. */
 const DEFAULTS = {
@@ -32,12 +36,28 @@ const DEFAULTS = {
 /** Each variable, its schema, its default and what it means (the README's table says the same;
  * the chart value each comes from is in manifests/values.ts). */
 export const ENV = {
-  PANDO_DEFAULT_MODE: { schema: ModeSchema, default: DEFAULTS.defaultMode, help: 'mode when the pod has no valid pandocore.xyz/mode annotation: monitor, enforce or debug' },
-  PANDO_EXCLUDED_NAMESPACES: { schema: listFrom(NamespaceListSchema), default: DEFAULTS.excludedNamespaces.join(','), help: 'comma-separated namespaces never injected' },
+  PANDO_DEFAULT_MODE: {
+    schema: ModeSchema,
+    default: DEFAULTS.defaultMode,
+    help: 'mode when the pod has no valid pandocore.xyz/mode annotation: monitor, enforce or debug',
+  },
+  PANDO_EXCLUDED_NAMESPACES: {
+    schema: listFrom(NamespaceListSchema),
+    default: DEFAULTS.excludedNamespaces.join(','),
+    help: 'comma-separated namespaces never injected',
+  },
   PANDO_SIDECAR_IMAGE: { schema: ImageSchema, default: DEFAULTS.sidecarImage, help: 'image of the pando-sidecar container' },
-  PANDO_SYSTEM_NAMESPACE: { schema: NamespaceSchema, default: DEFAULTS.systemNamespace, help: "the webhook's own namespace, always excluded (the chart sets the release namespace)" },
+  PANDO_SYSTEM_NAMESPACE: {
+    schema: NamespaceSchema,
+    default: DEFAULTS.systemNamespace,
+    help: "the webhook's own namespace, always excluded (the chart sets the release namespace)",
+  },
   PANDO_SERVICE_ACCOUNT: { schema: ObjectNameSchema, default: DEFAULTS.serviceAccount, help: 'service account given to pods that use "default"' },
-  PANDO_LICENSE_SECRET_NAME: { schema: ObjectNameSchema, default: DEFAULTS.licenseSecretName, help: 'Secret holding the license key, in each protected namespace' },
+  PANDO_LICENSE_SECRET_NAME: {
+    schema: ObjectNameSchema,
+    default: DEFAULTS.licenseSecretName,
+    help: 'Secret holding the license key, in each protected namespace',
+  },
   PANDO_LICENSE_SECRET_KEY: { schema: SecretKeySchema, default: DEFAULTS.licenseSecretKey, help: 'key of the license in that Secret' },
   PANDO_SIDECAR_CPU_REQUEST: { schema: QuantitySchema, default: DEFAULTS.resources.cpuRequest, help: 'sidecar CPU request' },
   PANDO_SIDECAR_MEMORY_REQUEST: { schema: QuantitySchema, default: DEFAULTS.resources.memoryRequest, help: 'sidecar memory request' },
@@ -46,7 +66,11 @@ export const ENV = {
   PANDO_SIDECAR_HEALTH_PORT: { schema: intFrom(PortSchema), default: String(DEFAULTS.healthPort), help: "port of the sidecar's /healthz and /readyz" },
   PANDO_PROBE_PERIOD_SECONDS: { schema: intFrom(z.number().int().min(1).max(300)), default: String(DEFAULTS.probePeriodSeconds), help: 'probe period, 1-300' },
   PANDO_PROBE_TIMEOUT_SECONDS: { schema: intFrom(z.number().int().min(1).max(60)), default: String(DEFAULTS.probeTimeoutSeconds), help: 'probe timeout, 1-60' },
-  PANDO_PROBE_FAILURE_THRESHOLD: { schema: intFrom(z.number().int().min(1).max(30)), default: String(DEFAULTS.probeFailureThreshold), help: 'failures before restart, 1-30' },
+  PANDO_PROBE_FAILURE_THRESHOLD: {
+    schema: intFrom(z.number().int().min(1).max(30)),
+    default: String(DEFAULTS.probeFailureThreshold),
+    help: 'failures before restart, 1-30',
+  },
 } as const;
 
 type EnvName = keyof typeof ENV;
@@ -92,12 +116,16 @@ export function loadConfig(env: Record<string, string | undefined>, webhookVersi
     serviceAccount: v.PANDO_SERVICE_ACCOUNT,
     licenseSecret: { name: v.PANDO_LICENSE_SECRET_NAME, key: v.PANDO_LICENSE_SECRET_KEY },
     resources: {
-      cpuRequest: v.PANDO_SIDECAR_CPU_REQUEST, memoryRequest: v.PANDO_SIDECAR_MEMORY_REQUEST,
-      cpuLimit: v.PANDO_SIDECAR_CPU_LIMIT, memoryLimit: v.PANDO_SIDECAR_MEMORY_LIMIT,
+      cpuRequest: v.PANDO_SIDECAR_CPU_REQUEST,
+      memoryRequest: v.PANDO_SIDECAR_MEMORY_REQUEST,
+      cpuLimit: v.PANDO_SIDECAR_CPU_LIMIT,
+      memoryLimit: v.PANDO_SIDECAR_MEMORY_LIMIT,
     },
     probe: {
-      port: v.PANDO_SIDECAR_HEALTH_PORT, periodSeconds: v.PANDO_PROBE_PERIOD_SECONDS,
-      timeoutSeconds: v.PANDO_PROBE_TIMEOUT_SECONDS, failureThreshold: v.PANDO_PROBE_FAILURE_THRESHOLD,
+      port: v.PANDO_SIDECAR_HEALTH_PORT,
+      periodSeconds: v.PANDO_PROBE_PERIOD_SECONDS,
+      timeoutSeconds: v.PANDO_PROBE_TIMEOUT_SECONDS,
+      failureThreshold: v.PANDO_PROBE_FAILURE_THRESHOLD,
     },
     webhookVersion,
   });

@@ -5,30 +5,51 @@ import type { AdmissionRequest } from './admission';
 import { shouldInject, SKIP_REASONS } from './decide';
 import { defaultConfig } from '../test/support/config';
 
-const pod = (labels: Record<string, string> = { 'pandocore.xyz/protect': 'true' }, spec: object = { containers: [{ name: 'app', image: 'nginx' }] }) =>
-  ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop', labels }, spec });
+const pod = (labels: Record<string, string> = { 'pandocore.xyz/protect': 'true' }, spec: object = { containers: [{ name: 'app', image: 'nginx' }] }) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web', namespace: 'shop', labels },
+  spec,
+});
 
-const request = (overrides: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
-  uid: 'u', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
-  operation: 'CREATE', namespace: 'shop', ...overrides,
-} as AdmissionRequest);
+const request = (overrides: Partial<AdmissionRequest> = {}): AdmissionRequest =>
+  ({
+    uid: 'u',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'CREATE',
+    namespace: 'shop',
+    ...overrides,
+  }) as AdmissionRequest;
 
 test('a labelled pod created in an ordinary namespace is injected', () => {
   assert.equal(shouldInject(request(), pod(), defaultConfig), { inject: true });
 });
 
 const skips: Array<[string, AdmissionRequest, unknown, keyof typeof SKIP_REASONS, boolean]> = [
-  ['a Deployment', request({ kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' } }), pod(), 'not_pod', false],
+  [
+    'a Deployment',
+    request({ kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' } }),
+    pod(),
+    'not_pod',
+    false,
+  ],
   ['a pod subresource', request({ subResource: 'status' }), pod(), 'subresource', false],
   ['an UPDATE', request({ operation: 'UPDATE' }), pod(), 'not_create', false],
   ['no label', request(), pod({}), 'not_labelled', false],
   ['the label "True"', request(), pod({ 'pandocore.xyz/protect': 'True' }), 'not_labelled', false],
-  ['the webhook\'s namespace', request({ namespace: 'pando-system' }), pod(), 'system_namespace', false],
+  ["the webhook's namespace", request({ namespace: 'pando-system' }), pod(), 'system_namespace', false],
   ['an excluded namespace', request({ namespace: 'kube-system' }), pod(), 'excluded_namespace', false],
   ['containers not a list', request(), pod(undefined, { containers: 'app' }), 'malformed_pod', true],
   ['no containers', request(), pod(undefined, { containers: [] }), 'malformed_pod', true],
   ['the sidecar already there', request(), pod(undefined, { containers: [{ name: 'app' }, { name: 'pando-sidecar' }] }), 'already_injected', false],
-  ['a native sidecar already there', request(), pod(undefined, { containers: [{ name: 'app' }], initContainers: [{ name: 'pando-sidecar', restartPolicy: 'Always' }] }), 'already_injected', false],
+  [
+    'a native sidecar already there',
+    request(),
+    pod(undefined, { containers: [{ name: 'app' }], initContainers: [{ name: 'pando-sidecar', restartPolicy: 'Always' }] }),
+    'already_injected',
+    false,
+  ],
   ['a Windows pod', request(), pod(undefined, { os: { name: 'windows' }, containers: [{ name: 'app' }] }), 'windows_pod', true],
 ];
 

@@ -29,9 +29,7 @@ export const SKIP_REASONS = {
 } as const;
 export type SkipReason = keyof typeof SKIP_REASONS;
 
-export type Decision =
-  | { inject: true }
-  | { inject: false; reason: SkipReason; message: string; warning?: string };
+export type Decision = { inject: true } | { inject: false; reason: SkipReason; message: string; warning?: string };
 
 const skip = (reason: SkipReason, warning?: string): Decision => ({ inject: false, reason, message: SKIP_REASONS[reason], warning });
 

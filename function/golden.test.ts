@@ -28,9 +28,28 @@ const SKIPPED: Record<string, SkipReason> = {
 const WARNED = new Set(['malformed-containers', 'windows-pod']);
 
 test('the fixtures cover every case the issue lists', () => {
-  for (const name of ['deployment-pod', 'mode-monitor', 'mode-enforce', 'mode-debug', 'mode-bad', 'unlabelled', 'label-false',
-    'excluded-namespace', 'own-namespace', 'already-injected', 'own-service-account', 'hostpid', 'hostnetwork',
-    'automount-off', 'update', 'non-pod', 'subresource', 'dry-run', 'named-pod', 'malformed-containers']) {
+  for (const name of [
+    'deployment-pod',
+    'mode-monitor',
+    'mode-enforce',
+    'mode-debug',
+    'mode-bad',
+    'unlabelled',
+    'label-false',
+    'excluded-namespace',
+    'own-namespace',
+    'already-injected',
+    'own-service-account',
+    'hostpid',
+    'hostnetwork',
+    'automount-off',
+    'update',
+    'non-pod',
+    'subresource',
+    'dry-run',
+    'named-pod',
+    'malformed-containers',
+  ]) {
     assert.ok(names.includes(name), `fixture ${name} missing`);
   }
 });

@@ -8,8 +8,12 @@ import { fixtureNames, readable, readExpected, readFixture } from '../test/suppo
 import { startTestServer, TestServer } from '../test/support/server';
 
 let server: TestServer;
-test.before(async () => { server = await startTestServer(); });
-test.after(async () => { await server.close(); });
+test.before(async () => {
+  server = await startTestServer();
+});
+test.after(async () => {
+  await server.close();
+});
 
 const post = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }, path = '/?timeout=10s') =>
   fetch(server.url + path, { method: 'POST', headers, body });
@@ -46,7 +50,14 @@ test('one JSON log line per admission, with the decision and no pod content', as
     lines.map(({ uid, namespace, pod, decision, reason, mode }) => ({ uid, namespace, pod, decision, reason, mode })),
     [
       { uid: '00000000-0000-4000-8000-000000000003', namespace: 'shop', pod: 'checkout-7d9f8b6c5d-*', decision: 'inject', reason: 'injected', mode: 'enforce' },
-      { uid: readFixture('unlabelled').request.uid, namespace: 'shop', pod: 'checkout-7d9f8b6c5d-*', decision: 'skip', reason: 'not_labelled', mode: undefined },
+      {
+        uid: readFixture('unlabelled').request.uid,
+        namespace: 'shop',
+        pod: 'checkout-7d9f8b6c5d-*',
+        decision: 'skip',
+        reason: 'not_labelled',
+        mode: undefined,
+      },
     ],
   );
   assert.type(lines[0].durationMs, 'number');
@@ -119,7 +130,11 @@ test('under the bare functions-framework server too, the function answers review
   await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
   try {
-    const ok = await fetch(`${url}/?timeout=10s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(readFixture('mode-debug')) });
+    const ok = await fetch(`${url}/?timeout=10s`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(readFixture('mode-debug')),
+    });
     assert.equal(readable((await ok.json()) as { response: object }), readExpected('mode-debug'));
     assert.is((await fetch(`${url}/healthz`)).status, 200);
     assert.is((await fetch(url, { method: 'PUT' })).status, 405);

@@ -32,7 +32,11 @@ test('the pod out: the sidecar appended, process namespace shared, the pando-sid
   assert.is(sidecar.securityContext.runAsNonRoot, true);
   assert.is(spec.shareProcessNamespace, true);
   assert.is(spec.serviceAccountName, 'pando-sidecar');
-  assert.equal(JSON.parse((out.metadata as any).annotations['pandocore.xyz/status']), { image: 'ghcr.io/pandocore/pando-sidecar:1.0.0', mode: 'monitor', version: TEST_VERSION });
+  assert.equal(JSON.parse((out.metadata as any).annotations['pandocore.xyz/status']), {
+    image: 'ghcr.io/pandocore/pando-sidecar:1.0.0',
+    mode: 'monitor',
+    version: TEST_VERSION,
+  });
   // The input is never changed.
   assert.equal(input, pod());
 });
@@ -50,14 +54,19 @@ test('a pod naming its own account keeps it, and is told which ClusterRole to bi
   assert.equal(warnings, ['pandocore: service account "shop-api" kept: bind ClusterRole pando-sidecar to it']);
 });
 
-test('the ClusterRole named is the chart\'s pando-sidecar, even when the sidecar account has another name', () => {
+test("the ClusterRole named is the chart's pando-sidecar, even when the sidecar account has another name", () => {
   const config = { ...defaultConfig, serviceAccount: 'team-sidecar' };
-  assert.equal(inject(pod({ serviceAccountName: 'shop-api' }), config).warnings, ['pandocore: service account "shop-api" kept: bind ClusterRole pando-sidecar to it']);
+  assert.equal(inject(pod({ serviceAccountName: 'shop-api' }), config).warnings, [
+    'pandocore: service account "shop-api" kept: bind ClusterRole pando-sidecar to it',
+  ]);
   assert.is((inject(pod(), config).pod.spec as any).serviceAccountName, 'team-sidecar');
 });
 
 test('hostPID, hostNetwork, Job restart policies and no token each give their warning', () => {
-  const { pod: out, warnings } = inject(pod({ hostPID: true, hostNetwork: true, restartPolicy: 'Never', containers: [{ name: 'app', image: 'nginx' }] }), defaultConfig);
+  const { pod: out, warnings } = inject(
+    pod({ hostPID: true, hostNetwork: true, restartPolicy: 'Never', containers: [{ name: 'app', image: 'nginx' }] }),
+    defaultConfig,
+  );
   assert.is((out.spec as any).shareProcessNamespace, undefined);
   assert.equal(warnings, [
     'pandocore: hostPID pod: shareProcessNamespace not set (the API server rejects both)',

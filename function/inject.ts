@@ -6,7 +6,11 @@ import { annotationOf, isObject, JsonObject, MODE_ANNOTATION, SIDECAR_CLUSTER_RO
 import { Mode, MODES, ModeSchema } from './schemas';
 import { sidecarContainer, VolumeMount } from './sidecar';
 
-export interface Injection { pod: JsonObject; warnings: string[]; mode: Mode }
+export interface Injection {
+  pod: JsonObject;
+  warnings: string[];
+  mode: Mode;
+}
 
 /** Expects a pod that shouldInject accepted (metadata and spec objects, containers a list). */
 export function inject(pod: JsonObject, config: Config): Injection {

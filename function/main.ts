@@ -12,7 +12,9 @@ import { bodyGuard, frameworkApp, startServers } from './server';
 function serverConfigOrExit(): ServerConfig {
   const problems: string[] = [];
   const attempt = <T>(load: () => T) => {
-    try { return load(); } catch (error) {
+    try {
+      return load();
+    } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(...error.problems);
       return undefined;

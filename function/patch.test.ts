@@ -14,7 +14,10 @@ test('shared subtrees give no operation; added, replaced and removed keys do', (
   const raw = { a: shared, b: { keep: shared, change: 1, drop: true }, list: [shared] };
   const mutated = { a: shared, b: { keep: shared, change: 2, extra: 'x' }, list: [shared, { added: true }] };
   const ops = buildPatch(raw, mutated);
-  assert.equal(ops.map((o) => `${o.op} ${o.path}`), ['remove /b/drop', 'add /b/extra', 'replace /b/change', 'add /list/1']);
+  assert.equal(
+    ops.map((o) => `${o.op} ${o.path}`),
+    ['remove /b/drop', 'add /b/extra', 'replace /b/change', 'add /list/1'],
+  );
   assert.equal(apply(raw, ops), mutated);
 });
 
@@ -22,7 +25,10 @@ test('a "__proto__" key from JSON is diffed as an ordinary key', () => {
   const raw = JSON.parse('{"spec":{"__proto__":{"x":1},"n":1}}');
   const mutated = JSON.parse('{"spec":{"__proto__":{"x":2},"n":1,"m":2}}');
   const ops = buildPatch(raw, mutated);
-  assert.equal(ops.map((o) => `${o.op} ${o.path}`), ['add /spec/m', 'replace /spec/__proto__/x']);
+  assert.equal(
+    ops.map((o) => `${o.op} ${o.path}`),
+    ['add /spec/m', 'replace /spec/__proto__/x'],
+  );
 });
 
 test('undefined values count as absent, as rfc6902 counts them', () => {
@@ -32,12 +38,14 @@ test('undefined values count as absent, as rfc6902 counts them', () => {
 /** A pod with n containers as the API server sends it, and what inject makes of it. */
 function hugePod(n: number) {
   const containers = Array.from({ length: n }, (_, i) => ({
-    name: `c${i}`, image: `registry.example/app:${i}`,
+    name: `c${i}`,
+    image: `registry.example/app:${i}`,
     env: Array.from({ length: 5 }, (_, j) => ({ name: `V${j}`, value: String(i * j) })),
     volumeMounts: [{ name: 'kube-api-access-x', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }],
   }));
   return {
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: { name: 'huge', namespace: 'shop', labels: { 'pandocore.xyz/protect': 'true' } },
     spec: { serviceAccountName: 'default', containers },
   };
@@ -50,7 +58,10 @@ for (const n of [100, 2000]) {
     const ops = buildPatch(raw, pod);
     // The sidecar appended, shareProcessNamespace, the account, the status annotation.
     assert.equal(ops.map((o) => `${o.op} ${o.path}`).sort(), [
-      'add /metadata/annotations', 'add /spec/containers/' + n, 'add /spec/shareProcessNamespace', 'replace /spec/serviceAccountName',
+      'add /metadata/annotations',
+      'add /spec/containers/' + n,
+      'add /spec/shareProcessNamespace',
+      'replace /spec/serviceAccountName',
     ]);
     assert.equal(apply(raw, ops), pod);
   });

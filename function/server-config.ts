@@ -3,15 +3,17 @@
 import { z } from 'zod';
 import { ConfigError, intFrom } from './config';
 
-const ServerEnvSchema = z.object({
-  PORT: intFrom(z.number().int().min(0).max(65535)).default(8080),
-  PANDO_TLS_PORT: intFrom(z.number().int().min(0).max(65535)).default(8443),
-  PANDO_TLS_CERT_FILE: z.string().min(1).optional(),
-  PANDO_TLS_KEY_FILE: z.string().min(1).optional(),
-  PANDO_DRAIN_TIMEOUT_SECONDS: intFrom(z.number().int().min(1).max(300)).default(25),
-}).refine((v) => !v.PANDO_TLS_CERT_FILE === !v.PANDO_TLS_KEY_FILE, {
-  message: 'PANDO_TLS_CERT_FILE and PANDO_TLS_KEY_FILE must be set together (HTTPS) or not at all (HTTP only)',
-});
+const ServerEnvSchema = z
+  .object({
+    PORT: intFrom(z.number().int().min(0).max(65535)).default(8080),
+    PANDO_TLS_PORT: intFrom(z.number().int().min(0).max(65535)).default(8443),
+    PANDO_TLS_CERT_FILE: z.string().min(1).optional(),
+    PANDO_TLS_KEY_FILE: z.string().min(1).optional(),
+    PANDO_DRAIN_TIMEOUT_SECONDS: intFrom(z.number().int().min(1).max(300)).default(25),
+  })
+  .refine((v) => !v.PANDO_TLS_CERT_FILE === !v.PANDO_TLS_KEY_FILE, {
+    message: 'PANDO_TLS_CERT_FILE and PANDO_TLS_KEY_FILE must be set together (HTTPS) or not at all (HTTP only)',
+  });
 
 export interface ServerConfig {
   readonly port: number;
@@ -27,9 +29,10 @@ export function loadServerConfig(env: Record<string, string | undefined>): Serve
   const v = result.data;
   return Object.freeze({
     port: v.PORT,
-    tls: v.PANDO_TLS_CERT_FILE && v.PANDO_TLS_KEY_FILE
-      ? Object.freeze({ port: v.PANDO_TLS_PORT, certFile: v.PANDO_TLS_CERT_FILE, keyFile: v.PANDO_TLS_KEY_FILE })
-      : undefined,
+    tls:
+      v.PANDO_TLS_CERT_FILE && v.PANDO_TLS_KEY_FILE
+        ? Object.freeze({ port: v.PANDO_TLS_PORT, certFile: v.PANDO_TLS_CERT_FILE, keyFile: v.PANDO_TLS_KEY_FILE })
+        : undefined,
     drainTimeoutMs: v.PANDO_DRAIN_TIMEOUT_SECONDS * 1000,
   });
 }

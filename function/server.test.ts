@@ -2,6 +2,7 @@
 // verified against the CA under the webhook's DNS name, a certificate swapped on disk served on
 // the next connection, HTTPS started late when the Secret is filled after start, and SIGTERM
 // finishing every request in flight before exiting 0.
+import { X509Certificate } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { startNode } from '../test/support/child';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -25,11 +26,21 @@ const NAMES = serviceDnsNames('pando-webhook', 'pando-system');
 const FIXTURE = 'deployment-pod';
 const body = JSON.stringify(readFixture(FIXTURE));
 
-interface Main { child: ChildProcess; lines: any[]; exited: Promise<number | null>; waitFor(msg: string, ms?: number): Promise<any> }
+interface Main {
+  child: ChildProcess;
+  lines: any[];
+  exited: Promise<number | null>;
+  waitFor(msg: string, ms?: number): Promise<any>;
+}
 
 function startMain(env: Record<string, string>): Main {
   const main = startNode([MAIN], { PORT: '0', PANDO_TLS_PORT: '0', ...env });
-  return { child: main.process, lines: main.entries, exited: main.exited.then((e) => e.code), waitFor: (msg, ms = 5000) => main.waitForEntry((l) => l.msg === msg, ms) };
+  return {
+    child: main.process,
+    lines: main.entries,
+    exited: main.exited.then((e) => e.code),
+    waitFor: (msg, ms = 5000) => main.waitForEntry((l) => l.msg === msg, ms),
+  };
 }
 
 async function stopMain(main: Main) {
@@ -42,7 +53,9 @@ function secretVolume() {
   const dir = mkdtempSync(join(tmpdir(), 'pando-tls-'));
   let generation = 0;
   return {
-    dir, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'),
+    dir,
+    certFile: join(dir, 'tls.crt'),
+    keyFile: join(dir, 'tls.key'),
     write(pair: KeyPairPem) {
       const data = `..${++generation}`;
       mkdirSync(join(dir, data));
@@ -59,21 +72,39 @@ function secretVolume() {
   };
 }
 
-interface Answer { status: number; headers: http.IncomingHttpHeaders; text: string; serial?: string }
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  serial?: string;
+}
 
 /** One request on a new connection; for HTTPS, verified against `ca` under `servername`. */
 function send(url: string, options: { method?: string; path?: string; ca?: string; servername?: string; body?: string } = {}) {
   return new Promise<Answer>((resolve, reject) => {
     const target = new URL(options.path ?? '/?timeout=10s', url);
     const transport = target.protocol === 'https:' ? https : http;
-    const req = transport.request(target, {
-      method: options.method ?? 'POST', agent: false, ca: options.ca, servername: options.servername, timeout: 5000,
-      headers: options.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) },
-    }, (res) => {
-      const serial = (res.socket as import('node:tls').TLSSocket).getPeerX509Certificate?.()?.serialNumber;
-      let text = '';
-      res.setEncoding('utf8').on('data', (c) => { text += c; }).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, serial }));
-    });
+    const req = transport.request(
+      target,
+      {
+        method: options.method ?? 'POST',
+        agent: false,
+        ca: options.ca,
+        servername: options.servername,
+        timeout: 5000,
+        headers: options.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) },
+      },
+      (res) => {
+        const serial = (res.socket as import('node:tls').TLSSocket).getPeerX509Certificate?.()?.serialNumber;
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c) => {
+            text += c;
+          })
+          .on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, serial }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end(options.body);
@@ -88,7 +119,7 @@ function assertGolden(answer: Answer) {
   assert.equal(normalized, readExpected(FIXTURE));
 }
 
-const serialOf = (pem: string) => new (require('node:crypto').X509Certificate)(pem).serialNumber as string;
+const serialOf = (pem: string) => new X509Certificate(pem).serialNumber;
 
 test('HTTPS answers under the webhook DNS name, verified against the CA; another name or CA is refused', async () => {
   const ca = await createCa('test CA');
@@ -160,18 +191,30 @@ function heldRequest(url: string, options: { ca?: string; servername?: string } 
   const target = new URL('/?timeout=10s', url);
   const transport = target.protocol === 'https:' ? https : http;
   const req = transport.request(target, {
-    method: 'POST', agent: false, ...options,
+    method: 'POST',
+    agent: false,
+    ...options,
     headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
   });
   const answer = new Promise<Answer>((resolve, reject) => {
     req.on('response', (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (c) => { text += c; }).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      res
+        .setEncoding('utf8')
+        .on('data', (c) => {
+          text += c;
+        })
+        .on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
     });
     req.on('error', reject);
   });
   answer.catch(() => undefined); // failures are asserted where awaited, never left unhandled
-  const accepted = new Promise<void>((resolve) => req.once('continue', () => { req.write(body.slice(0, 100)); resolve(); }));
+  const accepted = new Promise<void>((resolve) =>
+    req.once('continue', () => {
+      req.write(body.slice(0, 100));
+      resolve();
+    }),
+  );
   req.flushHeaders();
   /** Sends the rest of the body in `chunks` pieces, one every `everyMs`. */
   const finish = async (chunks = 1, everyMs = 0) => {
@@ -194,8 +237,10 @@ test('SIGTERM: no new connection, every request in flight answered 200, then exi
   try {
     const { http: plain, https: secure } = await main.waitFor('serving');
     const held = [
-      heldRequest(plain), heldRequest(plain),
-      heldRequest(secure, { ca: ca.cert, servername: NAMES[0] }), heldRequest(secure, { ca: ca.cert, servername: NAMES[0] }),
+      heldRequest(plain),
+      heldRequest(plain),
+      heldRequest(secure, { ca: ca.cert, servername: NAMES[0] }),
+      heldRequest(secure, { ca: ca.cert, servername: NAMES[0] }),
     ];
     await Promise.all(held.map((h) => h.accepted)); // the server has read each request's headers
     main.child.kill('SIGTERM');
@@ -203,7 +248,10 @@ test('SIGTERM: no new connection, every request in flight answered 200, then exi
     for (const url of [plain, secure]) {
       const refused = await new Promise<string>((resolve) => {
         const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
-        socket.once('connect', () => { socket.destroy(); resolve('connected'); });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve('connected');
+        });
         socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
       });
       assert.is(refused, 'ECONNREFUSED', `${url} after SIGTERM`);
@@ -243,9 +291,18 @@ test('SIGTERM with a request that never finishes: exit after PANDO_DRAIN_TIMEOUT
 
 test('TLS files that never appear: startServers gives up after its bound and says so', async () => {
   const logs: any[] = [];
-  const running = await startServers((_req, res) => res.end(), {
-    port: 0, drainTimeoutMs: 1000, tls: { port: 0, certFile: '/nonexistent/tls.crt', keyFile: '/nonexistent/tls.key' },
-  }, jsonLogger((l) => { logs.push(JSON.parse(l)); }), { requestMs: 5000, headersMs: 5000, keepAliveMs: 5000, tlsWait: { firstMs: 10, maxMs: 40, giveUpMs: 150 } });
+  const running = await startServers(
+    (_req, res) => res.end(),
+    {
+      port: 0,
+      drainTimeoutMs: 1000,
+      tls: { port: 0, certFile: '/nonexistent/tls.crt', keyFile: '/nonexistent/tls.key' },
+    },
+    jsonLogger((l) => {
+      logs.push(JSON.parse(l));
+    }),
+    { requestMs: 5000, headersMs: 5000, keepAliveMs: 5000, tlsWait: { firstMs: 10, maxMs: 40, giveUpMs: 150 } },
+  );
   try {
     assert.is(await running.tlsReady, undefined);
     assert.is(running.urls.https, undefined);

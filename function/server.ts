@@ -112,21 +112,35 @@ export interface RunningServers {
 }
 
 /** How long a connection may take; tests pass shorter ones. */
-export interface ServerTimeouts { requestMs: number; headersMs: number; keepAliveMs: number; tlsWait?: WaitSchedule }
+export interface ServerTimeouts {
+  requestMs: number;
+  headersMs: number;
+  keepAliveMs: number;
+  tlsWait?: WaitSchedule;
+}
 export const SERVER_TIMEOUTS: ServerTimeouts = {
   requestMs: 30_000, // a request that never finishes is cut off (408)
   headersMs: 10_000, // slow senders of headers too
   keepAliveMs: 65_000, // the API server reuses connections
 };
 
-const listen = (s: http.Server, port: number) => new Promise<number>((resolve, reject) => {
-  s.once('error', reject);
-  s.listen(port, () => { s.off('error', reject); resolve((s.address() as AddressInfo).port); });
-});
+const listen = (s: http.Server, port: number) =>
+  new Promise<number>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, () => {
+      s.off('error', reject);
+      resolve((s.address() as AddressInfo).port);
+    });
+  });
 
 export async function startServers(listener: RequestListener, config: ServerConfig, log: Logger, timeouts = SERVER_TIMEOUTS): Promise<RunningServers> {
   // Node checks the two timeouts only every connectionsCheckingInterval (30 s by default).
-  const options = { requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, timeouts.headersMs / 4)) };
+  const options = {
+    requestTimeout: timeouts.requestMs,
+    headersTimeout: timeouts.headersMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, timeouts.headersMs / 4)),
+  };
   let draining = false;
   let waitingForTls = config.tls !== undefined;
   const inFlight = new Set<ServerResponse>();
@@ -159,7 +173,10 @@ export async function startServers(listener: RequestListener, config: ServerConf
       const secure = https.createServer({ ...options, cert: pair.cert, key: pair.key }, edge);
       reloadOnChange(secure, files, pair, log);
       const url = `https://127.0.0.1:${await listen(secure, port)}`;
-      if (draining) { secure.close(); return undefined; } // a drain began while it was starting
+      if (draining) {
+        secure.close();
+        return undefined;
+      } // a drain began while it was starting
       servers.push(secure);
       Object.assign(running, { https: secure });
       running.urls.https = url;
@@ -194,7 +211,13 @@ export async function startServers(listener: RequestListener, config: ServerConf
         // close it at once, resetting that request. Within the second, such requests are read and
         // answered with Connection: close; what is still idle then is a client's idle pool.
         const sweep = setInterval(() => s.closeIdleConnections(), IDLE_GRACE_MS);
-        net.Server.prototype.close.call(s, () => { clearInterval(sweep); if (--open === 0) { clearTimeout(timer); resolve(); } });
+        net.Server.prototype.close.call(s, () => {
+          clearInterval(sweep);
+          if (--open === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
       }
     });
   }

@@ -3,7 +3,11 @@ import type { Config } from './config';
 import type { Mode } from './schemas';
 import { SIDECAR_NAME } from './pod';
 
-export interface VolumeMount { name: string; mountPath: string; readOnly: true }
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly: true;
+}
 
 /** Fixed non-root identity, so a pod-level runAsUser: 0 cannot make the sidecar fail to start. */
 export const SIDECAR_UID = 65532;

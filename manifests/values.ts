@@ -44,10 +44,13 @@ function field<K extends EnvName>(name: K) {
   return (envField(name) as unknown as z.ZodType<FieldOutput<K>>).default(fallback as never);
 }
 
-const Resources = (cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string) => z.strictObject({
-  requests: z.strictObject({ cpu: QuantitySchema.default(cpuRequest), memory: QuantitySchema.default(memoryRequest) }).prefault({}),
-  limits: z.strictObject({ cpu: QuantitySchema.default(cpuLimit), memory: QuantitySchema.default(memoryLimit) }).prefault({}),
-}).prefault({});
+const Resources = (cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string) =>
+  z
+    .strictObject({
+      requests: z.strictObject({ cpu: QuantitySchema.default(cpuRequest), memory: QuantitySchema.default(memoryRequest) }).prefault({}),
+      limits: z.strictObject({ cpu: QuantitySchema.default(cpuLimit), memory: QuantitySchema.default(memoryLimit) }).prefault({}),
+    })
+    .prefault({});
 
 export const ROUTES = ['direct', 'knative-local-tls'] as const;
 export const AUTOSCALERS = ['kpa', 'hpa'] as const;
@@ -59,59 +62,85 @@ const count = (min: number, max: number) => z.number().int().min(min).max(max);
  * values.schema.json is generated from this schema (valuesJsonSchema), and every setting that
  * reaches the function uses the very schema the function parses its variable with.
  */
-export const ValuesSchema = z.strictObject({
-  licenseKey: z.string().default(''),
-  defaultMode: field('PANDO_DEFAULT_MODE'),
-  excludedNamespaces: field('PANDO_EXCLUDED_NAMESPACES'),
-  sidecar: z.strictObject({
-    image: field('PANDO_SIDECAR_IMAGE'),
-    serviceAccount: field('PANDO_SERVICE_ACCOUNT'),
-    healthPort: field('PANDO_SIDECAR_HEALTH_PORT'),
-    resources: z.strictObject({
-      requests: z.strictObject({ cpu: field('PANDO_SIDECAR_CPU_REQUEST'), memory: field('PANDO_SIDECAR_MEMORY_REQUEST') }).prefault({}),
-      limits: z.strictObject({ cpu: field('PANDO_SIDECAR_CPU_LIMIT'), memory: field('PANDO_SIDECAR_MEMORY_LIMIT') }).prefault({}),
-    }).prefault({}),
-    probe: z.strictObject({
-      periodSeconds: field('PANDO_PROBE_PERIOD_SECONDS'),
-      timeoutSeconds: field('PANDO_PROBE_TIMEOUT_SECONDS'),
-      failureThreshold: field('PANDO_PROBE_FAILURE_THRESHOLD'),
-    }).prefault({}),
-  }).prefault({}),
-  replicas: count(1, 50).default(2),
-  tls: z.strictObject({
-    certManager: z.boolean().default(false),
-    renewBeforeDays: RenewBeforeDaysSchema.default(30),
-    renewSchedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron schedule').default('17 3 * * 1'),
-  }).prefault({}),
-  platform: z.enum(PLATFORMS).default('knative'),
-  namespaces: z.array(NamespaceSchema).default([]),
-  image: ImageSchema.default(`ghcr.io/pandocore/pando-webhook:${version}`),
-  maxReplicas: count(1, 100).default(6),
-  autoscaling: z.strictObject({
-    class: z.enum(AUTOSCALERS).default('kpa'),
-    cpuTargetPercent: count(10, 95).default(70),
-  }).prefault({}),
-  resources: Resources('100m', '128Mi', '1', '256Mi'),
-  webhook: z.strictObject({
-    timeoutSeconds: count(1, 10).default(5),
-    route: z.enum(ROUTES).default('direct'),
-    knativeLocalCaSecret: z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be namespace/name').default('cert-manager/knative-selfsigned-ca'),
-  }).prefault({}),
-  license: z.strictObject({
-    create: z.boolean().default(true),
-    secretName: field('PANDO_LICENSE_SECRET_NAME'),
-    secretKey: field('PANDO_LICENSE_SECRET_KEY'),
-  }).prefault({}),
-  safetyNet: z.strictObject({ deny: z.boolean().default(false) }).prefault({}),
-  namespace: z.strictObject({ create: z.boolean().default(false) }).prefault({}),
-  podSecurity: z.strictObject({ enforce: z.enum(['baseline', 'restricted']).default('baseline') }).prefault({}),
-}).superRefine((v, ctx) => {
-  // The chart's templates fail with the same sentences (templates/_helpers.tpl, pando.validate).
-  if (v.maxReplicas < v.replicas) ctx.addIssue({ code: 'custom', path: ['maxReplicas'], message: `must be at least replicas (${v.replicas})` });
-  if (v.webhook.route === 'knative-local-tls' && v.tls.certManager) {
-    ctx.addIssue({ code: 'custom', path: ['tls', 'certManager'], message: 'applies to webhook.route=direct only (knative-local-tls uses the certificate Knative issues)' });
-  }
-});
+export const ValuesSchema = z
+  .strictObject({
+    licenseKey: z.string().default(''),
+    defaultMode: field('PANDO_DEFAULT_MODE'),
+    excludedNamespaces: field('PANDO_EXCLUDED_NAMESPACES'),
+    sidecar: z
+      .strictObject({
+        image: field('PANDO_SIDECAR_IMAGE'),
+        serviceAccount: field('PANDO_SERVICE_ACCOUNT'),
+        healthPort: field('PANDO_SIDECAR_HEALTH_PORT'),
+        resources: z
+          .strictObject({
+            requests: z.strictObject({ cpu: field('PANDO_SIDECAR_CPU_REQUEST'), memory: field('PANDO_SIDECAR_MEMORY_REQUEST') }).prefault({}),
+            limits: z.strictObject({ cpu: field('PANDO_SIDECAR_CPU_LIMIT'), memory: field('PANDO_SIDECAR_MEMORY_LIMIT') }).prefault({}),
+          })
+          .prefault({}),
+        probe: z
+          .strictObject({
+            periodSeconds: field('PANDO_PROBE_PERIOD_SECONDS'),
+            timeoutSeconds: field('PANDO_PROBE_TIMEOUT_SECONDS'),
+            failureThreshold: field('PANDO_PROBE_FAILURE_THRESHOLD'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    replicas: count(1, 50).default(2),
+    tls: z
+      .strictObject({
+        certManager: z.boolean().default(false),
+        renewBeforeDays: RenewBeforeDaysSchema.default(30),
+        renewSchedule: z
+          .string()
+          .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron schedule')
+          .default('17 3 * * 1'),
+      })
+      .prefault({}),
+    platform: z.enum(PLATFORMS).default('knative'),
+    namespaces: z.array(NamespaceSchema).default([]),
+    image: ImageSchema.default(`ghcr.io/pandocore/pando-webhook:${version}`),
+    maxReplicas: count(1, 100).default(6),
+    autoscaling: z
+      .strictObject({
+        class: z.enum(AUTOSCALERS).default('kpa'),
+        cpuTargetPercent: count(10, 95).default(70),
+      })
+      .prefault({}),
+    resources: Resources('100m', '128Mi', '1', '256Mi'),
+    webhook: z
+      .strictObject({
+        timeoutSeconds: count(1, 10).default(5),
+        route: z.enum(ROUTES).default('direct'),
+        knativeLocalCaSecret: z
+          .string()
+          .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be namespace/name')
+          .default('cert-manager/knative-selfsigned-ca'),
+      })
+      .prefault({}),
+    license: z
+      .strictObject({
+        create: z.boolean().default(true),
+        secretName: field('PANDO_LICENSE_SECRET_NAME'),
+        secretKey: field('PANDO_LICENSE_SECRET_KEY'),
+      })
+      .prefault({}),
+    safetyNet: z.strictObject({ deny: z.boolean().default(false) }).prefault({}),
+    namespace: z.strictObject({ create: z.boolean().default(false) }).prefault({}),
+    podSecurity: z.strictObject({ enforce: z.enum(['baseline', 'restricted']).default('baseline') }).prefault({}),
+  })
+  .superRefine((v, ctx) => {
+    // The chart's templates fail with the same sentences (templates/_helpers.tpl, pando.validate).
+    if (v.maxReplicas < v.replicas) ctx.addIssue({ code: 'custom', path: ['maxReplicas'], message: `must be at least replicas (${v.replicas})` });
+    if (v.webhook.route === 'knative-local-tls' && v.tls.certManager) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls', 'certManager'],
+        message: 'applies to webhook.route=direct only (knative-local-tls uses the certificate Knative issues)',
+      });
+    }
+  });
 
 /**
  * values.schema.json for the chart: JSON Schema draft 7 (Helm 3 and 4 both read it), the input
@@ -119,7 +148,7 @@ export const ValuesSchema = z.strictObject({
  * is the one refinement JSON Schema can state, so it is added here by hand.
  */
 export function valuesJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(ValuesSchema, { target: 'draft-7', io: 'input' }) as Record<string, any>;
+  const schema: Record<string, unknown> = { ...z.toJSONSchema(ValuesSchema, { target: 'draft-7', io: 'input' }) };
   delete schema.$schema;
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',

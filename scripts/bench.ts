@@ -37,10 +37,20 @@ async function main() {
     const cold = [];
     for (const entry of entries) cold.push(await coldStart(entry, body, config));
     progress('memory over 100,000 admissions');
-    const memory = await benchMemory(specs.find((s) => s.key === 'webhook_http')!, body, config);
+    const memory = await benchMemory(
+      specs.find((s) => s.key === 'webhook_http')!,
+      body,
+      config,
+    );
     results = {
-      date: new Date().toISOString(), machine, body: { fixture: TYPICAL_FIXTURE, bytes: Buffer.byteLength(body) }, load: HTTP_LOAD,
-      core, http, coldStart: { nodeEmptyScriptMs: nodeStartMs(), entries: cold.map((c) => ({ ...c, entry: c.entry.slice(ROOT.length + 1) })) }, memory,
+      date: new Date().toISOString(),
+      machine,
+      body: { fixture: TYPICAL_FIXTURE, bytes: Buffer.byteLength(body) },
+      load: HTTP_LOAD,
+      core,
+      http,
+      coldStart: { nodeEmptyScriptMs: nodeStartMs(), entries: cold.map((c) => ({ ...c, entry: c.entry.slice(ROOT.length + 1) })) },
+      memory,
       benchSeconds: 0,
     };
   } finally {

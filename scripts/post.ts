@@ -26,7 +26,11 @@ async function main() {
   }
   const text = await res.text();
   let body: any;
-  try { body = JSON.parse(text); } catch { body = text; }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
   if (body?.response?.patch) body.response.patch = JSON.parse(Buffer.from(body.response.patch, 'base64').toString('utf8'));
   console.log(`HTTP ${res.status}`);
   console.log(typeof body === 'string' ? body : JSON.stringify(body, null, 2));

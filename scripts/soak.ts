@@ -23,7 +23,10 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 100_000);
 const RESULTS = join(__dirname, '..', '..', 'test', 'reliability', 'soak-results.json');
 const failures: string[] = [];
-const check = (ok: boolean, what: string) => { if (!ok) failures.push(what); return ok; };
+const check = (ok: boolean, what: string) => {
+  if (!ok) failures.push(what);
+  return ok;
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const config = serverDefaultConfig;
@@ -35,27 +38,38 @@ function fuzz() {
   const started = performance.now();
   let error: string | undefined;
   try {
-    fc.assert(fc.property(anyReview, (review) => { checkOne(call, review, stats); }), { seed: SEED, numRuns: FUZZ_RUNS });
+    fc.assert(
+      fc.property(anyReview, (review) => {
+        checkOne(call, review, stats);
+      }),
+      { seed: SEED, numRuns: FUZZ_RUNS },
+    );
   } catch (e) {
     error = (e as Error).message.slice(0, 3000);
   }
   check(!error, `fuzz failed: ${error}`);
   check(stats.validInjected > FUZZ_RUNS / 10, 'fuzz: too few valid pods injected');
-  console.log(`fuzz: ${stats.runs} reviews in ${Math.round(performance.now() - started) / 1000} s: ${stats.answered200} answered 200, ${stats.refused400} refused 400, ${stats.injected} patched (${stats.validInjected} of them valid pods, re-validated after the patch), ${error ? 'FAILED' : 'no violation'}`);
+  console.log(
+    `fuzz: ${stats.runs} reviews in ${Math.round(performance.now() - started) / 1000} s: ${stats.answered200} answered 200, ${stats.refused400} refused 400, ${stats.injected} patched (${stats.validInjected} of them valid pods, re-validated after the patch), ${error ? 'FAILED' : 'no violation'}`,
+  );
   return { seed: SEED, seconds: Math.round((performance.now() - started) / 100) / 10, ...stats, ...(error ? { error } : {}) };
 }
 
 /** Samples the RSS of a child every 200 ms while `during` runs. */
 async function sampled<T>(child: Child, during: Promise<T>) {
   const samples: number[] = [];
-  const timer = setInterval(() => { const r = child.rss(); if (r) samples.push(r); }, 200);
+  const timer = setInterval(() => {
+    const r = child.rss();
+    if (r) samples.push(r);
+  }, 200);
   const result = await during;
   clearInterval(timer);
   return { result, samples };
 }
 
 const miB = (n: number) => Math.round((n / MiB) * 10) / 10;
-const clean = (r: LoadResult, what: string) => check(r.wrong === 0 && Object.keys(r.errors).length === 0, `${what}: ${r.wrong} wrong answers, errors ${JSON.stringify(r.errors)} ${r.firstWrong ?? ''}`);
+const clean = (r: LoadResult, what: string) =>
+  check(r.wrong === 0 && Object.keys(r.errors).length === 0, `${what}: ${r.wrong} wrong answers, errors ${JSON.stringify(r.errors)} ${r.firstWrong ?? ''}`);
 
 async function load() {
   const child = await spawnMain({});
@@ -65,7 +79,9 @@ async function load() {
   agent.destroy();
   check((await stopChild(child)).code === 0, 'load: the server did not exit 0');
   clean(result, 'load');
-  console.log(`load: ${result.requests} requests in ${result.ms} ms over 200 connections, ${result.requestsPerSecond}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.wrong} wrong, errors ${JSON.stringify(result.errors)}`);
+  console.log(
+    `load: ${result.requests} requests in ${result.ms} ms over 200 connections, ${result.requestsPerSecond}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.wrong} wrong, errors ${JSON.stringify(result.errors)}`,
+  );
   return { connections: 200, ...result, rssMiB: { first: miB(samples[0]), max: miB(Math.max(...samples)), last: miB(samples[samples.length - 1]) } };
 }
 
@@ -76,7 +92,9 @@ async function soak() {
   const run = startLoad({ url: `${child.urls.http}/?timeout=10s`, agent, connections: 50, bodyFor, maxRequests: requests, maxMs: 120_000 });
   // RSS after each tenth of the run.
   const marks: number[] = [];
-  const timer = setInterval(() => { while (run.sent() >= ((marks.length + 1) * requests) / 10 && marks.length < 10) marks.push(child.rss()); }, 20);
+  const timer = setInterval(() => {
+    while (run.sent() >= ((marks.length + 1) * requests) / 10 && marks.length < 10) marks.push(child.rss());
+  }, 20);
   const { result, samples } = await sampled(child, run.promise);
   clearInterval(timer);
   marks.push(child.rss());
@@ -87,7 +105,9 @@ async function soak() {
   // Flat: after the first tenth (warm-up, JIT, pools), RSS grows by less than 32 MiB to the end.
   const growth = marks[marks.length - 1] - marks[0];
   check(growth < 32 * MiB, `soak: RSS grew ${miB(growth)} MiB after warm-up`);
-  console.log(`soak: ${result.requests} requests, RSS by tenths (MiB) ${marks.map(miB).join(' ')}, growth after warm-up ${miB(growth)} MiB, max ${miB(Math.max(...samples))} MiB`);
+  console.log(
+    `soak: ${result.requests} requests, RSS by tenths (MiB) ${marks.map(miB).join(' ')}, growth after warm-up ${miB(growth)} MiB, max ${miB(Math.max(...samples))} MiB`,
+  );
   return { ...result, rssMiBByTenth: marks.map(miB), rssGrowthAfterWarmupMiB: miB(growth), rssMaxMiB: miB(Math.max(...samples)) };
 }
 
@@ -111,8 +131,19 @@ async function sigterm() {
   check(exit.code === 0, `sigterm: exit code ${exit.code}`);
   check(result.wrong === 0, `sigterm: ${result.wrong} wrong answers`);
   check(Object.keys(lost).length === 0, `sigterm: requests lost ${JSON.stringify(lost)}`);
-  console.log(`sigterm: ${inFlight} in flight at SIGTERM, ${result.ok} answered 200 (${result.ok - (sentBefore - inFlight)} after it), ${refused} refused at connect and ${resetInAcceptQueue} reset in the accept queue after the listener closed (never seen by the server), lost ${JSON.stringify(lost)}, exit ${exit.code} after ${exitMs} ms`);
-  return { inFlightAtSigterm: inFlight, answered200: result.ok, wrong: result.wrong, refusedAtConnect: refused, resetInAcceptQueue, lost, exitCode: exit.code, exitMs };
+  console.log(
+    `sigterm: ${inFlight} in flight at SIGTERM, ${result.ok} answered 200 (${result.ok - (sentBefore - inFlight)} after it), ${refused} refused at connect and ${resetInAcceptQueue} reset in the accept queue after the listener closed (never seen by the server), lost ${JSON.stringify(lost)}, exit ${exit.code} after ${exitMs} ms`,
+  );
+  return {
+    inFlightAtSigterm: inFlight,
+    answered200: result.ok,
+    wrong: result.wrong,
+    refusedAtConnect: refused,
+    resetInAcceptQueue,
+    lost,
+    exitCode: exit.code,
+    exitMs,
+  };
 }
 
 /** A Secret volume as the kubelet writes it: files behind a ..data symlink swapped atomically. */
@@ -126,7 +157,14 @@ function secretVolume(dir: string) {
     symlinkSync(version, join(dir, '..data_tmp'));
     renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
   };
-  return { write, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), link: () => { for (const f of ['tls.crt', 'tls.key']) symlinkSync(join('..data', f), join(dir, f)); } };
+  return {
+    write,
+    certFile: join(dir, 'tls.crt'),
+    keyFile: join(dir, 'tls.key'),
+    link: () => {
+      for (const f of ['tls.crt', 'tls.key']) symlinkSync(join('..data', f), join(dir, f));
+    },
+  };
 }
 
 async function tls() {
@@ -145,8 +183,17 @@ async function tls() {
     // No keep-alive and no session resumption: every request is a full TLS handshake.
     const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0, ca: ca.cert, maxSockets: 50 });
     const run = startLoad({
-      url: `${child.urls.https}/?timeout=10s`, agent, connections: 50, bodyFor, maxRequests: 1_000_000, maxMs: 9000,
-      onAnswer: (res) => { const f = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256; if (!seen.has(f)) firstSeen.push(Math.round(performance.now() - t0)); seen.set(f, (seen.get(f) ?? 0) + 1); },
+      url: `${child.urls.https}/?timeout=10s`,
+      agent,
+      connections: 50,
+      bodyFor,
+      maxRequests: 1_000_000,
+      maxMs: 9000,
+      onAnswer: (res) => {
+        const f = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256;
+        if (!seen.has(f)) firstSeen.push(Math.round(performance.now() - t0));
+        seen.set(f, (seen.get(f) ?? 0) + 1);
+      },
     });
     await sleep(3000);
     volume.write(await issue()); // atomic swap, as the kubelet does
@@ -162,8 +209,10 @@ async function tls() {
     check(seen.size === 3, `tls: ${seen.size} distinct certificates served, expected 3`);
     const reloads = child.output.filter((l) => l.includes('TLS certificate reloaded')).length;
     const failedReloads = child.output.filter((l) => l.includes('reload failed')).length;
-    console.log(`tls: certificates first seen at ${firstSeen.join(", ")} ms`);
-    console.log(`tls: ${result.requests} HTTPS requests, each a new handshake, ${seen.size} certificates served (${[...seen.values()].join(' / ')}), ${reloads} reloads, ${failedReloads} reload attempts skipped on a mismatched pair, ${result.wrong} wrong, errors ${JSON.stringify(result.errors)}`);
+    console.log(`tls: certificates first seen at ${firstSeen.join(', ')} ms`);
+    console.log(
+      `tls: ${result.requests} HTTPS requests, each a new handshake, ${seen.size} certificates served (${[...seen.values()].join(' / ')}), ${reloads} reloads, ${failedReloads} reload attempts skipped on a mismatched pair, ${result.wrong} wrong, errors ${JSON.stringify(result.errors)}`,
+    );
     return { ...result, certificatesServed: [...seen.values()], firstSeenMs: firstSeen, reloads, reloadAttemptsSkipped: failedReloads };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -188,7 +237,9 @@ async function main() {
   results.seconds = Math.round((performance.now() - started) / 1000);
   results.failures = failures;
   if (!only) writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\n${failures.length === 0 ? 'soak passed' : `soak FAILED:\n  ${failures.join('\n  ')}`} in ${results.seconds} s${only ? '' : `; results in ${RESULTS}`}`);
+  console.log(
+    `\n${failures.length === 0 ? 'soak passed' : `soak FAILED:\n  ${failures.join('\n  ')}`} in ${results.seconds} s${only ? '' : `; results in ${RESULTS}`}`,
+  );
   process.exit(failures.length === 0 ? 0 : 1);
 }
 

@@ -10,8 +10,10 @@ const args = process.argv.slice(2);
 const rootFlag = args.indexOf('--root');
 const custom = rootFlag >= 0;
 const root = custom ? args.splice(rootFlag, 2)[1] : join(__dirname, '..');
-const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-  e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : []);
+const walk = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : [],
+  );
 const files = custom ? walk(root) : [...walk(join(root, 'function')), ...walk(join(root, 'test'))];
 
 const silent = files.filter((f) => !/\.run\(\)/.test(readFileSync(f, 'utf8')));
@@ -25,7 +27,11 @@ const uvu = join(require.resolve('uvu'), '..', '..', 'bin.js');
 const filter = args[0] ?? (custom ? String.raw`\.test\.js$` : String.raw`^(function|test)/.*\.test\.js$`);
 // Plain output for the counts below. --no-color: otherwise uvu sets FORCE_COLOR, and every node
 // process a test starts warns that it ignores NO_COLOR.
-const run = spawnSync(process.execPath, [uvu, root, filter, '--no-color'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+const run = spawnSync(process.execPath, [uvu, root, filter, '--no-color'], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, NO_COLOR: '1' },
+});
 process.stdout.write(run.stdout);
 const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(run.stdout)?.[1] ?? 0);
 const total = count('Total');

@@ -19,8 +19,7 @@ function answer(pod: Obj) {
   return result;
 }
 
-const sidecars = (pod: Obj) =>
-  ['initContainers', 'containers'].flatMap((k) => pod.spec[k] ?? []).filter((c: Obj) => c.name === 'pando-sidecar').length;
+const sidecars = (pod: Obj) => ['initContainers', 'containers'].flatMap((k) => pod.spec[k] ?? []).filter((c: Obj) => c.name === 'pando-sidecar').length;
 
 if (!existsSync(CORPUS)) {
   // CI always has the corpus beside the checkout: there its absence is a failure, not a skip.
@@ -28,10 +27,14 @@ if (!existsSync(CORPUS)) {
   console.log(`corpus.test: ${CORPUS} is absent, so the real-world corpus was skipped`);
 } else {
   const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml'));
-  test('the corpus is there and holds pods', () => { assert.ok(files.length >= 50, `${files.length} files`); });
+  test('the corpus is there and holds pods', () => {
+    assert.ok(files.length >= 50, `${files.length} files`);
+  });
 
   for (const file of files) {
-    const docs = parseAllDocuments(readFileSync(join(CORPUS, file), 'utf8')).map((d) => d.toJS()).filter(Boolean);
+    const docs = parseAllDocuments(readFileSync(join(CORPUS, file), 'utf8'))
+      .map((d) => d.toJS())
+      .filter(Boolean);
     const pods = docs.map((d) => podFromManifest(d)).filter((p): p is Obj => p !== undefined);
 
     test(`${file}: without the protect label, the pod is left alone`, () => {
@@ -62,7 +65,8 @@ if (!existsSync(CORPUS)) {
         // Everything the pod had is still there, unchanged.
         assert.equal(patched.spec.containers.slice(0, -1), pod.spec.containers);
         for (const key of Object.keys(pod.spec)) {
-          if (!['containers', 'serviceAccountName', 'serviceAccount', 'shareProcessNamespace'].includes(key)) assert.equal(patched.spec[key], pod.spec[key], key);
+          if (!['containers', 'serviceAccountName', 'serviceAccount', 'shareProcessNamespace'].includes(key))
+            assert.equal(patched.spec[key], pod.spec[key], key);
         }
         for (const key of Object.keys(pod.metadata)) if (key !== 'annotations') assert.equal(patched.metadata[key], pod.metadata[key], key);
         for (const [k, v] of Object.entries(pod.metadata.annotations ?? {})) assert.is(patched.metadata.annotations[k], v);
@@ -77,23 +81,36 @@ if (!existsSync(CORPUS)) {
 }
 
 test('a pod meeting Pod Security restricted still meets it after injection', () => {
-  const pod = admittedPod({
-    metadata: { generateName: 'api-', labels: { 'pandocore.xyz/protect': 'true' } },
-    spec: {
-      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{ name: 'api', image: 'example/api:1', ports: [{ containerPort: 8080 }], securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+  const pod = admittedPod(
+    {
+      metadata: { generateName: 'api-', labels: { 'pandocore.xyz/protect': 'true' } },
+      spec: {
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'api',
+            image: 'example/api:1',
+            ports: [{ containerPort: 8080 }],
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
     },
-  }, 'shop');
+    'shop',
+  );
   assert.is(securityLevel(pod), 'restricted');
   const patched = applyReview(pod, answer(pod).review);
   assert.is(securityLevel(patched), 'restricted');
 });
 
 test('a baseline pod that runs as root stays baseline, and the sidecar still runs as non-root', () => {
-  const pod = admittedPod({
-    metadata: { generateName: 'legacy-', labels: { 'pandocore.xyz/protect': 'true' } },
-    spec: { securityContext: { runAsUser: 0 }, containers: [{ name: 'legacy', image: 'example/legacy:1' }] },
-  }, 'shop');
+  const pod = admittedPod(
+    {
+      metadata: { generateName: 'legacy-', labels: { 'pandocore.xyz/protect': 'true' } },
+      spec: { securityContext: { runAsUser: 0 }, containers: [{ name: 'legacy', image: 'example/legacy:1' }] },
+    },
+    'shop',
+  );
   assert.is(securityLevel(pod), 'baseline');
   const patched = applyReview(pod, answer(pod).review);
   assert.is(securityLevel(patched), 'baseline');

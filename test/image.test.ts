@@ -20,13 +20,22 @@ const FIXTURE = 'deployment-pod';
 const work = mkdtempSync(join(tmpdir(), 'pando-image-'));
 const app = join(work, 'package');
 const npm = (args: string[], cwd: string) =>
-  execFileSync('npm', args, { cwd, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' } });
+  execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
+  });
 
 /** Runs `node <entry>` from the install; `matched` resolves on exit, or when `until` matches a log line. */
 function run(entry: string, env: Record<string, string>, until?: (line: any) => boolean) {
   const child = startNode([entry], env, { cwd: app });
   const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
-  const exited = child.exited.then(({ code }) => { clearTimeout(timer); return code; });
+  const exited = child.exited.then(({ code }) => {
+    clearTimeout(timer);
+    return code;
+  });
   const matched = until ? child.waitForEntry(until, 10_000) : exited;
   return { child: child.process, exited, matched, output: () => child.output.join('\n') };
 }
@@ -37,10 +46,20 @@ test('npm pack holds the compiled output the image runs, and no tests', () => {
   npm(['run', 'bundle', '--silent'], ROOT); // the image runs the bundle, built as the Dockerfile does
   const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT));
   const files: string[] = packed.files.map((f: { path: string }) => f.path);
-  for (const needed of ['package.json', 'dist/package.json', 'dist/serve.js', 'dist/function/main.js', 'dist/function/index.js', 'dist/function/tls/setup.js']) {
+  for (const needed of [
+    'package.json',
+    'dist/package.json',
+    'dist/serve.js',
+    'dist/function/main.js',
+    'dist/function/index.js',
+    'dist/function/tls/setup.js',
+  ]) {
     assert.ok(files.includes(needed), `${needed} packed`);
   }
-  assert.equal(files.filter((f) => /\.test\.js$|\/testing\/|fake-api|\.ts$/.test(f)), []);
+  assert.equal(
+    files.filter((f) => /\.test\.js$|\/testing\/|fake-api|\.ts$/.test(f)),
+    [],
+  );
   execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', work]);
   copyFileSync(join(ROOT, 'package-lock.json'), join(app, 'package-lock.json'));
 });
@@ -56,20 +75,27 @@ test('a production-only install of the package has every runtime dependency and 
   for (const dep of devOnly) assert.not.ok(existsSync(join(app, 'node_modules', dep)), `dev dependency ${dep} installed`);
 });
 
-for (const entry of ['dist/serve.js', 'dist/function/main.js']) test(`the installed ${entry} serves a fixture with its golden answer, then drains on SIGTERM`, async () => {
-  const main = run(entry, { PORT: '0' }, (l) => l.msg === 'serving');
-  try {
-    const { http: url } = await main.matched;
-    const res = await fetch(`${url}/?timeout=10s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(readFixture(FIXTURE)) });
-    assert.is(res.status, 200);
-    const served = JSON.stringify(readable(await res.json() as { response: object })).split(`\\"version\\":\\"${version}\\"`).join(`\\"version\\":\\"${TEST_VERSION}\\"`);
-    assert.equal(JSON.parse(served), readExpected(FIXTURE));
-    main.child.kill('SIGTERM');
-    assert.is(await main.exited, 0);
-  } finally {
-    main.child.kill('SIGKILL');
-  }
-});
+for (const entry of ['dist/serve.js', 'dist/function/main.js'])
+  test(`the installed ${entry} serves a fixture with its golden answer, then drains on SIGTERM`, async () => {
+    const main = run(entry, { PORT: '0' }, (l) => l.msg === 'serving');
+    try {
+      const { http: url } = await main.matched;
+      const res = await fetch(`${url}/?timeout=10s`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(readFixture(FIXTURE)),
+      });
+      assert.is(res.status, 200);
+      const served = JSON.stringify(readable((await res.json()) as { response: object }))
+        .split(`\\"version\\":\\"${version}\\"`)
+        .join(`\\"version\\":\\"${TEST_VERSION}\\"`);
+      assert.equal(JSON.parse(served), readExpected(FIXTURE));
+      main.child.kill('SIGTERM');
+      assert.is(await main.exited, 0);
+    } finally {
+      main.child.kill('SIGKILL');
+    }
+  });
 
 test('the installed TLS setup job fills the Secrets through a (fake) API server', async () => {
   const fake = await startFakeApi();
@@ -77,8 +103,10 @@ test('the installed TLS setup job fills the Secrets through a (fake) API server'
   writeFileSync(join(work, 'ca.crt'), fake.caPem);
   try {
     const job = run('dist/function/tls/setup.js', {
-      KUBERNETES_SERVICE_HOST: fake.host, KUBERNETES_SERVICE_PORT: String(fake.port),
-      PANDO_KUBE_TOKEN_FILE: join(work, 'token'), PANDO_KUBE_CA_FILE: join(work, 'ca.crt'),
+      KUBERNETES_SERVICE_HOST: fake.host,
+      KUBERNETES_SERVICE_PORT: String(fake.port),
+      PANDO_KUBE_TOKEN_FILE: join(work, 'token'),
+      PANDO_KUBE_CA_FILE: join(work, 'ca.crt'),
     });
     assert.is(await job.matched, 0, job.output());
     assert.equal(Object.keys(fake.secretText('pando-webhook-tls')).sort(), ['ca.crt', 'tls.crt', 'tls.key']);

@@ -2,8 +2,16 @@
 // the Warning headers the API server sends back (what kubectl prints as "Warning: ...").
 import https from 'node:https';
 
-export interface ApiAccess { server: string; token: string; ca: string }
-export interface ApiAnswer<T = any> { status: number; body: T; warnings: string[] }
+export interface ApiAccess {
+  server: string;
+  token: string;
+  ca: string;
+}
+export interface ApiAnswer<T = any> {
+  status: number;
+  body: T;
+  warnings: string[];
+}
 
 export type Api = ReturnType<typeof apiClient>;
 
@@ -12,30 +20,44 @@ export function apiClient(access: ApiAccess) {
   const request = <T = any>(method: string, path: string, body?: unknown, contentType = 'application/json') =>
     new Promise<ApiAnswer<T>>((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = https.request(new URL(path, access.server), {
-        method,
-        agent,
-        timeout: 30_000,
-        headers: {
-          authorization: `Bearer ${access.token}`,
-          accept: 'application/json',
-          ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
+      const req = https.request(
+        new URL(path, access.server),
+        {
+          method,
+          agent,
+          timeout: 30_000,
+          headers: {
+            authorization: `Bearer ${access.token}`,
+            accept: 'application/json',
+            ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
+          },
         },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: any = text;
-          try { parsed = JSON.parse(text); } catch { /* plain text answer */ }
-          const header = res.headers.warning;
-          const warnings = (Array.isArray(header) ? header : header ? [header] : [])
-            .flatMap((h) => h.split(/,(?=\s*299 )/))
-            .map((h) => h.trim().replace(/^299 - "/, '').replace(/"$/, '').replace(/\\"/g, '"'));
-          resolve({ status: res.statusCode ?? 0, body: parsed as T, warnings });
-        });
-        res.on('error', reject);
-      });
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: any = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              /* plain text answer */
+            }
+            const header = res.headers.warning;
+            const warnings = (Array.isArray(header) ? header : header ? [header] : [])
+              .flatMap((h) => h.split(/,(?=\s*299 )/))
+              .map((h) =>
+                h
+                  .trim()
+                  .replace(/^299 - "/, '')
+                  .replace(/"$/, '')
+                  .replace(/\\"/g, '"'),
+              );
+            resolve({ status: res.statusCode ?? 0, body: parsed as T, warnings });
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
       req.on('error', reject);
       req.end(payload);

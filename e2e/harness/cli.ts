@@ -13,16 +13,18 @@ async function main(command: string | undefined): Promise<number> {
       const started = Date.now();
       const state = await up({ dir, say });
       const relative = state.kubeconfig.startsWith(`${REPO}/`) ? state.kubeconfig.slice(REPO.length + 1) : state.kubeconfig;
-      console.log([
-        `cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-        '',
-        `  export KUBECONFIG=${relative} PATH=${state.tools}:$PATH`,
-        `  kubectl -n ${DEMO_NAMESPACE} run demo --image=nginx --labels=pandocore.xyz/protect=true`,
-        `  kubectl -n ${DEMO_NAMESPACE} get pod demo -o jsonpath='{.spec.containers[*].name}'`,
-        '',
-        'No kubelet runs here: pods are admitted and stored, never started.',
-        'npm run cluster -- down  stops it and removes its state.',
-      ].join('\n'));
+      console.log(
+        [
+          `cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          '',
+          `  export KUBECONFIG=${relative} PATH=${state.tools}:$PATH`,
+          `  kubectl -n ${DEMO_NAMESPACE} run demo --image=nginx --labels=pandocore.xyz/protect=true`,
+          `  kubectl -n ${DEMO_NAMESPACE} get pod demo -o jsonpath='{.spec.containers[*].name}'`,
+          '',
+          'No kubelet runs here: pods are admitted and stored, never started.',
+          'npm run cluster -- down  stops it and removes its state.',
+        ].join('\n'),
+      );
       return 0;
     }
     case 'down':
@@ -40,7 +42,12 @@ async function main(command: string | undefined): Promise<number> {
   }
 }
 
-main(process.argv[2]).then((code) => { process.exitCode = code; }, (error: Error) => {
-  console.error(`cluster: ${error.message}`);
-  process.exitCode = 1;
-});
+main(process.argv[2]).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: Error) => {
+    console.error(`cluster: ${error.message}`);
+    process.exitCode = 1;
+  },
+);

@@ -39,7 +39,7 @@ const statePath = (dir: string) => join(dir, 'state.json');
 const saveState = (state: ClusterState) => writeFileSync(statePath(state.dir), `${JSON.stringify(state, null, 2)}\n`);
 
 export function readState(dir: string): ClusterState | undefined {
-  return existsSync(statePath(dir)) ? JSON.parse(readFileSync(statePath(dir), 'utf8')) as ClusterState : undefined;
+  return existsSync(statePath(dir)) ? (JSON.parse(readFileSync(statePath(dir), 'utf8')) as ClusterState) : undefined;
 }
 
 export function adminApi(state: ClusterState): Api {
@@ -69,40 +69,68 @@ async function startEtcd(state: ClusterState) {
   const { etcdClient, etcdPeer } = state.ports;
   const client = `http://127.0.0.1:${etcdClient}`;
   const peer = `http://127.0.0.1:${etcdPeer}`;
-  state.pids.etcd = startDaemon(join(state.tools, 'etcd'), [
-    '--name=local', `--data-dir=${join(state.dir, 'etcd')}`,
-    `--listen-client-urls=${client}`, `--advertise-client-urls=${client}`,
-    `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=local=${peer}`,
-    // A throwaway store: no fsync, no metrics listener.
-    '--unsafe-no-fsync', '--log-level=warn',
-  ], join(state.dir, 'logs', 'etcd.log'));
+  state.pids.etcd = startDaemon(
+    join(state.tools, 'etcd'),
+    [
+      '--name=local',
+      `--data-dir=${join(state.dir, 'etcd')}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=local=${peer}`,
+      // A throwaway store: no fsync, no metrics listener.
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ],
+    join(state.dir, 'logs', 'etcd.log'),
+  );
   saveState(state);
-  await waitFor('etcd', async () => (await httpGet(`${client}/health`)).status === 200, 30_000, () => isAlive(state.pids.etcd));
+  await waitFor(
+    'etcd',
+    async () => (await httpGet(`${client}/health`)).status === 200,
+    30_000,
+    () => isAlive(state.pids.etcd),
+  );
 }
 
 async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>) {
   const env = { ...process.env, PANDO_SERVICE_ROUTES: `${SYSTEM_NAMESPACE}/${WEBHOOK_SERVICE}=127.0.0.1:${state.ports.webhookHttps}` };
-  state.pids.apiserver = startDaemon(join(state.tools, 'kube-apiserver'), [
-    `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
-    '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${state.ports.apiserver}`,
-    // The endpoint reconciler refuses a loopback address; nothing here reads the kubernetes Service.
-    '--endpoint-reconciler-type=none',
-    `--tls-cert-file=${pki.certFile}`, `--tls-private-key-file=${pki.keyFile}`, `--cert-dir=${join(state.dir, 'pki')}`,
-    `--token-auth-file=${pki.tokenFile}`,
-    '--authorization-mode=Node,RBAC',
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
-    `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
-    // Allocation only: nothing on this machine routes these addresses (the webhook is resolved to loopback).
-    '--service-cluster-ip-range=10.96.0.0/16',
-    '--allow-privileged=true',
-    '--profiling=false',
-    '--v=1',
-  ], join(state.dir, 'logs', 'kube-apiserver.log'), env);
+  state.pids.apiserver = startDaemon(
+    join(state.tools, 'kube-apiserver'),
+    [
+      `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${state.ports.apiserver}`,
+      // The endpoint reconciler refuses a loopback address; nothing here reads the kubernetes Service.
+      '--endpoint-reconciler-type=none',
+      `--tls-cert-file=${pki.certFile}`,
+      `--tls-private-key-file=${pki.keyFile}`,
+      `--cert-dir=${join(state.dir, 'pki')}`,
+      `--token-auth-file=${pki.tokenFile}`,
+      '--authorization-mode=Node,RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
+      // Allocation only: nothing on this machine routes these addresses (the webhook is resolved to loopback).
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--allow-privileged=true',
+      '--profiling=false',
+      '--v=1',
+    ],
+    join(state.dir, 'logs', 'kube-apiserver.log'),
+    env,
+  );
   saveState(state);
   const api = adminApi(state);
   try {
-    await waitFor('kube-apiserver', async () => (await api.get('/readyz')).status === 200, 90_000, () => isAlive(state.pids.apiserver));
+    await waitFor(
+      'kube-apiserver',
+      async () => (await api.get('/readyz')).status === 200,
+      90_000,
+      () => isAlive(state.pids.apiserver),
+    );
   } finally {
     api.close();
   }
@@ -114,19 +142,28 @@ async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeo
  * writes ValidatingAdmissionPolicy status. No scheduler or kubelet: pods are stored, never run.
  */
 async function startControllerManager(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>) {
-  state.pids.controllerManager = startDaemon(join(state.tools, 'kube-controller-manager'), [
-    `--kubeconfig=${state.kubeconfig}`,
-    '--controllers=serviceaccount-controller,root-ca-certificate-publisher-controller,namespace-controller,garbage-collector-controller,validatingadmissionpolicy-status-controller',
-    `--root-ca-file=${pki.caFile}`,
-    '--leader-elect=false',
-    '--secure-port=0',
-    '--v=1',
-  ], join(state.dir, 'logs', 'kube-controller-manager.log'));
+  state.pids.controllerManager = startDaemon(
+    join(state.tools, 'kube-controller-manager'),
+    [
+      `--kubeconfig=${state.kubeconfig}`,
+      '--controllers=serviceaccount-controller,root-ca-certificate-publisher-controller,namespace-controller,garbage-collector-controller,validatingadmissionpolicy-status-controller',
+      `--root-ca-file=${pki.caFile}`,
+      '--leader-elect=false',
+      '--secure-port=0',
+      '--v=1',
+    ],
+    join(state.dir, 'logs', 'kube-controller-manager.log'),
+  );
   saveState(state);
   // Ready once the default namespace has its ServiceAccount.
   const api = adminApi(state);
   try {
-    await waitFor('kube-controller-manager', async () => (await api.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 60_000, () => isAlive(state.pids.controllerManager));
+    await waitFor(
+      'kube-controller-manager',
+      async () => (await api.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
+      60_000,
+      () => isAlive(state.pids.controllerManager),
+    );
   } finally {
     api.close();
   }
@@ -134,27 +171,33 @@ async function startControllerManager(state: ClusterState, pki: Awaited<ReturnTy
 
 function writeKubeconfig(state: ClusterState) {
   const ca = Buffer.from(readFileSync(state.caFile)).toString('base64');
-  writeFileSync(state.kubeconfig, [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: pando-local',
-    `  cluster: {server: "${state.server}", certificate-authority-data: ${ca}}`,
-    'users:',
-    '- name: pando-admin',
-    `  user: {token: ${state.adminToken}}`,
-    'contexts:',
-    '- name: pando-local',
-    '  context: {cluster: pando-local, user: pando-admin}',
-    'current-context: pando-local',
-    '',
-  ].join('\n'), { mode: 0o600 });
+  writeFileSync(
+    state.kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: pando-local',
+      `  cluster: {server: "${state.server}", certificate-authority-data: ${ca}}`,
+      'users:',
+      '- name: pando-admin',
+      `  user: {token: ${state.adminToken}}`,
+      'contexts:',
+      '- name: pando-local',
+      '  context: {cluster: pando-local, user: pando-admin}',
+      'current-context: pando-local',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
 }
 
 // ---- the install --------------------------------------------------------------------------
 
 export function parseDocuments(text: string): Obj[] {
-  return parseAllDocuments(text).map((d) => d.toJS()).filter((d) => d && typeof d === 'object');
+  return parseAllDocuments(text)
+    .map((d) => d.toJS())
+    .filter((d) => d && typeof d === 'object');
 }
 
 /** helm with the cluster's kubeconfig (and kubectl, task on the PATH). */
@@ -189,8 +232,18 @@ export function installedDocuments(state: ClusterState): Obj[] {
 
 /** The README's install line, with the local license and the state's extra values. */
 export function helmInstall(state: ClusterState) {
-  helmOk(state, ['upgrade', '--install', RELEASE, CHART, '--namespace', SYSTEM_NAMESPACE, '--create-namespace',
-    '--set', `licenseKey=${LOCAL_LICENSE}`, ...state.helmSet.flatMap((value) => ['--set', value])]);
+  helmOk(state, [
+    'upgrade',
+    '--install',
+    RELEASE,
+    CHART,
+    '--namespace',
+    SYSTEM_NAMESPACE,
+    '--create-namespace',
+    '--set',
+    `licenseKey=${LOCAL_LICENSE}`,
+    ...state.helmSet.flatMap((value) => ['--set', value]),
+  ]);
 }
 
 const envOf = (container: Obj): Record<string, string> =>
@@ -199,9 +252,14 @@ const envOf = (container: Obj): Record<string, string> =>
 /** The webhook container's env as the install sets it (Knative Service, Deployment, ...). */
 export function webhookEnv(docs: Obj[]): Record<string, string> {
   for (const doc of docs) {
-    const spec = doc.kind === 'Service' && doc.apiVersion === 'serving.knative.dev/v1' ? doc.spec?.template?.spec
-      : doc.kind === 'Deployment' ? doc.spec?.template?.spec
-        : doc.kind === 'Function' ? { containers: [{ env: Object.entries(doc.spec?.environment ?? {}).map(([name, value]) => ({ name, value })) }] } : undefined;
+    const spec =
+      doc.kind === 'Service' && doc.apiVersion === 'serving.knative.dev/v1'
+        ? doc.spec?.template?.spec
+        : doc.kind === 'Deployment'
+          ? doc.spec?.template?.spec
+          : doc.kind === 'Function'
+            ? { containers: [{ env: Object.entries(doc.spec?.environment ?? {}).map(([name, value]) => ({ name, value })) }] }
+            : undefined;
     const container = spec?.containers?.find((c: Obj) => c.name === 'pando-webhook') ?? spec?.containers?.[0];
     if (container) return envOf(container);
   }
@@ -222,7 +280,15 @@ export async function applyKnativeCrds(state: ClusterState) {
   if (crds.status !== 0) throw new Error(`knative-serving crd: ${crds.stderr}`);
   kubectlOk(state, ['apply', '--server-side', '-f', '-'], crds.stdout);
   // Polled rather than kubectl wait, which fails while a new CRD has no conditions yet.
-  const established = () => kubectl(state, ['get', 'crd', '-l', 'serving.knative.dev/release', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Established")].status}']).stdout.split(' ');
+  const established = () =>
+    kubectl(state, [
+      'get',
+      'crd',
+      '-l',
+      'serving.knative.dev/release',
+      '-o',
+      'jsonpath={.items[*].status.conditions[?(@.type=="Established")].status}',
+    ]).stdout.split(' ');
   await waitFor('Knative CRDs established', async () => established().filter((s) => s === 'True').length === 4, 30_000);
 }
 
@@ -290,7 +356,12 @@ export async function startWebhook(state: ClusterState) {
   // The image's command.
   state.pids.webhook = startDaemon(process.execPath, [join(REPO, 'dist', 'serve.js')], join(state.dir, 'logs', 'webhook.log'), env);
   saveState(state);
-  await waitFor('pando-webhook', async () => (await httpGet(`http://127.0.0.1:${state.ports.webhookHttp}/readyz`)).status === 200, 30_000, () => isAlive(state.pids.webhook));
+  await waitFor(
+    'pando-webhook',
+    async () => (await httpGet(`http://127.0.0.1:${state.ports.webhookHttp}/readyz`)).status === 200,
+    30_000,
+    () => isAlive(state.pids.webhook),
+  );
 }
 
 export async function stopWebhook(state: ClusterState) {
@@ -329,7 +400,11 @@ export function ensureNamespace(state: ClusterState, namespace: string, labels: 
 
 // ---- up, down, status ---------------------------------------------------------------------
 
-export interface UpOptions { dir: string; helmSet?: string[]; say?: Say }
+export interface UpOptions {
+  dir: string;
+  helmSet?: string[];
+  say?: Say;
+}
 
 export async function up(options: UpOptions): Promise<ClusterState> {
   const say = options.say ?? (() => undefined);
@@ -345,7 +420,8 @@ export async function up(options: UpOptions): Promise<ClusterState> {
   const pki = await writePki(join(dir, 'pki'));
   const [etcdClient, etcdPeer, apiserver, webhookHttp, webhookHttps] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const state: ClusterState = {
-    dir, tools,
+    dir,
+    tools,
     kubeconfig: join(dir, 'kubeconfig'),
     server: `https://127.0.0.1:${apiserver}`,
     caFile: pki.caFile,
@@ -365,7 +441,9 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     await startControllerManager(state, pki);
     say('Knative Serving CRDs (from the knative.dev/serving API types)');
     await applyKnativeCrds(state);
-    say(`install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${state.helmSet.map((v) => `--set ${v}`).join(' ')}`);
+    say(
+      `install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${state.helmSet.map((v) => `--set ${v}`).join(' ')}`,
+    );
     helmInstall(state);
     say('TLS setup, with a token of its own ServiceAccount');
     const setup = runTlsSetup(state);
@@ -378,7 +456,7 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     return state;
   } catch (error) {
     const logs = join(dir, 'logs');
-    throw new Error(`${(error as Error).message}\n(logs in ${logs}; npm run cluster -- down cleans up)`);
+    throw new Error(`${(error as Error).message}\n(logs in ${logs}; npm run cluster -- down cleans up)`, { cause: error });
   }
 }
 
@@ -396,14 +474,17 @@ export async function down(dir: string, say: Say = () => undefined): Promise<voi
 export async function status(dir: string): Promise<{ up: boolean; lines: string[] }> {
   const state = readState(dir);
   if (!state) return { up: false, lines: [`no cluster in ${dir}: npm run cluster -- up`] };
-  const lines = (['etcd', 'apiserver', 'controllerManager', 'webhook'] as const).map((name) =>
-    `${name.padEnd(17)} ${isAlive(state.pids[name]) ? `running (pid ${state.pids[name]})` : 'stopped'}`);
+  const lines = (['etcd', 'apiserver', 'controllerManager', 'webhook'] as const).map(
+    (name) => `${name.padEnd(17)} ${isAlive(state.pids[name]) ? `running (pid ${state.pids[name]})` : 'stopped'}`,
+  );
   let ready = false;
   if (isAlive(state.pids.apiserver)) {
     const api = adminApi(state);
     try {
       ready = (await api.get('/readyz')).status === 200;
-    } catch { /* reported below */ } finally {
+    } catch {
+      /* reported below */
+    } finally {
       api.close();
     }
   }
@@ -417,7 +498,9 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { timeout: 2000 }, (res) => {
       let body = '';
-      res.on('data', (c) => { body += c; });
+      res.on('data', (c) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));

@@ -2,7 +2,11 @@
 import * as assert from 'uvu/assert';
 import { containersNamed, envValue, SIDECAR, type Obj } from './context';
 
-export interface Expected { mode?: string; serviceAccount?: string; hostPID?: boolean }
+export interface Expected {
+  mode?: string;
+  serviceAccount?: string;
+  hostPID?: boolean;
+}
 
 export function assertInjected(pod: Obj, expected: Expected = {}) {
   const sidecars = containersNamed(pod, SIDECAR);

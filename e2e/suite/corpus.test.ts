@@ -17,12 +17,23 @@ if (!existsSync(CORPUS)) {
   console.log(`e2e corpus: ${CORPUS} is absent, so the corpus suite was skipped`);
 }
 
-interface Case { file: string; pod: Obj }
+interface Case {
+  file: string;
+  pod: Obj;
+}
 
-const cases: Case[] = existsSync(CORPUS) ? readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).flatMap((file) =>
-  parseAllDocuments(readFileSync(join(CORPUS, file), 'utf8')).map((d) => d.toJS()).filter(Boolean)
-    .map((doc) => podFromManifest(doc)).filter((pod): pod is Obj => pod !== undefined)
-    .map((pod) => ({ file, pod }))) : [];
+const cases: Case[] = existsSync(CORPUS)
+  ? readdirSync(CORPUS)
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((file) =>
+        parseAllDocuments(readFileSync(join(CORPUS, file), 'utf8'))
+          .map((d) => d.toJS())
+          .filter(Boolean)
+          .map((doc) => podFromManifest(doc))
+          .filter((pod): pod is Obj => pod !== undefined)
+          .map((pod) => ({ file, pod })),
+      )
+  : [];
 
 const LEVELS = { privileged: 'e2e-corpus', baseline: 'e2e-corpus-baseline', restricted: 'e2e-corpus-restricted' } as const;
 
@@ -102,7 +113,9 @@ test('every corpus pod, labelled, is stored with one sidecar, the mode, the lice
       failures.push(`${file}: ${(error as Error).message}`);
     }
   });
-  console.log(`  e2e corpus: ${cases.length} pods, ${cases.length - refusedUpstream.length} injected; refused with or without the sidecar: ${refusedUpstream.join('; ') || 'none'}`);
+  console.log(
+    `  e2e corpus: ${cases.length} pods, ${cases.length - refusedUpstream.length} injected; refused with or without the sidecar: ${refusedUpstream.join('; ') || 'none'}`,
+  );
   assert.equal(failures, []);
   assert.ok(refusedUpstream.length < cases.length / 10, 'most of the corpus is valid');
 });
@@ -113,7 +126,10 @@ for (const level of ['baseline', 'restricted'] as const) {
     createAccounts(namespace);
     const mismatches: string[] = [];
     const admitted = { written: 0, hardened: 0 };
-    const variants = cases.flatMap((c) => [{ ...c, variant: 'written' as const }, { ...c, pod: hardened(c.pod), variant: 'hardened' as const }]);
+    const variants = cases.flatMap((c) => [
+      { ...c, variant: 'written' as const },
+      { ...c, pod: hardened(c.pod), variant: 'hardened' as const },
+    ]);
     await mapLimit(variants, 4, async ({ file, pod, variant }) => {
       const original = await createPod(namespace, asPod(pod, false));
       const injected = await createPod(namespace, asPod(pod, true));
@@ -125,7 +141,9 @@ for (const level of ['baseline', 'restricted'] as const) {
         mismatches.push(`${file} (${variant}): original HTTP ${original.status}, injected HTTP ${injected.status}: ${injected.body?.message ?? ''}`);
       }
     });
-    console.log(`  e2e Pod Security ${level}: admitted ${admitted.written} of ${cases.length} as written, ${admitted.hardened} hardened, each exactly as its original`);
+    console.log(
+      `  e2e Pod Security ${level}: admitted ${admitted.written} of ${cases.length} as written, ${admitted.hardened} hardened, each exactly as its original`,
+    );
     assert.equal(mismatches, []);
     // The level admits some pods and refuses others: the comparison means something.
     const total = admitted.written + admitted.hardened;

@@ -22,7 +22,10 @@ test('with the webhook stopped, a labelled pod is still created, without a sidec
   const answer = await createPod(demo, simplePod(unique('unserved')));
   assert.is(answer.status, 201, JSON.stringify(answer.body).slice(0, 300));
   assertUntouched(answer.body);
-  assert.ok(answer.warnings.some((w) => /has no pando-sidecar container/.test(w)), `warnings: ${answer.warnings.join(' | ')}`);
+  assert.ok(
+    answer.warnings.some((w) => /has no pando-sidecar container/.test(w)),
+    `warnings: ${answer.warnings.join(' | ')}`,
+  );
 });
 
 test('with helm upgrade --set safetyNet.deny=true and the webhook stopped, a labelled pod is refused with the reason', async () => {

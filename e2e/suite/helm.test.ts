@@ -9,7 +9,21 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { apiClient, type Api } from '../harness/api';
-import { down, ensureNamespace, helmOk, helmUpgrade, installedDocuments, kubectlOk, RELEASE, restartWebhook, stopWebhook, SYSTEM_NAMESPACE, toolEnv, up, type ClusterState } from '../harness/cluster';
+import {
+  down,
+  ensureNamespace,
+  helmOk,
+  helmUpgrade,
+  installedDocuments,
+  kubectlOk,
+  RELEASE,
+  restartWebhook,
+  stopWebhook,
+  SYSTEM_NAMESPACE,
+  toolEnv,
+  up,
+  type ClusterState,
+} from '../harness/cluster';
 import { REPO } from '../harness/tools';
 import { readFileSync } from 'node:fs';
 import { PROTECT, simplePod, unique, type Obj } from './context';
@@ -35,7 +49,9 @@ test.after(async () => {
 
 test('helm install: every object created, the Deployment variant serves, a labelled pod is injected', async () => {
   const docs = installedDocuments(state);
-  const names = kubectlOk(state, ['get', '-f', '-', '-o', 'name'], docs.map((d) => JSON.stringify(d)).join('\n---\n')).trim().split('\n');
+  const names = kubectlOk(state, ['get', '-f', '-', '-o', 'name'], docs.map((d) => JSON.stringify(d)).join('\n---\n'))
+    .trim()
+    .split('\n');
   assert.is(names.length, docs.length);
   assert.ok(names.includes('deployment.apps/pando-webhook') && names.includes('poddisruptionbudget.policy/pando-webhook'), names.join(' '));
   assert.match(helmOk(state, ['status', RELEASE, '-n', SYSTEM_NAMESPACE]), /STATUS: deployed/);
@@ -83,7 +99,10 @@ test('helm upgrade --set namespaces={team-a} enables a namespace without touchin
   assert.is(before.status, 422, 'the safety net denies: team-a is not enabled yet');
   await helmUpgrade(state, ['namespaces={team-a}']);
   const webhooks = (await api.get('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/pando-webhook')).body.webhooks;
-  assert.ok(webhooks.every((w: Obj) => w.clientConfig.caBundle), 'the new Job gave every webhook the caBundle');
+  assert.ok(
+    webhooks.every((w: Obj) => w.clientConfig.caBundle),
+    'the new Job gave every webhook the caBundle',
+  );
   const answer = await create('team-a', simplePod(unique('team')));
   assert.is(answer.status, 201, JSON.stringify(answer.body).slice(0, 300));
   assertInjected(answer.body);
@@ -99,8 +118,9 @@ test('helm uninstall: no labelled pod is refused while it runs, and no cluster-s
   })();
   await new Promise((resolve) => setTimeout(resolve, 300));
   const code = await new Promise<number>((resolve) => {
-    spawn(join(state.tools, 'helm'), ['uninstall', RELEASE, '-n', SYSTEM_NAMESPACE, '--wait'], { env: toolEnv(state), stdio: 'ignore' })
-      .on('close', (status) => resolve(status ?? 1));
+    spawn(join(state.tools, 'helm'), ['uninstall', RELEASE, '-n', SYSTEM_NAMESPACE, '--wait'], { env: toolEnv(state), stdio: 'ignore' }).on('close', (status) =>
+      resolve(status ?? 1),
+    );
   });
   await stopWebhook(state); // its pods are gone with the Deployment
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -109,7 +129,14 @@ test('helm uninstall: no labelled pod is refused while it runs, and no cluster-s
   assert.is(code, 0);
   assert.ok(answers.length >= 10, `${answers.length} pods created during the uninstall`);
   assert.equal([...new Set(answers)], [201], `answers: ${answers.join(',')}`);
-  const left = kubectlOk(state, ['get', 'mutatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,clusterroles,clusterrolebindings', '-l', 'app.kubernetes.io/name=pando-webhook', '-o', 'name']);
+  const left = kubectlOk(state, [
+    'get',
+    'mutatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,clusterroles,clusterrolebindings',
+    '-l',
+    'app.kubernetes.io/name=pando-webhook',
+    '-o',
+    'name',
+  ]);
   assert.is(left.trim(), '');
   const after = await create('pando-demo', simplePod(unique('after'), PROTECT));
   assert.is(after.status, 201);

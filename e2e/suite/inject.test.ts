@@ -12,7 +12,10 @@ test('kubectl run with the protect label, as the README shows, stores the pod wi
   kubectlOk(cluster, ['-n', demo, 'run', name, '--image=nginx', '--labels=pandocore.xyz/protect=true']);
   const pod = JSON.parse(kubectlOk(cluster, ['-n', demo, 'get', 'pod', name, '-o', 'json']));
   assertInjected(pod);
-  assert.equal(pod.spec.containers.map((c: Obj) => c.name), [name, 'pando-sidecar']);
+  assert.equal(
+    pod.spec.containers.map((c: Obj) => c.name),
+    [name, 'pando-sidecar'],
+  );
 });
 
 test('kubectl apply -f of a labelled pod manifest injects it', () => {
@@ -58,7 +61,12 @@ test('an injected pod sent again gains nothing (the sidecar is never added twice
   const name = unique('first');
   assert.is((await createPod(demo, simplePod(name))).status, 201);
   const injected = await storedPod(demo, name);
-  const again = { apiVersion: 'v1', kind: 'Pod', metadata: { name: unique('again'), labels: injected.metadata.labels, annotations: injected.metadata.annotations }, spec: injected.spec };
+  const again = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: unique('again'), labels: injected.metadata.labels, annotations: injected.metadata.annotations },
+    spec: injected.spec,
+  };
   const answer = await createPod(demo, again);
   assert.is(answer.status, 201, JSON.stringify(answer.body).slice(0, 300));
   assertInjected(answer.body);
@@ -91,7 +99,10 @@ test('a labelled pod in a namespace that is not enabled is stored without a side
   const answer = await createPod(namespace, simplePod(name));
   assert.is(answer.status, 201);
   assertUntouched(answer.body);
-  assert.ok(answer.warnings.some((w) => /has no pando-sidecar container/.test(w)), answer.warnings.join('\n'));
+  assert.ok(
+    answer.warnings.some((w) => /has no pando-sidecar container/.test(w)),
+    answer.warnings.join('\n'),
+  );
 });
 
 test('the API server reports its pinned version (Helm reads it for kubeVersion)', async () => {

@@ -14,7 +14,9 @@ const docs = installedDocuments(cluster);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('every object of the Helm release is stored', () => {
-  const names = kubectlOk(cluster, ['get', '-f', '-', '-o', 'name'], docs.map((d) => JSON.stringify(d)).join('\n---\n')).trim().split('\n');
+  const names = kubectlOk(cluster, ['get', '-f', '-', '-o', 'name'], docs.map((d) => JSON.stringify(d)).join('\n---\n'))
+    .trim()
+    .split('\n');
   assert.is(names.length, docs.length);
   assert.ok(docs.length >= 15, `${docs.length} objects`);
 });
@@ -31,14 +33,14 @@ test('the Knative Service is stored whole: the schema from the Knative API types
   assert.equal(stored.spec, sent.spec);
 });
 
-test('Knative\'s own SetDefaults and Validate accept the rendered Service', () => {
+test("Knative's own SetDefaults and Validate accept the rendered Service", () => {
   const services = docs.filter((d) => d.apiVersion === 'serving.knative.dev/v1');
   const run = spawnSync(join(cluster.tools, 'knative-serving'), ['check'], { input: services.map((s) => stringify(s)).join('---\n'), encoding: 'utf8' });
   assert.is(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /accepted pando-system\/pando-webhook/);
 });
 
-test('Knative\'s validation refuses what Knative refuses (a fieldRef in the env)', () => {
+test("Knative's validation refuses what Knative refuses (a fieldRef in the env)", () => {
   const service = structuredClone(docs.find((d) => d.apiVersion === 'serving.knative.dev/v1') as Obj);
   service.spec.template.spec.containers[0].env.push({ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
   const run = spawnSync(join(cluster.tools, 'knative-serving'), ['check'], { input: stringify(service), encoding: 'utf8' });
@@ -78,7 +80,7 @@ test('the safety-net policy type-checks with no warning', async () => {
 test('the type checker does report a policy expression of the wrong type (the check above can fail)', async () => {
   const policy = structuredClone(docs.find((d) => d.kind === 'ValidatingAdmissionPolicy') as Obj);
   policy.metadata.name = 'pando-typecheck-probe';
-  policy.spec.validations[0].expression = "object.spec.containers.exists(c, c.name == 7)";
+  policy.spec.validations[0].expression = 'object.spec.containers.exists(c, c.name == 7)';
   kubectlOk(cluster, ['apply', '-f', '-'], JSON.stringify(policy));
   let stored: Obj = {};
   for (let i = 0; i < 50 && !stored.status?.typeChecking; i++) {
@@ -89,7 +91,7 @@ test('the type checker does report a policy expression of the wrong type (the ch
   assert.ok((stored.status?.typeChecking?.expressionWarnings ?? []).length > 0, JSON.stringify(stored.status));
 });
 
-test('the seed\'s upgrade and troubleshooting commands work verbatim (the chart from this checkout, not a registry)', () => {
+test("the seed's upgrade and troubleshooting commands work verbatim (the chart from this checkout, not a registry)", () => {
   const upgrade = helm(cluster, ['upgrade', 'pando-webhook', CHART, '--namespace', 'pando-system', '--set', `licenseKey=${LOCAL_LICENSE}`]);
   assert.is(upgrade.code, 0, upgrade.stderr);
   const values = helm(cluster, ['get', 'values', 'pando-webhook', '-n', 'pando-system']);

@@ -8,10 +8,11 @@ import { REPO } from '../harness/tools';
 import { cluster, createPod, plainNamespace, simplePod, unique } from './context';
 import { assertInjected } from './checks';
 
-const task = (...args: string[]) => spawnSync(join(cluster.tools, 'task'), ['--dir', REPO, ...args], {
-  encoding: 'utf8',
-  env: { ...toolEnv(cluster), PANDO_CLUSTER_DIR: cluster.dir },
-});
+const task = (...args: string[]) =>
+  spawnSync(join(cluster.tools, 'task'), ['--dir', REPO, ...args], {
+    encoding: 'utf8',
+    env: { ...toolEnv(cluster), PANDO_CLUSTER_DIR: cluster.dir },
+  });
 
 test('task namespace:enable NS=... enables a namespace: its labelled pods are injected', async () => {
   const namespace = plainNamespace('e2e-task-enabled');

@@ -22,11 +22,14 @@ async function resourceVersions() {
 /** The certificate the webhook serves, as the API server sees it (SNI and name of the Service). */
 function servedCertificate(): Promise<X509Certificate> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: cluster.ports.webhookHttps, servername: 'pando-webhook-https.pando-system.svc', rejectUnauthorized: false }, () => {
-      const raw = socket.getPeerCertificate().raw;
-      socket.end();
-      resolve(new X509Certificate(raw));
-    });
+    const socket = tls.connect(
+      { host: '127.0.0.1', port: cluster.ports.webhookHttps, servername: 'pando-webhook-https.pando-system.svc', rejectUnauthorized: false },
+      () => {
+        const raw = socket.getPeerCertificate().raw;
+        socket.end();
+        resolve(new X509Certificate(raw));
+      },
+    );
     socket.on('error', reject);
   });
 }
@@ -47,7 +50,10 @@ test('the setup account may read and update its two Secrets and patch its webhoo
       await job.get('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'),
       await job.get('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/pando-sidecar-required'),
     ];
-    assert.equal(forbidden.map((a) => a.status), forbidden.map(() => 403));
+    assert.equal(
+      forbidden.map((a) => a.status),
+      forbidden.map(() => 403),
+    );
   } finally {
     job.close();
   }

@@ -16,9 +16,15 @@ async function handshake(serving: { cert: string; key: string }, caPem: string, 
   const { port } = server.address() as AddressInfo;
   try {
     return await new Promise<Error | undefined>((resolve) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, servername, ca: caPem }, () => { socket.destroy(); resolve(undefined); });
+      const socket = tls.connect({ host: '127.0.0.1', port, servername, ca: caPem }, () => {
+        socket.destroy();
+        resolve(undefined);
+      });
       socket.once('error', resolve);
-      socket.setTimeout(3000, () => { socket.destroy(); resolve(new Error('handshake timed out')); });
+      socket.setTimeout(3000, () => {
+        socket.destroy();
+        resolve(new Error('handshake timed out'));
+      });
     });
   } finally {
     server.close();

@@ -17,8 +17,10 @@ const BACKDATE_MS = 5 * 60 * 1000;
 export const CA_DAYS = 3650;
 export const SERVING_DAYS = 365;
 
-export interface KeyPairPem { cert: string; key: string }
-
+export interface KeyPairPem {
+  cert: string;
+  key: string;
+}
 
 // Positive (top bit clear), never zero-led: Go's x509 rejects negative serial numbers.
 const serialNumber = () => {
@@ -60,7 +62,12 @@ export async function createCa(commonName: string, now = new Date(), days = CA_D
   return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };
 }
 
-export interface ServingOptions { dnsNames: string[]; ipAddresses?: string[]; now?: Date; days?: number }
+export interface ServingOptions {
+  dnsNames: string[];
+  ipAddresses?: string[];
+  now?: Date;
+  days?: number;
+}
 
 /** A TLS server certificate for the given names, signed by the CA; never outlives the CA. */
 export async function issueServingCert(ca: KeyPairPem, options: ServingOptions): Promise<KeyPairPem> {
@@ -124,7 +131,11 @@ export function servingProblem(pair: Partial<KeyPairPem>, caCert: string, dnsNam
     if (!cert || !ca) return 'no certificate';
     if (!cert.checkPrivateKey(createPrivateKey(pair.key))) return 'key does not match certificate';
     if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'not issued by the current CA';
-    const names = (cert.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4)).sort();
+    const names = (cert.subjectAltName ?? '')
+      .split(', ')
+      .filter((n) => n.startsWith('DNS:'))
+      .map((n) => n.slice(4))
+      .sort();
     if (names.join(',') !== [...dnsNames].sort().join(',')) return `names ${names.join(',')} differ from ${dnsNames.join(',')}`;
     if (daysLeft(cert, now) <= renewBeforeDays) return 'due for renewal';
     return undefined;

@@ -14,8 +14,7 @@ export const OBJECT_NAMES = {
 } as const;
 
 /** The DNS names a Service is reached by inside the cluster (the API server uses the first). */
-export const serviceDnsNames = (service: string, namespace: string) =>
-  [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+export const serviceDnsNames = (service: string, namespace: string) => [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -25,10 +24,12 @@ const SetupEnvSchema = z.object({
   PANDO_TLS_SECRET: ObjectNameSchema.default(OBJECT_NAMES.servingSecret),
   PANDO_CA_SECRET: ObjectNameSchema.default(OBJECT_NAMES.caSecret),
   PANDO_WEBHOOK_CONFIGURATION: ObjectNameSchema.default(OBJECT_NAMES.webhookConfiguration),
-  PANDO_RENEW_BEFORE_DAYS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
-    .pipe(RenewBeforeDaysSchema).default(30),
+  PANDO_RENEW_BEFORE_DAYS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(RenewBeforeDaysSchema).default(30),
   KUBERNETES_SERVICE_HOST: z.string({ error: 'must be set: Kubernetes sets it in every pod' }).min(1, 'must not be empty'),
-  KUBERNETES_SERVICE_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').default('443'),
+  KUBERNETES_SERVICE_PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a port number')
+    .default('443'),
   PANDO_KUBE_TOKEN_FILE: z.string().min(1).default(`${SERVICE_ACCOUNT_DIR}/token`),
   PANDO_KUBE_CA_FILE: z.string().min(1).default(`${SERVICE_ACCOUNT_DIR}/ca.crt`),
 });
@@ -74,7 +75,7 @@ export function readServiceAccount(config: SetupConfig) {
     try {
       return readFileSync(file, 'utf8');
     } catch (error) {
-      throw new Error(`cannot read the ${what} at ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new Error(`cannot read the ${what} at ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     }
   };
   return { token: read(config.tokenFile, 'service account token').trim(), ca: read(config.caFile, 'cluster CA') };

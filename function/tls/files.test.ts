@@ -14,25 +14,40 @@ import { readPair, reloadOnChange } from './files';
 
 const NAME = 'pando-webhook-https.pando-system.svc';
 
-const serialOf = (port: number, ca: string) => new Promise<string>((resolve, reject) => {
-  const socket = tls.connect({ port, host: '127.0.0.1', servername: NAME, ca }, () => {
-    resolve(socket.getPeerCertificate().serialNumber);
-    socket.end();
+const serialOf = (port: number, ca: string) =>
+  new Promise<string>((resolve, reject) => {
+    const socket = tls.connect({ port, host: '127.0.0.1', servername: NAME, ca }, () => {
+      resolve(socket.getPeerCertificate().serialNumber);
+      socket.end();
+    });
+    socket.on('error', reject);
   });
-  socket.on('error', reject);
-});
 
 test('a broken pair keeps the old certificate and is logged once; the next good pair is served', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pando-files-'));
   const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
-  const write = (pair: KeyPairPem) => { writeFileSync(files.certFile, pair.cert); writeFileSync(files.keyFile, pair.key); };
+  const write = (pair: KeyPairPem) => {
+    writeFileSync(files.certFile, pair.cert);
+    writeFileSync(files.keyFile, pair.key);
+  };
   const ca = await createCa('test CA');
-  const [first, second, third] = [await issueServingCert(ca, { dnsNames: [NAME] }), await issueServingCert(ca, { dnsNames: [NAME] }), await issueServingCert(ca, { dnsNames: [NAME] })];
+  const [first, second, third] = [
+    await issueServingCert(ca, { dnsNames: [NAME] }),
+    await issueServingCert(ca, { dnsNames: [NAME] }),
+    await issueServingCert(ca, { dnsNames: [NAME] }),
+  ];
   write(first);
   const lines: string[] = [];
   const loaded = readPair(files);
   const server = https.createServer({ cert: loaded.cert, key: loaded.key });
-  reloadOnChange(server, files, loaded, jsonLogger((l) => { lines.push(l); }));
+  reloadOnChange(
+    server,
+    files,
+    loaded,
+    jsonLogger((l) => {
+      lines.push(l);
+    }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   try {

@@ -5,12 +5,24 @@ import type https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from '../log';
 
-export interface PairFiles { certFile: string; keyFile: string }
-export interface Pair { cert: Buffer; key: Buffer; stamp: string }
+export interface PairFiles {
+  certFile: string;
+  keyFile: string;
+}
+export interface Pair {
+  cert: Buffer;
+  key: Buffer;
+  stamp: string;
+}
 
 /** Changes whenever either file is replaced (Secret volumes swap a symlink: new inode). */
 function stampOf({ certFile, keyFile }: PairFiles): string {
-  return [certFile, keyFile].map((f) => { const s = statSync(f); return `${s.ino}:${s.mtimeMs}:${s.size}`; }).join('|');
+  return [certFile, keyFile]
+    .map((f) => {
+      const s = statSync(f);
+      return `${s.ino}:${s.mtimeMs}:${s.size}`;
+    })
+    .join('|');
 }
 
 /** Reads both files and checks they make a usable pair; throws with the reason otherwise. */
@@ -46,7 +58,11 @@ export function reloadOnChange(server: https.Server, files: PairFiles, loaded: P
   });
 }
 
-export interface WaitSchedule { firstMs: number; maxMs: number; giveUpMs: number }
+export interface WaitSchedule {
+  firstMs: number;
+  maxMs: number;
+  giveUpMs: number;
+}
 /** Secret volumes catch up within a minute or two of the Secret being filled. */
 export const TLS_WAIT: WaitSchedule = { firstMs: 250, maxMs: 5_000, giveUpMs: 10 * 60_000 };
 
@@ -63,7 +79,11 @@ export function waitForPair(files: PairFiles, log: Logger, schedule = TLS_WAIT) 
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       if (reason !== lastReason) {
-        log(lastReason ? 'warn' : 'info', 'waiting for the TLS certificate files, serving HTTP only', { ...files, reason, giveUpSeconds: schedule.giveUpMs / 1000 });
+        log(lastReason ? 'warn' : 'info', 'waiting for the TLS certificate files, serving HTTP only', {
+          ...files,
+          reason,
+          giveUpSeconds: schedule.giveUpMs / 1000,
+        });
         lastReason = reason;
       }
       return undefined;
@@ -75,13 +95,20 @@ export function waitForPair(files: PairFiles, log: Logger, schedule = TLS_WAIT) 
   let timer: NodeJS.Timeout | undefined;
   let finish: (pair: Pair | undefined) => void = () => {};
   const pair = new Promise<Pair | undefined>((resolve) => {
-    finish = (value) => { clearTimeout(timer); finish = () => {}; resolve(value); };
+    finish = (value) => {
+      clearTimeout(timer);
+      finish = () => {};
+      resolve(value);
+    };
     const poll = (delay: number) => {
       timer = setTimeout(() => {
         const found = tryRead();
         if (found) return finish(found);
         if (Date.now() - started >= schedule.giveUpMs) {
-          log('error', 'TLS certificate files did not appear in time: is the TLS Secret filled (setup Job, cert-manager)?', { ...files, waitedSeconds: Math.round((Date.now() - started) / 1000) });
+          log('error', 'TLS certificate files did not appear in time: is the TLS Secret filled (setup Job, cert-manager)?', {
+            ...files,
+            waitedSeconds: Math.round((Date.now() - started) / 1000),
+          });
           return finish(undefined);
         }
         poll(Math.min(delay * 2, schedule.maxMs));

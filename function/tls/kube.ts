@@ -7,7 +7,12 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export class KubeError extends Error {
-  constructor(readonly method: string, readonly path: string, readonly status: number | undefined, detail: string) {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number | undefined,
+    detail: string,
+  ) {
     super(`${method} ${path} failed: ${status ? `HTTP ${status}: ` : ''}${detail}`);
     this.name = 'KubeError';
   }
@@ -19,19 +24,23 @@ export interface KubeApi {
   jsonPatch<T = unknown>(path: string, operations: unknown[]): Promise<T>;
 }
 
-export interface KubeAccess { baseUrl: string; token: string; ca?: string | Buffer }
+export interface KubeAccess {
+  baseUrl: string;
+  token: string;
+  ca?: string | Buffer;
+}
 
-export const secretPath = (namespace: string, name: string) =>
-  `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
-export const mutatingWebhookPath = (name: string) =>
-  `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
+export const secretPath = (namespace: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
+export const mutatingWebhookPath = (name: string) => `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
 
 /** The API's own explanation from a Status object, shortened; never the request body. */
 function statusMessage(text: string): string {
   try {
     const status = JSON.parse(text) as { message?: unknown; reason?: unknown };
     if (typeof status.message === 'string') return `${status.message.slice(0, 300)}${status.reason ? ` (${String(status.reason)})` : ''}`;
-  } catch { /* not JSON: fall through */ }
+  } catch {
+    /* not JSON: fall through */
+  }
   return text.slice(0, 200) || 'no response body';
 }
 
@@ -41,35 +50,39 @@ export function kubeClient(access: KubeAccess): KubeApi {
   const call = <T>(method: string, path: string, body?: unknown, contentType = 'application/json') =>
     new Promise<T>((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = transport.request(new URL(path, base), {
-        method,
-        ca: access.ca,
-        timeout: REQUEST_TIMEOUT_MS,
-        headers: {
-          authorization: `Bearer ${access.token}`,
-          accept: 'application/json',
-          ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
+      const req = transport.request(
+        new URL(path, base),
+        {
+          method,
+          ca: access.ca,
+          timeout: REQUEST_TIMEOUT_MS,
+          headers: {
+            authorization: `Bearer ${access.token}`,
+            accept: 'application/json',
+            ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
+          },
         },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
-          else chunks.push(chunk);
-        });
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status < 200 || status >= 300) return reject(new KubeError(method, path, status, statusMessage(text)));
-          try {
-            resolve(JSON.parse(text) as T);
-          } catch {
-            reject(new KubeError(method, path, status, 'response is not JSON'));
-          }
-        });
-        res.on('error', (error) => reject(new KubeError(method, path, undefined, error.message)));
-      });
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
+            else chunks.push(chunk);
+          });
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            if (status < 200 || status >= 300) return reject(new KubeError(method, path, status, statusMessage(text)));
+            try {
+              resolve(JSON.parse(text) as T);
+            } catch {
+              reject(new KubeError(method, path, status, 'response is not JSON'));
+            }
+          });
+          res.on('error', (error) => reject(new KubeError(method, path, undefined, error.message)));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
       req.on('error', (error) => reject(error instanceof KubeError ? error : new KubeError(method, path, undefined, error.message)));
       req.end(payload);

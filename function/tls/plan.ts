@@ -24,9 +24,19 @@ export interface TlsState {
   bundles: string[];
 }
 
-export interface TlsGoals { caName: string; dnsNames: string[]; renewBeforeDays: number; now: Date }
+export interface TlsGoals {
+  caName: string;
+  dnsNames: string[];
+  renewBeforeDays: number;
+  now: Date;
+}
 
-export interface TlsEvent { msg: string; reason?: string; fingerprint?: string; notAfter?: string }
+export interface TlsEvent {
+  msg: string;
+  reason?: string;
+  fingerprint?: string;
+  notAfter?: string;
+}
 
 export interface TlsPlan {
   ca?: SecretText;
@@ -43,7 +53,9 @@ const describe = (pem: string) => {
 
 const fingerprints = (pem: string): string[] => {
   try {
-    return parseBundle(pem).map((c: X509Certificate) => c.fingerprint256).sort();
+    return parseBundle(pem)
+      .map((c: X509Certificate) => c.fingerprint256)
+      .sort();
   } catch {
     return [];
   }
@@ -69,8 +81,7 @@ export async function planTls(state: TlsState, goals: TlsGoals): Promise<TlsPlan
     previous = undefined;
     events.push({ msg: 'CA created', reason: activeProblem, ...describe(active.cert) });
   } else if (daysLeft(parseBundle(active.cert)[0], now) <= renewBeforeDays) {
-    const nextTrusted = next && state.bundles.length > 0
-      && state.bundles.every((b) => fingerprints(b).includes(parseBundle(next!.cert)[0].fingerprint256));
+    const nextTrusted = next && state.bundles.length > 0 && state.bundles.every((b) => fingerprints(b).includes(parseBundle(next!.cert)[0].fingerprint256));
     if (!next) {
       next = await createCa(goals.caName, now);
       events.push({ msg: 'CA rotation step 1: successor CA created and added to the caBundle', ...describe(next.cert) });
@@ -84,7 +95,8 @@ export async function planTls(state: TlsState, goals: TlsGoals): Promise<TlsPlan
   if (previous && (caProblemOfCert(previous, now) || previous === active.cert)) previous = undefined;
 
   const ca: SecretText = {
-    'ca.crt': active.cert, 'ca.key': active.key,
+    'ca.crt': active.cert,
+    'ca.key': active.key,
     ...(next ? { 'next-ca.crt': next.cert, 'next-ca.key': next.key } : {}),
     ...(previous ? { 'previous-ca.crt': previous } : {}),
   };
@@ -99,7 +111,11 @@ export async function planTls(state: TlsState, goals: TlsGoals): Promise<TlsPlan
   }
   const servingData: SecretText = { 'tls.crt': serving.cert, 'tls.key': serving.key, 'ca.crt': active.cert };
 
-  const bundle = [active.cert, next?.cert, previous].filter((c): c is string => !!c).map((c) => c.trim()).join('\n') + '\n';
+  const bundle =
+    [active.cert, next?.cert, previous]
+      .filter((c): c is string => !!c)
+      .map((c) => c.trim())
+      .join('\n') + '\n';
   const wanted = fingerprints(bundle).join();
   const bundleStale = state.bundles.some((b) => fingerprints(b).join() !== wanted);
 

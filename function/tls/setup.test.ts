@@ -28,8 +28,11 @@ let fake: FakeApi;
 let dir: string;
 
 const env = () => ({
-  PATH: process.env.PATH, KUBERNETES_SERVICE_HOST: fake.host, KUBERNETES_SERVICE_PORT: String(fake.port),
-  PANDO_KUBE_TOKEN_FILE: join(dir, 'token'), PANDO_KUBE_CA_FILE: join(dir, 'ca.crt'),
+  PATH: process.env.PATH,
+  KUBERNETES_SERVICE_HOST: fake.host,
+  KUBERNETES_SERVICE_PORT: String(fake.port),
+  PANDO_KUBE_TOKEN_FILE: join(dir, 'token'),
+  PANDO_KUBE_CA_FILE: join(dir, 'ca.crt'),
 });
 
 async function runEntry(extraEnv: Record<string, string> = {}) {
@@ -43,7 +46,14 @@ async function runEntry(extraEnv: Record<string, string> = {}) {
 async function runAt(now: Date) {
   const logs: string[] = [];
   const config = loadSetupConfig(env());
-  await runSetup(config, kubeClient({ baseUrl: config.apiUrl, token: fake.token, ca: fake.caPem }), jsonLogger((l) => { logs.push(l); }), now);
+  await runSetup(
+    config,
+    kubeClient({ baseUrl: config.apiUrl, token: fake.token, ca: fake.caPem }),
+    jsonLogger((l) => {
+      logs.push(l);
+    }),
+    now,
+  );
   return logs.join('');
 }
 
@@ -63,8 +73,11 @@ async function apiServerTrusts(bundle: string, serving: Record<string, string>, 
         const peer = socket.getPeerX509Certificate()!;
         socket.destroy();
         if (!at) return resolve(socket.authorized);
-        resolve(peer.checkHost(name) === name && validAt(peer, at)
-          && parseBundle(bundle).some((ca) => peer.checkIssued(ca) && peer.verify(ca.publicKey) && validAt(ca, at)));
+        resolve(
+          peer.checkHost(name) === name &&
+            validAt(peer, at) &&
+            parseBundle(bundle).some((ca) => peer.checkIssued(ca) && peer.verify(ca.publicKey) && validAt(ca, at)),
+        );
       });
       socket.once('error', () => resolve(false));
     });
@@ -97,7 +110,11 @@ test('first run fills both Secrets and every webhook caBundle, in a safe order; 
   assert.is(serving['ca.crt'], ca['ca.crt']);
   const bundles = fake.bundles();
   assert.is(bundles.length, 2);
-  for (const bundle of bundles) assert.equal(parseBundle(bundle).map((c) => c.fingerprint256), [fingerprintOf(ca['ca.crt'])]);
+  for (const bundle of bundles)
+    assert.equal(
+      parseBundle(bundle).map((c) => c.fingerprint256),
+      [fingerprintOf(ca['ca.crt'])],
+    );
   assert.ok(await apiServerTrusts(bundles[0], serving), 'API server trusts the serving certificate');
   assert.not.match(first.out, /PRIVATE KEY|BEGIN CERTIFICATE/);
   for (const key of [ca['ca.key'], serving['tls.key']]) assert.not.ok(first.out.includes(key.split('\n')[1]), 'no key material in logs');
@@ -161,16 +178,27 @@ test('CA rotation: successor trusted first, serving certificate switched on the 
   now = new Date(start.getTime() + 3660 * DAY); // the old CA has expired: dropped from the bundle
   await runAt(now);
   assert.equal(fake.takeRequests(), [...READS, `PUT ${CA}`, `PATCH ${MWC}`]);
-  assert.equal(parseBundle(fake.bundles()[0]).map((c) => c.fingerprint256), [newCa]);
+  assert.equal(
+    parseBundle(fake.bundles()[0]).map((c) => c.fingerprint256),
+    [newCa],
+  );
   await trustedNow();
   assert.equal(fake.state.problems, []);
 });
 
 test('an API error stops the job with a non-zero exit and the reason', async () => {
-  fake.state.fail = { method: 'PUT', path: TLS, status: 403, message: 'secrets "pando-webhook-tls" is forbidden: User "system:serviceaccount:pando-system:pando-webhook-tls" cannot update resource "secrets"' };
+  fake.state.fail = {
+    method: 'PUT',
+    path: TLS,
+    status: 403,
+    message: 'secrets "pando-webhook-tls" is forbidden: User "system:serviceaccount:pando-system:pando-webhook-tls" cannot update resource "secrets"',
+  };
   const run = await runEntry();
   assert.is(run.code, 1);
-  assert.match(run.out, /TLS setup failed: PUT \/api\/v1\/namespaces\/pando-system\/secrets\/pando-webhook-tls failed: HTTP 403: secrets \\"pando-webhook-tls\\" is forbidden/);
+  assert.match(
+    run.out,
+    /TLS setup failed: PUT \/api\/v1\/namespaces\/pando-system\/secrets\/pando-webhook-tls failed: HTTP 403: secrets \\"pando-webhook-tls\\" is forbidden/,
+  );
   assert.not.match(run.out, /PRIVATE KEY/);
 });
 

@@ -46,7 +46,13 @@ if (rendered) {
     for (const name of fixtureNames()) {
       const request = readFixture(name);
       const object = request.request?.object;
-      if (request.request?.kind?.kind !== 'Pod' || request.request?.operation !== 'CREATE' || request.request?.subResource || !Array.isArray(object?.spec?.containers)) continue;
+      if (
+        request.request?.kind?.kind !== 'Pod' ||
+        request.request?.operation !== 'CREATE' ||
+        request.request?.subResource ||
+        !Array.isArray(object?.spec?.containers)
+      )
+        continue;
       const result = admit(request, defaultConfig);
       assert.ok(result.ok, name);
       if (!result.ok) continue;

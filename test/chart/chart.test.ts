@@ -25,20 +25,35 @@ import { version } from '../../package.json';
 
 type Model = new (data: any) => { validate(): void };
 const MODELS: Record<string, Model> = {
-  'v1/Namespace': core.Namespace, 'v1/ServiceAccount': core.ServiceAccount, 'v1/Secret': core.Secret, 'v1/Service': core.Service,
-  'apps/v1/Deployment': apps.Deployment, 'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
-  'batch/v1/Job': batch.Job, 'batch/v1/CronJob': batch.CronJob,
-  'rbac.authorization.k8s.io/v1/Role': rbac.Role, 'rbac.authorization.k8s.io/v1/RoleBinding': rbac.RoleBinding,
-  'rbac.authorization.k8s.io/v1/ClusterRole': rbac.ClusterRole, 'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.ClusterRoleBinding,
+  'v1/Namespace': core.Namespace,
+  'v1/ServiceAccount': core.ServiceAccount,
+  'v1/Secret': core.Secret,
+  'v1/Service': core.Service,
+  'apps/v1/Deployment': apps.Deployment,
+  'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
+  'batch/v1/Job': batch.Job,
+  'batch/v1/CronJob': batch.CronJob,
+  'rbac.authorization.k8s.io/v1/Role': rbac.Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': rbac.RoleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRole': rbac.ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.ClusterRoleBinding,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': admission.MutatingWebhookConfiguration,
   'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': admission.ValidatingAdmissionPolicy,
   'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': admission.ValidatingAdmissionPolicyBinding,
   'serving.knative.dev/v1/Service': knative.Service,
-  'cert-manager.io/v1/Issuer': certManager.Issuer, 'cert-manager.io/v1/Certificate': certManager.Certificate,
+  'cert-manager.io/v1/Issuer': certManager.Issuer,
+  'cert-manager.io/v1/Certificate': certManager.Certificate,
 };
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'MutatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
 
-test('Chart.yaml: apiVersion v2, version and appVersion equal package.json\'s, a kubeVersion floor', () => {
+test("Chart.yaml: apiVersion v2, version and appVersion equal package.json's, a kubeVersion floor", () => {
   const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'));
   assert.is(chart.apiVersion, 'v2');
   assert.is(chart.version, version);
@@ -47,13 +62,16 @@ test('Chart.yaml: apiVersion v2, version and appVersion equal package.json\'s, a
   assert.is(chart.kubeVersion, '>=1.30.0-0');
 });
 
-test('values.yaml holds exactly the schema defaults, the seed\'s values first, each commented', () => {
+test("values.yaml holds exactly the schema defaults, the seed's values first, each commented", () => {
   const text = readFileSync(join(CHART, 'values.yaml'), 'utf8');
   const values = parse(text);
   assert.equal(parseValues({ ...values, ...LICENSE }), parseValues({ ...LICENSE }));
   const keys = Object.keys(values);
   assert.equal(keys.slice(0, 6), ['licenseKey', 'defaultMode', 'excludedNamespaces', 'sidecar', 'replicas', 'tls']);
-  assert.equal([values.defaultMode, values.excludedNamespaces, values.replicas, values.tls.certManager], ['monitor', ['kube-system', 'kube-public', 'kube-node-lease'], 2, false]);
+  assert.equal(
+    [values.defaultMode, values.excludedNamespaces, values.replicas, values.tls.certManager],
+    ['monitor', ['kube-system', 'kube-public', 'kube-node-lease'], 2, false],
+  );
   // Every key line is preceded by a comment line (or is a scalar under a commented parent).
   const lines = text.split('\n');
   lines.forEach((line, i) => {
@@ -67,7 +85,8 @@ if (helmAvailable('chart.test')) {
     return { name, values, objects: render({ ...LICENSE, ...raw }) };
   });
   const byName = (name: string) => rendered.find((r) => r.name === name)!;
-  const find = (objects: Obj[], kind: string, apiVersion?: string) => objects.find((o) => o.kind === kind && (!apiVersion || o.apiVersion === apiVersion)) as any;
+  const find = (objects: Obj[], kind: string, apiVersion?: string) =>
+    objects.find((o) => o.kind === kind && (!apiVersion || o.apiVersion === apiVersion)) as any;
   const ksvcOf = (objects: Obj[]) => find(objects, 'Service', 'serving.knative.dev/v1');
   const webhookPodSpec = (objects: Obj[]) => ksvcOf(objects)?.spec.template.spec ?? find(objects, 'Deployment')?.spec.template.spec;
 
@@ -133,7 +152,12 @@ if (helmAvailable('chart.test')) {
       assert.equal([...config.excludedNamespaces], values.excludedNamespaces, name);
       assert.is(config.sidecarImage, values.sidecar.image, name);
       assert.is(config.systemNamespace, 'pando-system', name);
-      assert.equal(config.resources, { cpuRequest: values.sidecar.resources.requests.cpu, memoryRequest: values.sidecar.resources.requests.memory, cpuLimit: values.sidecar.resources.limits.cpu, memoryLimit: values.sidecar.resources.limits.memory });
+      assert.equal(config.resources, {
+        cpuRequest: values.sidecar.resources.requests.cpu,
+        memoryRequest: values.sidecar.resources.requests.memory,
+        cpuLimit: values.sidecar.resources.limits.cpu,
+        memoryLimit: values.sidecar.resources.limits.memory,
+      });
       assert.equal(config.probe, { port: values.sidecar.healthPort, ...values.sidecar.probe });
       assert.equal(config.licenseSecret, { name: values.license.secretName, key: values.license.secretKey });
       for (const variable of Object.keys(ENV)) assert.ok(variable in env, `${name}: ${variable}`);
@@ -144,8 +168,15 @@ if (helmAvailable('chart.test')) {
 
   // Knative's defaults (config-features): pkg/apis/serving/k8s_validation.go and fieldmask.go.
   const KNATIVE_POD_FIELDS = new Set(['serviceAccountName', 'containers', 'volumes', 'imagePullSecrets', 'enableServiceLinks', 'timeoutSeconds']);
-  const KNATIVE_SECURITY_FIELDS = new Set(['capabilities', 'readOnlyRootFilesystem', 'runAsUser', 'runAsNonRoot', 'allowPrivilegeEscalation', 'seccompProfile']);
-  test('the Knative Service keeps to Knative\'s default config-features', () => {
+  const KNATIVE_SECURITY_FIELDS = new Set([
+    'capabilities',
+    'readOnlyRootFilesystem',
+    'runAsUser',
+    'runAsNonRoot',
+    'allowPrivilegeEscalation',
+    'seccompProfile',
+  ]);
+  test("the Knative Service keeps to Knative's default config-features", () => {
     for (const { name, values, objects } of rendered.filter((r) => ksvcOf(r.objects))) {
       const ksvc = ksvcOf(objects);
       const spec = ksvc.spec.template.spec;
@@ -162,20 +193,32 @@ if (helmAvailable('chart.test')) {
       assert.is(annotations['autoscaling.knative.dev/max-scale'], String(values.maxReplicas), name);
     }
     const hpa = ksvcOf(byName('autoscaling.class=hpa').objects).spec.template.metadata.annotations;
-    assert.equal([hpa['autoscaling.knative.dev/class'], hpa['autoscaling.knative.dev/metric'], hpa['autoscaling.knative.dev/target']], ['hpa.autoscaling.knative.dev', 'cpu', '70']);
+    assert.equal(
+      [hpa['autoscaling.knative.dev/class'], hpa['autoscaling.knative.dev/metric'], hpa['autoscaling.knative.dev/target']],
+      ['hpa.autoscaling.knative.dev', 'cpu', '70'],
+    );
   });
 
   test('the HTTPS Service selects the webhook pods of each platform, 443 -> 8443', () => {
     const selectors: Record<string, Obj> = {
       default: { 'serving.knative.dev/service': 'pando-webhook' },
-      'platform=deployment': { 'app.kubernetes.io/name': 'pando-webhook', 'app.kubernetes.io/instance': 'pando-webhook', 'app.kubernetes.io/component': 'webhook' },
+      'platform=deployment': {
+        'app.kubernetes.io/name': 'pando-webhook',
+        'app.kubernetes.io/instance': 'pando-webhook',
+        'app.kubernetes.io/component': 'webhook',
+      },
       'platform=openfaas': { faas_function: 'pando-webhook' },
     };
     for (const [variant, selector] of Object.entries(selectors)) {
       const svc = find(byName(variant).objects, 'Service', 'v1');
       assert.equal(svc.spec.selector, selector, variant);
       assert.equal(svc.spec.ports, [{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }]);
-      assert.equal(find(byName(variant).objects, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.service, { namespace: 'pando-system', name: 'pando-webhook-https', port: 443, path: '/' });
+      assert.equal(find(byName(variant).objects, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.service, {
+        namespace: 'pando-system',
+        name: 'pando-webhook-https',
+        port: 443,
+        path: '/',
+      });
     }
     const deployment = find(byName('platform=deployment').objects, 'Deployment');
     for (const [key, value] of Object.entries(selectors['platform=deployment'])) assert.is(deployment.spec.template.metadata.labels[key], value);
@@ -198,11 +241,16 @@ if (helmAvailable('chart.test')) {
         assert.is(hook.matchConditions.length, 1);
       }
       const [labelled, listed] = find(objects, 'MutatingWebhookConfiguration').webhooks;
-      assert.equal(labelled.namespaceSelector.matchExpressions, [
-        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set([...values.excludedNamespaces, 'pando-system'])] },
-        { key: 'pandocore.xyz/enabled', operator: 'In', values: ['true'] },
-      ], name);
-      if (values.namespaces.length) assert.equal(listed.namespaceSelector.matchExpressions, [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: values.namespaces }]);
+      assert.equal(
+        labelled.namespaceSelector.matchExpressions,
+        [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set([...values.excludedNamespaces, 'pando-system'])] },
+          { key: 'pandocore.xyz/enabled', operator: 'In', values: ['true'] },
+        ],
+        name,
+      );
+      if (values.namespaces.length)
+        assert.equal(listed.namespaceSelector.matchExpressions, [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: values.namespaces }]);
       else assert.is(listed, undefined);
     }
   });
@@ -211,7 +259,11 @@ if (helmAvailable('chart.test')) {
     const objects = byName('namespaces=[team-a,team-b]').objects;
     for (const ns of ['team-a', 'team-b']) {
       const inNs = objects.filter((o) => o.metadata.namespace === ns);
-      assert.equal(inNs.map((o) => `${o.kind}/${o.metadata.name}`).sort(), ['RoleBinding/pando-sidecar', 'Secret/pando-license', 'ServiceAccount/pando-sidecar']);
+      assert.equal(inNs.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+        'RoleBinding/pando-sidecar',
+        'Secret/pando-license',
+        'ServiceAccount/pando-sidecar',
+      ]);
       const secret = inNs.find((o) => o.kind === 'Secret')!;
       assert.is(Buffer.from(secret.data['license-key'], 'base64').toString(), LICENSE.licenseKey);
       assert.equal(inNs.find((o) => o.kind === 'RoleBinding')!.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'pando-sidecar' });
@@ -248,10 +300,18 @@ if (helmAvailable('chart.test')) {
       const service = find(objects, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.service;
       assert.equal(config.dnsNames, [`${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}.svc.cluster.local`], name);
       assert.is(config.renewBeforeDays, values.tls.renewBeforeDays);
-      assert.equal(find(objects, 'Role').rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: [config.tlsSecret, config.caSecret], verbs: ['get', 'update'] }]);
+      assert.equal(find(objects, 'Role').rules, [
+        { apiGroups: [''], resources: ['secrets'], resourceNames: [config.tlsSecret, config.caSecret], verbs: ['get', 'update'] },
+      ]);
       assert.equal(find(objects, 'CronJob').spec.jobTemplate.spec.template, job.spec.template);
       const tlsSecrets = objects.filter((o) => o.kind === 'Secret' && o.metadata.name.startsWith('pando-webhook-'));
-      assert.equal(tlsSecrets.map((s) => [s.metadata.name, s.data]), [['pando-webhook-ca', undefined], ['pando-webhook-tls', undefined]]);
+      assert.equal(
+        tlsSecrets.map((s) => [s.metadata.name, s.data]),
+        [
+          ['pando-webhook-ca', undefined],
+          ['pando-webhook-tls', undefined],
+        ],
+      );
       assert.match(job.metadata.name, /^pando-webhook-tls-setup-[0-9a-f]{8}$/);
     }
     // The Job is named after its template: a new image makes a new Job, the same one keeps it.
@@ -265,7 +325,8 @@ if (helmAvailable('chart.test')) {
       for (const role of objects.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')) {
         for (const rule of role.rules) {
           for (const list of [rule.apiGroups, rule.resources, rule.verbs]) assert.not.ok(list.includes('*'));
-          for (const verb of ['create', 'delete', 'deletecollection', 'list', 'watch', 'escalate', 'bind']) assert.not.ok(rule.verbs.includes(verb), `${role.metadata.name}: ${verb}`);
+          for (const verb of ['create', 'delete', 'deletecollection', 'list', 'watch', 'escalate', 'bind'])
+            assert.not.ok(rule.verbs.includes(verb), `${role.metadata.name}: ${verb}`);
           if (rule.resources.includes('secrets') || rule.resources.includes('mutatingwebhookconfigurations')) assert.ok(rule.resourceNames?.length);
         }
       }

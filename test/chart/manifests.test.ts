@@ -13,7 +13,19 @@ export const COMMITTED: Record<string, string[]> = {
   'manifests/install.yaml': [],
   'manifests/install-cert-manager.yaml': ['--set', 'tls.certManager=true'],
 };
-const BASE = ['template', 'pando-webhook', CHART, '--namespace', 'pando-system', '--kube-version', '1.37.2', '--set', 'namespace.create=true', '--set', 'license.create=false'];
+const BASE = [
+  'template',
+  'pando-webhook',
+  CHART,
+  '--namespace',
+  'pando-system',
+  '--kube-version',
+  '1.37.2',
+  '--set',
+  'namespace.create=true',
+  '--set',
+  'license.create=false',
+];
 
 test('values.schema.json is generated from the zod values schema (npm run chart:schema)', () => {
   const committed = readFileSync(SCHEMA_FILE, 'utf8');

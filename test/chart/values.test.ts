@@ -48,7 +48,7 @@ test('the default of each mapped value is the function default', () => {
   }
 });
 
-test('the chart\'s values.yaml documents exactly the defaults', () => {
+test("the chart's values.yaml documents exactly the defaults", () => {
   const doc = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
   assert.equal(doc, JSON.parse(JSON.stringify(DEFAULT_VALUES)));
 });
@@ -69,8 +69,21 @@ test('bad values are all reported at once, each by its path', () => {
     platform: 'lambda',
   });
   const text = problems.join('\n');
-  for (const path of ['defaultMode', 'excludedNamespaces.1', 'replicas', 'sidecar.image', 'sidecar.probe.periodSeconds', 'sidecar.colour', 'tls.certManagr', 'webhook.timeoutSeconds', 'platform']) {
-    assert.ok(problems.some((p) => p.startsWith(`${path}:`) || p.startsWith(`${path},`)), `${path} missing in:\n${text}`);
+  for (const path of [
+    'defaultMode',
+    'excludedNamespaces.1',
+    'replicas',
+    'sidecar.image',
+    'sidecar.probe.periodSeconds',
+    'sidecar.colour',
+    'tls.certManagr',
+    'webhook.timeoutSeconds',
+    'platform',
+  ]) {
+    assert.ok(
+      problems.some((p) => p.startsWith(`${path}:`) || p.startsWith(`${path},`)),
+      `${path} missing in:\n${text}`,
+    );
   }
   assert.is(problems.length, 9, text);
 });
@@ -85,7 +98,7 @@ test('renewal starts before the shortest certificate (cert-manager: 90 days) end
   assert.is(problemsOf({ tls: { renewBeforeDays: 60 } }).length, 0);
 });
 
-test('the sidecar probe ranges are the function\'s own (1-300 s period)', () => {
+test("the sidecar probe ranges are the function's own (1-300 s period)", () => {
   assert.equal(problemsOf({ sidecar: { probe: { periodSeconds: 300 } } }), []);
   assert.is(problemsOf({ sidecar: { probe: { periodSeconds: 301 } } }).length, 1);
 });

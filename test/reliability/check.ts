@@ -22,18 +22,28 @@ export const newStats = (): FuzzStats => ({ runs: 0, answered200: 0, refused400:
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-interface Sent { status: number; body: any }
+interface Sent {
+  status: number;
+  body: any;
+}
 
 /** The registered HTTP handler called directly with the parsed body, as bodyGuard hands it on. */
 export function handlerCaller(config: Config) {
   let reason = '';
-  const log: Logger = (_level, _msg, fields) => { reason = String(fields?.reason ?? ''); };
+  const log: Logger = (_level, _msg, fields) => {
+    reason = String(fields?.reason ?? '');
+  };
   const handler = createHandler(config, log);
   return (body: unknown): Sent & { reason: string } => {
     let sent: Sent | undefined;
     const res = {
-      writeHead(status: number) { sent = { status, body: undefined }; return res; },
-      end(text: string) { sent!.body = JSON.parse(text); },
+      writeHead(status: number) {
+        sent = { status, body: undefined };
+        return res;
+      },
+      end(text: string) {
+        sent!.body = JSON.parse(text);
+      },
     };
     reason = '';
     handler({ method: 'POST', url: '/?timeout=10s', headers: { 'content-type': 'application/json' }, body } as unknown as Request, res as unknown as Response);
@@ -42,7 +52,9 @@ export function handlerCaller(config: Config) {
   };
 }
 
-const fail = (what: string): never => { throw new Error(what); };
+const fail = (what: string): never => {
+  throw new Error(what);
+};
 
 function sidecarsOf(pod: any): any[] {
   return ['containers', 'initContainers', 'ephemeralContainers']

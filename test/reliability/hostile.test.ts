@@ -8,8 +8,12 @@ import { InProcessServer, startInProcess, TEST_TIMEOUTS } from './serve';
 import { exchange, Exchange, jsonPost } from './wire';
 
 let server: InProcessServer;
-test.before(async () => { server = await startInProcess(); });
-test.after(async () => { await server.close(); });
+test.before(async () => {
+  server = await startInProcess();
+});
+test.after(async () => {
+  await server.close();
+});
 
 async function stillServes(after: string) {
   const answer = await exchange(server.port, [jsonPost(validBody())]);
@@ -55,21 +59,64 @@ test('slow senders and requests that never finish are cut by the server timeouts
 // anything inside request.object gets 200, allowed, uid echoed, and a patch that applies.
 const WRONG_VALUES: unknown[] = [null, 0, -1.5, true, '', 'x', [], [1, 'a'], {}, { a: { b: [] } }];
 const ENVELOPE_PATHS = [
-  ['apiVersion'], ['kind'], ['request'], ['request', 'uid'], ['request', 'kind'], ['request', 'kind', 'group'],
-  ['request', 'kind', 'version'], ['request', 'kind', 'kind'], ['request', 'resource'], ['request', 'resource', 'group'],
-  ['request', 'resource', 'version'], ['request', 'resource', 'resource'], ['request', 'operation'],
+  ['apiVersion'],
+  ['kind'],
+  ['request'],
+  ['request', 'uid'],
+  ['request', 'kind'],
+  ['request', 'kind', 'group'],
+  ['request', 'kind', 'version'],
+  ['request', 'kind', 'kind'],
+  ['request', 'resource'],
+  ['request', 'resource', 'group'],
+  ['request', 'resource', 'version'],
+  ['request', 'resource', 'resource'],
+  ['request', 'operation'],
 ];
-const OPTIONAL_ENVELOPE_PATHS = [['request', 'name'], ['request', 'namespace'], ['request', 'subResource'], ['request', 'dryRun']];
+const OPTIONAL_ENVELOPE_PATHS = [
+  ['request', 'name'],
+  ['request', 'namespace'],
+  ['request', 'subResource'],
+  ['request', 'dryRun'],
+];
 const OBJECT_PATHS = [
-  [], ['metadata'], ['metadata', 'name'], ['metadata', 'generateName'], ['metadata', 'namespace'], ['metadata', 'labels'],
-  ['metadata', 'labels', 'pandocore.xyz/protect'], ['metadata', 'annotations'], ['metadata', 'annotations', 'pandocore.xyz/mode'],
-  ['metadata', 'ownerReferences'], ['spec'], ['spec', 'containers'], ['spec', 'containers', 0], ['spec', 'containers', 0, 'name'],
-  ['spec', 'containers', 0, 'env'], ['spec', 'containers', 0, 'env', 0], ['spec', 'containers', 0, 'env', 0, 'valueFrom'],
-  ['spec', 'containers', 0, 'volumeMounts'], ['spec', 'containers', 0, 'volumeMounts', 0], ['spec', 'containers', 0, 'volumeMounts', 0, 'mountPath'],
-  ['spec', 'containers', 0, 'volumeMounts', 0, 'name'], ['spec', 'containers', 1], ['spec', 'initContainers'], ['spec', 'initContainers', 0],
-  ['spec', 'ephemeralContainers'], ['spec', 'serviceAccountName'], ['spec', 'serviceAccount'], ['spec', 'hostPID'], ['spec', 'hostNetwork'],
-  ['spec', 'shareProcessNamespace'], ['spec', 'automountServiceAccountToken'], ['spec', 'os'], ['spec', 'os', 'name'],
-  ['spec', 'restartPolicy'], ['spec', 'volumes'], ['spec', 'volumes', 0], ['status'],
+  [],
+  ['metadata'],
+  ['metadata', 'name'],
+  ['metadata', 'generateName'],
+  ['metadata', 'namespace'],
+  ['metadata', 'labels'],
+  ['metadata', 'labels', 'pandocore.xyz/protect'],
+  ['metadata', 'annotations'],
+  ['metadata', 'annotations', 'pandocore.xyz/mode'],
+  ['metadata', 'ownerReferences'],
+  ['spec'],
+  ['spec', 'containers'],
+  ['spec', 'containers', 0],
+  ['spec', 'containers', 0, 'name'],
+  ['spec', 'containers', 0, 'env'],
+  ['spec', 'containers', 0, 'env', 0],
+  ['spec', 'containers', 0, 'env', 0, 'valueFrom'],
+  ['spec', 'containers', 0, 'volumeMounts'],
+  ['spec', 'containers', 0, 'volumeMounts', 0],
+  ['spec', 'containers', 0, 'volumeMounts', 0, 'mountPath'],
+  ['spec', 'containers', 0, 'volumeMounts', 0, 'name'],
+  ['spec', 'containers', 1],
+  ['spec', 'initContainers'],
+  ['spec', 'initContainers', 0],
+  ['spec', 'ephemeralContainers'],
+  ['spec', 'serviceAccountName'],
+  ['spec', 'serviceAccount'],
+  ['spec', 'hostPID'],
+  ['spec', 'hostNetwork'],
+  ['spec', 'shareProcessNamespace'],
+  ['spec', 'automountServiceAccountToken'],
+  ['spec', 'os'],
+  ['spec', 'os', 'name'],
+  ['spec', 'restartPolicy'],
+  ['spec', 'volumes'],
+  ['spec', 'volumes', 0],
+  ['status'],
 ].map((p) => ['request', 'object', ...p]);
 
 async function postReview(review: unknown) {
@@ -118,14 +165,24 @@ test('wrong types anywhere in the pod are allowed unchanged or patched validly, 
   }
   assert.ok(patched > 50, `only ${patched} of the wrong-type pods were injected`);
   const logs = server.logs.map((l) => JSON.parse(l));
-  assert.not.ok(logs.some((l) => l.reason === 'internal_error'), 'a pod shape reached the internal_error path');
+  assert.not.ok(
+    logs.some((l) => l.reason === 'internal_error'),
+    'a pod shape reached the internal_error path',
+  );
   await stillServes('object types');
 });
 
 test('log lines stay short whatever the size of the strings in the request', async () => {
   server.logs.length = 0;
   const huge = 'h'.repeat(1024 * 1024);
-  for (const path of [['request', 'uid'], ['request', 'namespace'], ['request', 'name'], ['request', 'operation'], ['request', 'object', 'metadata', 'name'], ['request', 'object', 'metadata', 'generateName']]) {
+  for (const path of [
+    ['request', 'uid'],
+    ['request', 'namespace'],
+    ['request', 'name'],
+    ['request', 'operation'],
+    ['request', 'object', 'metadata', 'name'],
+    ['request', 'object', 'metadata', 'generateName'],
+  ]) {
     await postReview(reviewWith(path, huge));
   }
   await postReview({ ...validReview(), kind: huge });

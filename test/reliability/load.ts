@@ -4,7 +4,10 @@
 import http from 'node:http';
 import https from 'node:https';
 
-export interface Body { text: string; expected: string }
+export interface Body {
+  text: string;
+  expected: string;
+}
 
 export interface LoadOptions {
   url: string;
@@ -41,20 +44,25 @@ function send(options: LoadOptions, body: Body): Promise<{ ok: boolean; detail?:
   const url = new URL(options.url);
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.request(url, {
-      method: 'POST', agent: options.agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body.text) },
-    }, (res) => {
-      options.onAnswer?.(res);
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const ok = res.statusCode === 200 && text === body.expected;
-        resolve(ok ? { ok } : { ok, detail: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` });
-      });
-    });
+    const req = client.request(
+      url,
+      {
+        method: 'POST',
+        agent: options.agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body.text) },
+      },
+      (res) => {
+        options.onAnswer?.(res);
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const ok = res.statusCode === 200 && text === body.expected;
+          resolve(ok ? { ok } : { ok, detail: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` });
+        });
+      },
+    );
     req.on('error', (error: NodeJS.ErrnoException) => {
       // Which connection failed tells a request the server dropped from one it never saw.
       if (error.code && error.code !== 'ECONNREFUSED') error.code = `${error.code}${req.reusedSocket ? ' (reused connection)' : ' (new connection)'}`;
@@ -74,7 +82,9 @@ export function startLoad(options: LoadOptions): LoadRun {
   let firstWrong: string | undefined;
   let stopped = false;
   const started = performance.now();
-  const timer = setTimeout(() => { stopped = true; }, options.maxMs);
+  const timer = setTimeout(() => {
+    stopped = true;
+  }, options.maxMs);
 
   async function worker() {
     while (!stopped && next < options.maxRequests) {
@@ -84,7 +94,10 @@ export function startLoad(options: LoadOptions): LoadRun {
         const result = await send(options, options.bodyFor(i));
         latencies[ok + wrong] = performance.now() - t0;
         if (result.ok) ok++;
-        else { wrong++; firstWrong ??= result.detail; }
+        else {
+          wrong++;
+          firstWrong ??= result.detail;
+        }
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
         errors[code] = (errors[code] ?? 0) + 1;
@@ -103,13 +116,30 @@ export function startLoad(options: LoadOptions): LoadRun {
     const sorted = Array.from(latencies.subarray(0, answered)).sort((a, b) => a - b);
     const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
     return {
-      requests: done, ok, wrong, errors, ms: Math.round(ms),
-      latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(sorted[sorted.length - 1] ?? 0), mean: round(sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1)) },
+      requests: done,
+      ok,
+      wrong,
+      errors,
+      ms: Math.round(ms),
+      latencyMs: {
+        p50: at(0.5),
+        p90: at(0.9),
+        p99: at(0.99),
+        max: round(sorted[sorted.length - 1] ?? 0),
+        mean: round(sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1)),
+      },
       requestsPerSecond: Math.round(answered / (ms / 1000)),
       ...(firstWrong ? { firstWrong } : {}),
     };
   });
-  return { promise, stop: () => { stopped = true; }, inFlight: () => next - done, sent: () => next };
+  return {
+    promise,
+    stop: () => {
+      stopped = true;
+    },
+    inFlight: () => next - done,
+    sent: () => next,
+  };
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;

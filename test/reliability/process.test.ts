@@ -27,7 +27,11 @@ async function stop(child: Child) {
 
 /** A chunked upload of `total` bytes in 64 KiB chunks, produced as the socket drains. */
 function* chunkedUpload(total: number): Generator<Step> {
-  yield rawRequest('POST', '/', [['Host', 'x'], ['Content-Type', 'application/json'], ['Transfer-Encoding', 'chunked']]);
+  yield rawRequest('POST', '/', [
+    ['Host', 'x'],
+    ['Content-Type', 'application/json'],
+    ['Transfer-Encoding', 'chunked'],
+  ]);
   const chunk = Buffer.concat([Buffer.from('10000\r\n'), Buffer.alloc(0x10000, 0x20), Buffer.from('\r\n')]);
   for (let sent = 0; sent < total; sent += 0x10000) yield chunk;
   yield '0\r\n\r\n';
@@ -44,8 +48,16 @@ test('bodies over 3 MiB are refused without being buffered whole: RSS stays flat
     for (let i = 0; i < 20; i++) await stillServes(child); // warm up
     const before = child.rss();
     let peak = before;
-    const sampler = setInterval(() => { peak = Math.max(peak, child.rss()); }, 10);
-    const declared = await exchange(port, [rawRequest('POST', '/', [['Host', 'x'], ['Content-Type', 'application/json'], ['Content-Length', 50 * MiB]])]);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, child.rss());
+    }, 10);
+    const declared = await exchange(port, [
+      rawRequest('POST', '/', [
+        ['Host', 'x'],
+        ['Content-Type', 'application/json'],
+        ['Content-Length', 50 * MiB],
+      ]),
+    ]);
     assert.is(declared.status, 413);
     const streams = [];
     for (let i = 0; i < 3; i++) {
@@ -63,9 +75,10 @@ test('bodies over 3 MiB are refused without being buffered whole: RSS stays flat
     await stillServes(child);
     const growth = peak - before;
     assert.ok(growth < 40 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
-    if (process.env.RELIABILITY_VERBOSE) console.log({ rssBeforeMiB: before / MiB, peakGrowthMiB: growth / MiB, streamedBeforeCutMiB: streams.map((w) => w / MiB) });
+    if (process.env.RELIABILITY_VERBOSE)
+      console.log({ rssBeforeMiB: before / MiB, peakGrowthMiB: growth / MiB, streamedBeforeCutMiB: streams.map((w) => w / MiB) });
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nserver output:\n${child.output.slice(-20).join('\n')}`);
+    throw new Error(`${(error as Error).message}\nserver output:\n${child.output.slice(-20).join('\n')}`, { cause: error });
   } finally {
     await stop(child);
   }
@@ -78,7 +91,10 @@ test('a client that sends an oversized body whole still reads the 413 (no reset 
     const agent = new http.Agent({ keepAlive: true });
     for (let i = 0; i < 40; i++) {
       const status = await new Promise<string>((resolve) => {
-        const req = http.request(child.urls.http, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => { res.resume(); resolve(String(res.statusCode)); });
+        const req = http.request(child.urls.http, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          resolve(String(res.statusCode));
+        });
         req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
         req.end(Buffer.alloc(3 * MiB + 1, 0x20));
       });
@@ -115,8 +131,25 @@ test('nothing the process writes holds a pod env value, a license key or a reque
       Buffer.concat([Buffer.from(JSON.stringify(review)), Buffer.alloc(3 * MiB, 0x20)]), // 413
     ];
     for (const body of bodies) await exchange(port, [jsonPost(body)], 10_000);
-    await exchange(port, [rawRequest('POST', '/', [['Host', 'x'], ['Content-Type', 'text/plain'], ['Content-Length', Buffer.byteLength(bodies[0])], ['Connection', 'close']], bodies[0])]);
-    await exchange(port, [rawRequest('GET', `/%${MARKER}`, [['Host', 'x'], ['Connection', 'close']])]);
+    await exchange(port, [
+      rawRequest(
+        'POST',
+        '/',
+        [
+          ['Host', 'x'],
+          ['Content-Type', 'text/plain'],
+          ['Content-Length', Buffer.byteLength(bodies[0])],
+          ['Connection', 'close'],
+        ],
+        bodies[0],
+      ),
+    ]);
+    await exchange(port, [
+      rawRequest('GET', `/%${MARKER}`, [
+        ['Host', 'x'],
+        ['Connection', 'close'],
+      ]),
+    ]);
     await stillServes(child);
   } finally {
     await stop(child);
@@ -147,9 +180,19 @@ test('SIGTERM under load: every request on a connection the server accepted is a
   assert.is(code, 0);
   assert.ok(inFlight > 50, `only ${inFlight} requests in flight at SIGTERM`);
   assert.is(result.wrong, 0, result.firstWrong);
-  assert.equal(lost, {}, `requests lost: ${JSON.stringify(lost)}; exit ${Math.round(performance.now() - killedAt)} ms after SIGTERM; ${child.output.filter((l) => !l.includes('"admission"')).slice(-5).join(' | ')}`);
+  assert.equal(
+    lost,
+    {},
+    `requests lost: ${JSON.stringify(lost)}; exit ${Math.round(performance.now() - killedAt)} ms after SIGTERM; ${child.output
+      .filter((l) => !l.includes('"admission"'))
+      .slice(-5)
+      .join(' | ')}`,
+  );
   assert.ok(refusedAfterClose <= 100 && resetInAcceptQueue <= 100, `${refusedAfterClose} refused, ${resetInAcceptQueue} reset in the accept queue`);
-  assert.not.ok(child.output.some((l) => l.includes('drain timed out')), 'the drain timed out and cut connections');
+  assert.not.ok(
+    child.output.some((l) => l.includes('drain timed out')),
+    'the drain timed out and cut connections',
+  );
 });
 
 /** Starts main.js with a bad environment; resolves with its exit code, output and whether the port ever accepted. */
@@ -157,10 +200,15 @@ async function startBadly(env: Record<string, string>, probePort?: number) {
   const started = performance.now();
   const child = startNode([MAIN_JS], env);
   let listened = false;
-  const probe = probePort ? setInterval(() => {
-    const s = net.connect(probePort, '127.0.0.1', () => { listened = true; s.destroy(); });
-    s.on('error', () => s.destroy());
-  }, 5) : undefined;
+  const probe = probePort
+    ? setInterval(() => {
+        const s = net.connect(probePort, '127.0.0.1', () => {
+          listened = true;
+          s.destroy();
+        });
+        s.on('error', () => s.destroy());
+      }, 5)
+    : undefined;
   const killer = setTimeout(() => child.process.kill('SIGKILL'), 5000);
   const { code } = await child.exited;
   clearTimeout(killer);
@@ -173,8 +221,14 @@ test('a bad configuration exits non-zero at once, naming every bad variable in o
   const cases: [Record<string, string>, string[]][] = [
     [{ PANDO_DEFAULT_MODE: 'audit', PORT: 'x' }, ['PANDO_DEFAULT_MODE', 'PORT']],
     [{ PANDO_DEFAULT_MODE: 'audit', PANDO_SIDECAR_CPU_LIMIT: 'lots', PORT: String(port) }, ['PANDO_DEFAULT_MODE', 'PANDO_SIDECAR_CPU_LIMIT']],
-    [{ PORT: String(port), PANDO_TLS_CERT_FILE: '/nonexistent/tls.crt', PANDO_PROBE_PERIOD_SECONDS: '0' }, ['PANDO_TLS_CERT_FILE', 'PANDO_TLS_KEY_FILE', 'PANDO_PROBE_PERIOD_SECONDS']],
-    [{ PORT: String(port), PANDO_DRAIN_TIMEOUT_SECONDS: '0', PANDO_EXCLUDED_NAMESPACES: 'Not_A_Namespace' }, ['PANDO_DRAIN_TIMEOUT_SECONDS', 'PANDO_EXCLUDED_NAMESPACES']],
+    [
+      { PORT: String(port), PANDO_TLS_CERT_FILE: '/nonexistent/tls.crt', PANDO_PROBE_PERIOD_SECONDS: '0' },
+      ['PANDO_TLS_CERT_FILE', 'PANDO_TLS_KEY_FILE', 'PANDO_PROBE_PERIOD_SECONDS'],
+    ],
+    [
+      { PORT: String(port), PANDO_DRAIN_TIMEOUT_SECONDS: '0', PANDO_EXCLUDED_NAMESPACES: 'Not_A_Namespace' },
+      ['PANDO_DRAIN_TIMEOUT_SECONDS', 'PANDO_EXCLUDED_NAMESPACES'],
+    ],
   ];
   for (const [env, names] of cases) {
     const run = await startBadly(env, port);

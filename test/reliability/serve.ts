@@ -17,7 +17,9 @@ export const startInProcess = (config: Config = defaultConfig, timeouts = TEST_T
 
 export const MAIN_JS = join(__dirname, '..', '..', '..', 'dist', 'function', 'main.js');
 
-export interface Child extends NodeChild { urls: { http: string; https?: string } }
+export interface Child extends NodeChild {
+  urls: { http: string; https?: string };
+}
 
 /** Starts node dist/function/main.js and resolves once it logs "serving" (or rejects on exit). */
 export async function spawnMain(env: Record<string, string>, startMs = 10_000): Promise<Child> {
@@ -27,7 +29,7 @@ export async function spawnMain(env: Record<string, string>, startMs = 10_000): 
     return Object.assign(child, { urls: { http: serving.http, https: serving.https } });
   } catch (error) {
     child.process.kill('SIGKILL');
-    throw new Error(`main.js did not start: ${(error as Error).message}`);
+    throw new Error(`main.js did not start: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -32,7 +32,9 @@ export function exchange(port: number, steps: Iterable<Step> | AsyncIterable<Ste
       clearTimeout(timer);
       socket.destroy();
       // Interim answers (100 Continue) come first; the status is the final one.
-      const text = Buffer.concat(received).toString('latin1').replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, '');
+      const text = Buffer.concat(received)
+        .toString('latin1')
+        .replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, '');
       const split = text.indexOf('\r\n\r\n');
       const head = split < 0 ? text : text.slice(0, split);
       resolve({
@@ -46,15 +48,28 @@ export function exchange(port: number, steps: Iterable<Step> | AsyncIterable<Ste
     };
     const timer = setTimeout(finish, deadlineMs);
     socket.on('data', (chunk) => received.push(chunk));
-    socket.on('error', () => { closed = true; finish(); });
-    socket.on('close', () => { closed = true; finish(); });
+    socket.on('error', () => {
+      closed = true;
+      finish();
+    });
+    socket.on('close', () => {
+      closed = true;
+      finish();
+    });
     socket.once('connect', async () => {
       for await (const step of steps) {
         if (done || closed) break;
-        if (typeof step === 'object' && 'pauseMs' in step) { await sleep(step.pauseMs); continue; }
+        if (typeof step === 'object' && 'pauseMs' in step) {
+          await sleep(step.pauseMs);
+          continue;
+        }
         const ok = socket.write(step);
         written += Buffer.byteLength(step);
-        if (!ok) await new Promise((r) => { socket.once('drain', r); socket.once('close', r); });
+        if (!ok)
+          await new Promise((r) => {
+            socket.once('drain', r);
+            socket.once('close', r);
+          });
       }
     });
   });
@@ -68,7 +83,12 @@ export function rawRequest(method: string, path: string, headers: [string, strin
 
 /** A JSON POST with a correct Content-Length, closing after the answer. */
 export const jsonPost = (body: string | Buffer, extra: [string, string | number][] = []) =>
-  rawRequest('POST', '/?timeout=10s', [['Host', '127.0.0.1'], ['Content-Type', 'application/json'], ['Content-Length', Buffer.byteLength(body)], ['Connection', 'close'], ...extra], body);
+  rawRequest(
+    'POST',
+    '/?timeout=10s',
+    [['Host', '127.0.0.1'], ['Content-Type', 'application/json'], ['Content-Length', Buffer.byteLength(body)], ['Connection', 'close'], ...extra],
+    body,
+  );
 
 /** Bytes one at a time, with a pause after each: a slow sender. */
 export function* trickle(bytes: Buffer | string, pauseMs: number, limit = Infinity): Generator<Step> {

@@ -20,8 +20,7 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Repli
  */
 export function podFromManifest(doc: Obj): Obj | undefined {
   if (doc?.kind === 'Pod') return deepClone(doc);
-  const template = doc?.kind === 'CronJob' ? doc.spec?.jobTemplate?.spec?.template
-    : WORKLOAD_KINDS.has(doc?.kind) ? doc.spec?.template : undefined;
+  const template = doc?.kind === 'CronJob' ? doc.spec?.jobTemplate?.spec?.template : WORKLOAD_KINDS.has(doc?.kind) ? doc.spec?.template : undefined;
   if (!template) return undefined;
   const owner = doc.metadata?.name ?? 'workload';
   const metadata = { ...deepClone(template.metadata ?? {}), generateName: `${owner}-${suffix(owner)}-` };
@@ -38,7 +37,11 @@ export function podFromManifest(doc: Obj): Obj | undefined {
   return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
 }
 
-const suffix = (s: string) => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7).toString(36).slice(0, 5);
+const suffix = (s: string) =>
+  [...s]
+    .reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7)
+    .toString(36)
+    .slice(0, 5);
 
 /** The pod after API server defaulting and the ServiceAccount admission plugin. */
 export function admittedPod(input: Obj, namespace: string): Obj {
@@ -139,9 +142,10 @@ export function reviewFor(object: Obj, options: ReviewOptions = {}): Obj {
       object,
       oldObject: operation === 'UPDATE' ? object : null,
       dryRun: options.dryRun ?? false,
-      options: operation === 'CREATE'
-        ? { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', ...(options.dryRun ? { dryRun: ['All'] } : {}) }
-        : { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1' },
+      options:
+        operation === 'CREATE'
+          ? { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', ...(options.dryRun ? { dryRun: ['All'] } : {}) }
+          : { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1' },
     },
   };
 }

@@ -15,7 +15,7 @@ let found: string | null | undefined;
 export function toolsDir(): string | undefined {
   if (found === undefined) {
     const run = spawnSync('bash', [join(ROOT, 'scripts', 'tools.sh'), '--print'], { encoding: 'utf8' });
-    found = run.status === 0 ? run.stdout.trim().split('\n').at(-1) ?? null : null;
+    found = run.status === 0 ? (run.stdout.trim().split('\n').at(-1) ?? null) : null;
   }
   return found ?? undefined;
 }
@@ -28,15 +28,27 @@ export function helmAvailable(suite: string): boolean {
   return false;
 }
 
-export interface HelmRun { code: number; stdout: string; stderr: string }
+export interface HelmRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export function helm(args: string[], options: { helm?: Helm; input?: string } = {}): HelmRun {
   const dir = toolsDir();
   if (!dir) throw new Error('helm is not built: npm run tools');
   const run = spawnSync(join(dir, options.helm ?? 'helm'), args, {
-    input: options.input, encoding: 'utf8', maxBuffer: 64 << 20,
+    input: options.input,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
     // No user config or cache leaks in (repositories, plugins, registry logins).
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, HELM_CONFIG_HOME: join(ROOT, 'build', '.helm'), HELM_CACHE_HOME: join(ROOT, 'build', '.helm'), HELM_DATA_HOME: join(ROOT, 'build', '.helm') },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      HELM_CONFIG_HOME: join(ROOT, 'build', '.helm'),
+      HELM_CACHE_HOME: join(ROOT, 'build', '.helm'),
+      HELM_DATA_HOME: join(ROOT, 'build', '.helm'),
+    },
   });
   return { code: run.status ?? 1, stdout: run.stdout ?? '', stderr: run.stderr ?? '' };
 }
@@ -48,13 +60,18 @@ export const RELEASE = { name: 'pando-webhook', namespace: 'pando-system' };
  * e2e suite runs (Helm 3 would otherwise assume v1.20, below the chart's kubeVersion floor).
  */
 export function template(values: Obj, options: { helm?: Helm; namespace?: string } = {}): HelmRun {
-  return helm(['template', RELEASE.name, CHART, '--namespace', options.namespace ?? RELEASE.namespace, '--kube-version', '1.37.2', '-f', '-'], { helm: options.helm, input: JSON.stringify(values) });
+  return helm(['template', RELEASE.name, CHART, '--namespace', options.namespace ?? RELEASE.namespace, '--kube-version', '1.37.2', '-f', '-'], {
+    helm: options.helm,
+    input: JSON.stringify(values),
+  });
 }
 
 export function render(values: Obj, options: { helm?: Helm; namespace?: string } = {}): Obj[] {
   const run = template(values, options);
   if (run.code !== 0) throw new Error(`helm template failed: ${run.stderr}`);
-  return parseAllDocuments(run.stdout).map((d) => d.toJS()).filter((d) => d && typeof d === 'object');
+  return parseAllDocuments(run.stdout)
+    .map((d) => d.toJS())
+    .filter((d) => d && typeof d === 'object');
 }
 
 /** A license for renders that need one. */

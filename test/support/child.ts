@@ -5,7 +5,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-export interface Exit { code: number | null; signal: NodeJS.Signals | null }
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 export interface NodeChild {
   process: ChildProcess;
@@ -34,15 +37,21 @@ export interface NodeOptions {
 
 export function startNode(args: string[], env: Record<string, string | undefined> = {}, options: NodeOptions = {}): NodeChild {
   const base = options.inheritEnv ? process.env : { PATH: process.env.PATH ?? '' };
-  const child = spawn(process.execPath, args, { cwd: options.cwd, env: { ...base, ...env }, stdio: ['ignore', options.ignoreStdout ? 'ignore' : 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: { ...base, ...env },
+    stdio: ['ignore', options.ignoreStdout ? 'ignore' : 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const entries: any[] = [];
   const text = { stdout: '', stderr: '' };
   const waiters = new Set<() => void>();
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => {
-    resolve({ code, signal });
-    for (const wake of waiters) wake();
-  }));
+  const exited = new Promise<Exit>((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+      for (const wake of waiters) wake();
+    }),
+  );
   const collect = (name: 'stdout' | 'stderr') => {
     let rest = '';
     const stream = child[name]!;
@@ -53,32 +62,47 @@ export function startNode(args: string[], env: Record<string, string | undefined
       rest = lines.pop() ?? '';
       for (const line of lines) {
         output.push(line);
-        try { entries.push(JSON.parse(line)); } catch { /* not a log line */ }
+        try {
+          entries.push(JSON.parse(line));
+        } catch {
+          /* not a log line */
+        }
       }
       for (const wake of waiters) wake();
     });
-    stream.on('end', () => { if (rest) output.push(rest); });
+    stream.on('end', () => {
+      if (rest) output.push(rest);
+    });
   };
   if (!options.ignoreStdout) collect('stdout');
   collect('stderr');
 
-  const waitForEntry = (match: (entry: any) => boolean, ms = 10_000) => new Promise<any>((resolve, reject) => {
-    const finish = (fn: () => void) => { clearTimeout(timer); waiters.delete(check); fn(); };
-    const timer = setTimeout(() => finish(() => reject(new Error(`no matching log line in ${ms} ms:\n${output.slice(-20).join('\n')}`))), ms);
-    function check() {
-      const found = entries.find(match);
-      if (found) finish(() => resolve(found));
-      else if (child.exitCode !== null || child.signalCode !== null) finish(() => reject(new Error(`exited (${child.exitCode ?? child.signalCode}) first:\n${output.slice(-20).join('\n')}`)));
-    }
-    waiters.add(check);
-    check();
-  });
+  const waitForEntry = (match: (entry: any) => boolean, ms = 10_000) =>
+    new Promise<any>((resolve, reject) => {
+      const finish = (fn: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        fn();
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`no matching log line in ${ms} ms:\n${output.slice(-20).join('\n')}`))), ms);
+      function check() {
+        const found = entries.find(match);
+        if (found) finish(() => resolve(found));
+        else if (child.exitCode !== null || child.signalCode !== null)
+          finish(() => reject(new Error(`exited (${child.exitCode ?? child.signalCode}) first:\n${output.slice(-20).join('\n')}`)));
+      }
+      waiters.add(check);
+      check();
+    });
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', ms = 30_000) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no exit ${ms} ms after ${signal}:\n${output.slice(-10).join('\n')}`)); }, ms);
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`no exit ${ms} ms after ${signal}:\n${output.slice(-10).join('\n')}`));
+      }, ms);
     });
     try {
       return await Promise.race([exited, timeout]);

@@ -8,8 +8,18 @@ import { applyPatch } from 'fast-json-patch';
 import { createCa, issueServingCert } from '../../function/tls/certs';
 
 type Json = Record<string, any>;
-export interface Recorded { method: string; path: string; contentType?: string; body?: any }
-export interface Failure { method: string; path: string; status: number; message: string }
+export interface Recorded {
+  method: string;
+  path: string;
+  contentType?: string;
+  body?: any;
+}
+export interface Failure {
+  method: string;
+  path: string;
+  status: number;
+  message: string;
+}
 
 const NS = 'pando-system';
 const SECRETS = ['pando-webhook-ca', 'pando-webhook-tls'];
@@ -18,11 +28,16 @@ const SECRET_PATH = new RegExp(`^/api/v1/namespaces/${NS}/secrets/([^/?]+)$`);
 const MWC_PATH = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${MWC}`;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-export const emptySecret = (name: string): Json =>
-  ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS, resourceVersion: '1' }, type: 'Opaque' });
+export const emptySecret = (name: string): Json => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name, namespace: NS, resourceVersion: '1' },
+  type: 'Opaque',
+});
 
 export const webhookConfiguration = (webhooks: string[]): Json => ({
-  apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration',
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'MutatingWebhookConfiguration',
   metadata: { name: MWC, resourceVersion: '1' },
   webhooks: webhooks.map((name) => ({ name, clientConfig: { service: { name: 'pando-webhook', namespace: NS, path: '/' } } })),
 });
@@ -37,11 +52,16 @@ export async function startFakeApi(token = 'test-token') {
     problems: [] as string[],
     fail: undefined as Failure | undefined,
   };
-  const status = (code: number, message: string, reason: string) =>
-    ({ code, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code } });
+  const status = (code: number, message: string, reason: string) => ({
+    code,
+    body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code },
+  });
 
   const handle = (method: string, path: string, headers: Json, body: any): { code: number; body: Json } => {
-    if (headers.authorization !== `Bearer ${token}`) { state.problems.push(`${method} ${path}: bad token`); return status(401, 'Unauthorized', 'Unauthorized'); }
+    if (headers.authorization !== `Bearer ${token}`) {
+      state.problems.push(`${method} ${path}: bad token`);
+      return status(401, 'Unauthorized', 'Unauthorized');
+    }
     if (!String(headers.accept ?? '').includes('application/json')) state.problems.push(`${method} ${path}: accept ${headers.accept}`);
     if (state.fail && state.fail.method === method && state.fail.path === path) return status(state.fail.status, state.fail.message, 'Forbidden');
     const secretName = SECRET_PATH.exec(path)?.[1];
@@ -70,9 +90,17 @@ export async function startFakeApi(token = 'test-token') {
       if (method === 'PATCH') {
         if (headers['content-type'] !== 'application/json-patch+json') state.problems.push(`PATCH ${path}: content-type ${headers['content-type']}`);
         const ops = Array.isArray(body) ? body : [];
-        const allowed = ops.length > 0 && ops.every((op) => (op.op === 'test' && /^\/webhooks\/\d+\/name$/.test(op.path))
-          || (['add', 'replace'].includes(op.op) && /^\/webhooks\/\d+\/clientConfig\/caBundle$/.test(op.path) && BASE64.test(op.value)));
-        if (!allowed) { state.problems.push(`PATCH ${path}: unexpected operations`); return status(422, 'unexpected patch', 'Invalid'); }
+        const allowed =
+          ops.length > 0 &&
+          ops.every(
+            (op) =>
+              (op.op === 'test' && /^\/webhooks\/\d+\/name$/.test(op.path)) ||
+              (['add', 'replace'].includes(op.op) && /^\/webhooks\/\d+\/clientConfig\/caBundle$/.test(op.path) && BASE64.test(op.value)),
+          );
+        if (!allowed) {
+          state.problems.push(`PATCH ${path}: unexpected operations`);
+          return status(422, 'unexpected patch', 'Invalid');
+        }
         try {
           const patched = applyPatch(structuredClone(state.mwc), ops, true, false).newDocument as Json;
           patched.metadata.resourceVersion = String(Number(patched.metadata.resourceVersion) + 1);
@@ -94,7 +122,11 @@ export async function startFakeApi(token = 'test-token') {
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       let body: any;
-      try { body = text ? JSON.parse(text) : undefined; } catch { state.problems.push(`${req.method} ${req.url}: body is not JSON`); }
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        state.problems.push(`${req.method} ${req.url}: body is not JSON`);
+      }
       const method = req.method ?? '';
       const path = req.url ?? '';
       state.requests.push({ method, path, contentType: req.headers['content-type'], body });
@@ -107,14 +139,27 @@ export async function startFakeApi(token = 'test-token') {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    state, token, caPem: ca.cert, host: '127.0.0.1', port, url: `https://127.0.0.1:${port}`,
+    state,
+    token,
+    caPem: ca.cert,
+    host: '127.0.0.1',
+    port,
+    url: `https://127.0.0.1:${port}`,
     /** Requests since the last call, as "METHOD path". */
-    takeRequests() { return state.requests.splice(0).map((r) => `${r.method} ${r.path}`); },
+    takeRequests() {
+      return state.requests.splice(0).map((r) => `${r.method} ${r.path}`);
+    },
     secretText(name: string): Record<string, string> {
       return Object.fromEntries(Object.entries(state.secrets.get(name)?.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
     },
-    bundles(): string[] { return (state.mwc?.webhooks ?? []).map((w: Json) => Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString('utf8')); },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    bundles(): string[] {
+      return (state.mwc?.webhooks ?? []).map((w: Json) => Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString('utf8'));
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 export type FakeApi = Awaited<ReturnType<typeof startFakeApi>>;

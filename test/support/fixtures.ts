@@ -5,7 +5,10 @@ import { join } from 'node:path';
 export const FIXTURES_DIR = join(__dirname, '..', '..', '..', 'fixtures');
 
 export const fixtureNames = () =>
-  readdirSync(FIXTURES_DIR).filter((f) => f.endsWith('.request.json')).map((f) => f.replace(/\.request\.json$/, '')).sort();
+  readdirSync(FIXTURES_DIR)
+    .filter((f) => f.endsWith('.request.json'))
+    .map((f) => f.replace(/\.request\.json$/, ''))
+    .sort();
 
 export const readFixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES_DIR, `${name}.request.json`), 'utf8'));
 

@@ -9,11 +9,20 @@ import { defaultConfig } from './config';
 
 let registered = 0;
 
-export interface TestServer { port: number; url: string; functionName: string; logs: string[]; servers: RunningServers; close(): Promise<void> }
+export interface TestServer {
+  port: number;
+  url: string;
+  functionName: string;
+  logs: string[];
+  servers: RunningServers;
+  close(): Promise<void>;
+}
 
 export async function startTestServer(config: Config = defaultConfig, timeouts: ServerTimeouts = SERVER_TIMEOUTS): Promise<TestServer> {
   const logs: string[] = [];
-  const log = jsonLogger((line) => { logs.push(line); });
+  const log = jsonLogger((line) => {
+    logs.push(line);
+  });
   const name = `admit-test-${++registered}`;
   registerHttp(name, createHandler(config, log));
   const servers = await startServers(bodyGuard(frameworkApp(name, log), log), { port: 0, drainTimeoutMs: 2000 }, log, timeouts);
