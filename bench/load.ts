@@ -1,11 +1,21 @@
-// The benchmark's two loads, on the one load generator (test/support/load.ts): saturation with
-// fixed connections for a duration or a count, and a light paced load (one request every
-// 1/rate s, where a burst-per-second client would send each second's quota back to back).
-// Latencies in microseconds.
+// Saturation load with autocannon (fixed connections, bounded duration or count), and a light
+// paced load written here: autocannon's rate sends each second's quota back to back, a burst,
+// where a paced load sends one request every 1/rate seconds. Latencies in microseconds.
 import http from 'node:http';
 import https from 'node:https';
 import { createHistogram, RecordableHistogram } from 'node:perf_hooks';
-import { startLoad } from '../test/support/load';
+
+// autocannon ships no types: the few fields used here.
+interface Summary {
+  duration: number;
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Instance = Promise<Summary> & { on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const autocannon = require('autocannon') as (options: object) => Instance;
 
 export interface LoadResult {
   requests: number;
@@ -21,34 +31,82 @@ export interface Load {
   connections: number;
   durationSec?: number;
   amount?: number;
-  ratePerSec?: number;
+}
+
+/** Latencies are also recorded into `latency` when given, to sum several runs. */
+export async function runLoad(url: string, body: string, load: Load, latency = createHistogram()): Promise<LoadResult> {
+  const instance = autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: load.connections,
+    ...(load.amount ? { amount: load.amount } : { duration: load.durationSec ?? 5 }),
+    timeout: 10,
+  });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) latency.record(Math.max(1, Math.round(ms * 1000)));
+  });
+  const result = await instance;
+  return {
+    requests: result['2xx'],
+    seconds: result.duration,
+    reqPerSec: result['2xx'] / (result.duration || 1),
+    ...summary(latency),
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
 }
 
 export const summary = (latency: RecordableHistogram) => ({ p50Ms: latency.percentile(50) / 1000, p99Ms: latency.percentile(99) / 1000 });
 
-/** Latencies are also recorded into `latency` when given, to sum several runs. A self-signed
- * certificate is accepted (loopback only). */
-export async function runLoad(url: string, body: string, load: Load, latency = createHistogram()): Promise<LoadResult> {
+/** One request every 1/rate s for `durationSec`, over at most `connections` kept-alive
+ * connections; latency from sending the request to the end of its answer. */
+export async function runPaced(
+  url: string,
+  body: string,
+  load: { ratePerSec: number; durationSec: number; connections: number },
+  latency = createHistogram(),
+): Promise<LoadResult> {
+  const secure = url.startsWith('https:');
   const options = { keepAlive: true, maxSockets: load.connections };
-  const agent = url.startsWith('https:') ? new https.Agent({ ...options, rejectUnauthorized: false }) : new http.Agent(options);
-  const paced = load.ratePerSec ? Math.round(load.ratePerSec * (load.durationSec ?? 5)) : undefined;
-  const run = startLoad({
-    url,
-    agent,
-    connections: load.connections,
-    bodyFor: () => ({ text: body }),
-    maxRequests: load.amount ?? paced ?? 2_000_000,
-    // A paced run ends when its last request is answered; the others at the duration.
-    maxMs: paced || load.amount ? 600_000 : (load.durationSec ?? 5) * 1000,
-    ratePerSec: load.ratePerSec,
-    histogram: latency,
-  });
-  const result = await run.promise;
+  const agent = secure ? new https.Agent({ ...options, rejectUnauthorized: false }) : new http.Agent(options);
+  const client = secure ? https : http;
+  const total = Math.round(load.ratePerSec * load.durationSec);
+  let requests = 0;
+  let errors = 0;
+  let non2xx = 0;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const sent = performance.now();
+      const req = client.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            requests++;
+            latency.record(Math.max(1, Math.round((performance.now() - sent) * 1000)));
+          } else non2xx++;
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / load.ratePerSec;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(one());
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - started) / 1000;
   agent.destroy();
-  const errors = Object.values(result.errors).reduce((a, b) => a + b, 0);
-  return { requests: result.ok, seconds: result.ms / 1000, reqPerSec: result.ok / (result.ms / 1000), ...summary(latency), errors, non2xx: result.wrong };
+  return { requests, seconds, reqPerSec: requests / seconds, ...summary(latency), errors, non2xx };
 }
-
-/** One request every 1/rate s for `durationSec`, over at most `connections` kept-alive connections. */
-export const runPaced = (url: string, body: string, load: { ratePerSec: number; durationSec: number; connections: number }, latency = createHistogram()) =>
-  runLoad(url, body, load, latency);
