@@ -1,6 +1,7 @@
 // A small client for the local API server, for tests that need the raw answer: status, body and
 // the Warning headers the API server sends back (what kubectl prints as "Warning: ...").
 import https from 'node:https';
+import { kubeRequest } from '../../function/tls/kube';
 
 export interface ApiAccess {
   server: string;
@@ -17,51 +18,27 @@ export type Api = ReturnType<typeof apiClient>;
 
 export function apiClient(access: ApiAccess) {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 8, ca: access.ca });
-  const request = <T = any>(method: string, path: string, body?: unknown, contentType = 'application/json') =>
-    new Promise<ApiAnswer<T>>((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = https.request(
-        new URL(path, access.server),
-        {
-          method,
-          agent,
-          timeout: 30_000,
-          headers: {
-            authorization: `Bearer ${access.token}`,
-            accept: 'application/json',
-            ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: any = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              /* plain text answer */
-            }
-            const header = res.headers.warning;
-            const warnings = (Array.isArray(header) ? header : header ? [header] : [])
-              .flatMap((h) => h.split(/,(?=\s*299 )/))
-              .map((h) =>
-                h
-                  .trim()
-                  .replace(/^299 - "/, '')
-                  .replace(/"$/, '')
-                  .replace(/\\"/g, '"'),
-              );
-            resolve({ status: res.statusCode ?? 0, body: parsed as T, warnings });
-          });
-          res.on('error', reject);
-        },
+  const kube = { baseUrl: access.server, token: access.token, ca: access.ca, agent, timeoutMs: 30_000 };
+  const request = async <T = any>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<ApiAnswer<T>> => {
+    const answer = await kubeRequest(kube, method, path, body, contentType);
+    let parsed: any = answer.text;
+    try {
+      parsed = JSON.parse(answer.text);
+    } catch {
+      /* plain text answer */
+    }
+    const header = answer.headers.warning;
+    const warnings = (Array.isArray(header) ? header : header ? [header] : [])
+      .flatMap((h) => h.split(/,(?=\s*299 )/))
+      .map((h) =>
+        h
+          .trim()
+          .replace(/^299 - "/, '')
+          .replace(/"$/, '')
+          .replace(/\\"/g, '"'),
       );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return { status: answer.status, body: parsed as T, warnings };
+  };
   return {
     request,
     get: <T = any>(path: string) => request<T>('GET', path),

@@ -123,13 +123,18 @@ async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeo
     env,
   );
   saveState(state);
+  await waitForApi(state, 'kube-apiserver', '/readyz', 90_000, state.pids.apiserver);
+}
+
+/** Polls an API path with the admin client until it answers 200, while the process runs. */
+async function waitForApi(state: ClusterState, what: string, path: string, timeoutMs: number, pid: number | undefined) {
   const api = adminApi(state);
   try {
     await waitFor(
-      'kube-apiserver',
-      async () => (await api.get('/readyz')).status === 200,
-      90_000,
-      () => isAlive(state.pids.apiserver),
+      what,
+      async () => (await api.get(path)).status === 200,
+      timeoutMs,
+      () => isAlive(pid),
     );
   } finally {
     api.close();
@@ -156,17 +161,7 @@ async function startControllerManager(state: ClusterState, pki: Awaited<ReturnTy
   );
   saveState(state);
   // Ready once the default namespace has its ServiceAccount.
-  const api = adminApi(state);
-  try {
-    await waitFor(
-      'kube-controller-manager',
-      async () => (await api.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
-      60_000,
-      () => isAlive(state.pids.controllerManager),
-    );
-  } finally {
-    api.close();
-  }
+  await waitForApi(state, 'kube-controller-manager', '/api/v1/namespaces/default/serviceaccounts/default', 60_000, state.pids.controllerManager);
 }
 
 function writeKubeconfig(state: ClusterState) {

@@ -28,6 +28,9 @@ export interface KubeAccess {
   baseUrl: string;
   token: string;
   ca?: string | Buffer;
+  /** Connection reuse, for callers that make many calls (tests). */
+  agent?: http.Agent;
+  timeoutMs?: number;
 }
 
 export const secretPath = (namespace: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
@@ -44,49 +47,59 @@ function statusMessage(text: string): string {
   return text.slice(0, 200) || 'no response body';
 }
 
-export function kubeClient(access: KubeAccess): KubeApi {
+export interface KubeAnswer {
+  status: number;
+  text: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** One API call, whatever its status: the answer's status, text (at most 1 MiB) and headers. */
+export function kubeRequest(access: KubeAccess, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<KubeAnswer> {
   const base = new URL(access.baseUrl);
   const transport = base.protocol === 'https:' ? https : http;
-  const call = <T>(method: string, path: string, body?: unknown, contentType = 'application/json') =>
-    new Promise<T>((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = transport.request(
-        new URL(path, base),
-        {
-          method,
-          ca: access.ca,
-          timeout: REQUEST_TIMEOUT_MS,
-          headers: {
-            authorization: `Bearer ${access.token}`,
-            accept: 'application/json',
-            ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
-          },
+  return new Promise<KubeAnswer>((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = transport.request(
+      new URL(path, base),
+      {
+        method,
+        ca: access.ca,
+        agent: access.agent,
+        timeout: access.timeoutMs ?? REQUEST_TIMEOUT_MS,
+        headers: {
+          authorization: `Bearer ${access.token}`,
+          accept: 'application/json',
+          ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
-            else chunks.push(chunk);
-          });
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const status = res.statusCode ?? 0;
-            if (status < 200 || status >= 300) return reject(new KubeError(method, path, status, statusMessage(text)));
-            try {
-              resolve(JSON.parse(text) as T);
-            } catch {
-              reject(new KubeError(method, path, status, 'response is not JSON'));
-            }
-          });
-          res.on('error', (error) => reject(new KubeError(method, path, undefined, error.message)));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
-      req.on('error', (error) => reject(error instanceof KubeError ? error : new KubeError(method, path, undefined, error.message)));
-      req.end(payload);
-    });
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
+          else chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('error', (error) => reject(new KubeError(method, path, undefined, error.message)));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${(access.timeoutMs ?? REQUEST_TIMEOUT_MS) / 1000} s`)));
+    req.on('error', (error) => reject(error instanceof KubeError ? error : new KubeError(method, path, undefined, error.message)));
+    req.end(payload);
+  });
+}
+
+export function kubeClient(access: KubeAccess): KubeApi {
+  const call = async <T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> => {
+    const { status, text } = await kubeRequest(access, method, path, body, contentType);
+    if (status < 200 || status >= 300) throw new KubeError(method, path, status, statusMessage(text));
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new KubeError(method, path, status, 'response is not JSON');
+    }
+  };
   return {
     get: (path) => call('GET', path),
     put: (path, body) => call('PUT', path, body),
