@@ -44,6 +44,39 @@ const MODELS: Record<string, Model> = {
   'cert-manager.io/v1/Issuer': certManager.Issuer,
   'cert-manager.io/v1/Certificate': certManager.Certificate,
 };
+/**
+ * OpenFaaS's Function (openfaas.com/v1) as its documentation describes the FunctionSpec: no
+ * registry reachable here serves OpenFaaS's CRD or Go types, so this check is written from the
+ * documented fields and their types, not from the CRD itself.
+ */
+function openfaasProblems(fn: Obj): string[] {
+  const problems: string[] = [];
+  const stringMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+  const stringList = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  const resources = (v: unknown) => stringMap(v) && Object.keys(v as object).every((k) => ['cpu', 'memory'].includes(k));
+  const fields: Record<string, [(v: unknown) => boolean, string]> = {
+    name: [(v) => typeof v === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v), 'not a DNS label'],
+    image: [(v) => typeof v === 'string' && v.length > 0, 'not an image'],
+    handler: [(v) => typeof v === 'string', 'not a string'],
+    labels: [stringMap, 'not a map of strings'],
+    annotations: [stringMap, 'not a map of strings'],
+    environment: [stringMap, 'not a map of strings'],
+    constraints: [stringList, 'not a list of strings'],
+    secrets: [stringList, 'not a list of strings'],
+    limits: [resources, 'not cpu and memory strings'],
+    requests: [resources, 'not cpu and memory strings'],
+    readOnlyRootFilesystem: [(v) => typeof v === 'boolean', 'not a boolean'],
+  };
+  if (fn.apiVersion !== 'openfaas.com/v1' || fn.kind !== 'Function') problems.push('not an openfaas.com/v1 Function');
+  for (const required of ['name', 'image']) if (fn.spec?.[required] === undefined) problems.push(`spec.${required}: required`);
+  for (const [key, value] of Object.entries(fn.spec ?? {})) {
+    const rule = fields[key];
+    if (!rule) problems.push(`spec.${key}: not a FunctionSpec field`);
+    else if (!rule[0](value)) problems.push(`spec.${key}: ${rule[1]}`);
+  }
+  return problems;
+}
+
 const CLUSTER_SCOPED = new Set([
   'Namespace',
   'ClusterRole',
@@ -113,6 +146,13 @@ if (helmAvailable('chart.test')) {
     const mwc = structuredClone(find(rendered[0].objects, 'MutatingWebhookConfiguration'));
     delete mwc.webhooks[0].sideEffects;
     assert.throws(() => new admission.MutatingWebhookConfiguration(mwc).validate(), /sideEffects/);
+  });
+
+  test('the OpenFaaS Function keeps to the documented FunctionSpec (fields, types), with nothing unknown', () => {
+    const fn = find(byName('platform=openfaas').objects, 'Function');
+    assert.equal(openfaasProblems(fn), []);
+    assert.equal(openfaasProblems({ ...fn, spec: { ...fn.spec, replicas: 2 } }), ['spec.replicas: not a FunctionSpec field']);
+    assert.equal(openfaasProblems({ ...fn, spec: { ...fn.spec, secrets: 'pando-webhook-tls' } }), ['spec.secrets: not a list of strings']);
   });
 
   test('the OpenFaaS Function carries the image, the env, the TLS Secret and the scale labels', () => {
