@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { checkOne, handlerCaller, newStats } from '../test/reliability/check';
 import { anyReview } from '../test/reliability/generators';
 import { bodyFor, expectedAnswersAreGolden, serverDefaultConfig } from '../test/reliability/bodies';
-import { LoadResult, startLoad } from '../test/reliability/load';
+import { LoadResult, startLoad } from '../test/support/load';
 import { Child, spawnMain, stopChild } from '../test/reliability/serve';
 import { createCa, issueServingCert, KeyPairPem } from '../function/tls/certs';
 

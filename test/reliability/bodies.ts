@@ -4,7 +4,7 @@
 import { admit } from '../../function/admit';
 import { defaultConfig, TEST_VERSION } from '../support/config';
 import { fixtureNames, readable, readExpected, readFixture } from '../support/fixtures';
-import type { Body } from './load';
+import type { Body } from '../support/load';
 import { version } from '../../package.json';
 
 /** What a server started with an empty environment reads: the tests' config, with the package version. */

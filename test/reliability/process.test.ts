@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bodyFor, expectedAnswersAreGolden } from './bodies';
 import { MiB, validBody, validReview } from './catalogue';
-import { startLoad } from './load';
+import { startLoad } from '../support/load';
 import { Child, MAIN_JS, spawnMain, stopChild } from './serve';
 import { freePort, startNode } from '../support/child';
 import { exchange, jsonPost, rawRequest, Step } from './wire';

@@ -1,12 +1,15 @@
-// A load generator for the soak: N connections each POSTing reviews back to back, every answer
-// compared byte for byte with the answer computed in-process. Bounded by a request count, a
-// duration and a stop() call, whichever comes first.
+// The one load generator (soak, process tests, benchmark): N kept-alive connections POSTing
+// reviews back to back, or paced at a rate, each answer compared byte for byte with the answer it
+// must get when one is given. Bounded by a request count, a duration and a stop() call,
+// whichever comes first. Latencies optionally go into a histogram (microseconds).
 import http from 'node:http';
 import https from 'node:https';
+import type { RecordableHistogram } from 'node:perf_hooks';
 
+/** A request body, and the exact answer it must get (any 200 when absent). */
 export interface Body {
   text: string;
-  expected: string;
+  expected?: string;
 }
 
 export interface LoadOptions {
@@ -19,6 +22,10 @@ export interface LoadOptions {
   maxMs: number;
   /** Called as each answer starts, while its socket is attached (e.g. to read the TLS certificate). */
   onAnswer?(res: http.IncomingMessage): void;
+  /** Paced: request i is sent at start + i/ratePerSec (else back to back). */
+  ratePerSec?: number;
+  /** Records each answered request's latency, in microseconds. */
+  histogram?: RecordableHistogram;
 }
 
 export interface LoadRun {
@@ -58,7 +65,7 @@ function send(options: LoadOptions, body: Body): Promise<{ ok: boolean; detail?:
         res.on('error', reject);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          const ok = res.statusCode === 200 && text === body.expected;
+          const ok = res.statusCode === 200 && (body.expected === undefined || text === body.expected);
           resolve(ok ? { ok } : { ok, detail: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` });
         });
       },
@@ -77,6 +84,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   const errors: Record<string, number> = {};
   let next = 0;
   let done = 0;
+  let unsent = 0;
   let ok = 0;
   let wrong = 0;
   let firstWrong: string | undefined;
@@ -89,10 +97,21 @@ export function startLoad(options: LoadOptions): LoadRun {
   async function worker() {
     while (!stopped && next < options.maxRequests) {
       const i = next++;
+      if (options.ratePerSec) {
+        const wait = started + (i * 1000) / options.ratePerSec - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (stopped) {
+          unsent++;
+          done++;
+          return;
+        }
+      }
       const t0 = performance.now();
       try {
         const result = await send(options, options.bodyFor(i));
-        latencies[ok + wrong] = performance.now() - t0;
+        const ms = performance.now() - t0;
+        latencies[ok + wrong] = ms;
+        options.histogram?.record(Math.max(1, Math.round(ms * 1000)));
         if (result.ok) ok++;
         else {
           wrong++;
@@ -116,7 +135,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     const sorted = Array.from(latencies.subarray(0, answered)).sort((a, b) => a - b);
     const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
     return {
-      requests: done,
+      requests: done - unsent,
       ok,
       wrong,
       errors,
@@ -138,7 +157,7 @@ export function startLoad(options: LoadOptions): LoadRun {
       stopped = true;
     },
     inFlight: () => next - done,
-    sent: () => next,
+    sent: () => next - unsent,
   };
 }
 
