@@ -34,8 +34,10 @@ key="$(cat "$module/versions.env" "$module"/go.{mod,sum} "$module"/cmd/*/*.go "$
   <(grep -E '^build |ldflags|version_flags' "$0") | { cat; echo "$go_version"; } | sha256sum | cut -c1-12)"
 cache="${PANDO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pando-webhook/tools}"
 bin="$cache/$KUBERNETES_VERSION-$key"
+# Every tool the build lines below make (e2e/harness/tools.ts checks the same names).
+tools=(etcd kube-apiserver kube-controller-manager kubectl knative-serving helm helm3 task)
 if $print_only; then
-  for name in etcd kube-apiserver kube-controller-manager kubectl knative-serving helm helm3 task; do
+  for name in "${tools[@]}"; do
     [ -f "$bin/.$name.done" ] || exit 3
   done
   echo "$bin"

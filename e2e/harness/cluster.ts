@@ -79,7 +79,7 @@ async function startEtcd(state: ClusterState) {
       `--listen-peer-urls=${peer}`,
       `--initial-advertise-peer-urls=${peer}`,
       `--initial-cluster=local=${peer}`,
-      // A throwaway store: no fsync, no metrics listener.
+      // A throwaway store: no fsync.
       '--unsafe-no-fsync',
       '--log-level=warn',
     ],
@@ -207,14 +207,18 @@ export function helmOk(state: ClusterState, args: string[]): string {
   return run.stdout;
 }
 
+const tlsJobName = (state: ClusterState): string | undefined => tlsJobOf(installedDocuments(state))?.metadata.name;
+
 /**
- * helm upgrade --reuse-values with these --set values, then what the cluster does next: the TLS
- * setup Job the release may have renewed runs (its second run on unchanged state writes nothing),
- * and the Secret volume follows.
+ * helm upgrade --reuse-values with these --set values, then what the cluster does next: a TLS
+ * setup Job of a new name is a new Job, which the Job controller runs (one of the same name does
+ * not run again), and the Secret volume follows.
  */
 export async function helmUpgrade(state: ClusterState, set: string[]) {
+  const before = tlsJobName(state);
   helmOk(state, ['upgrade', RELEASE, CHART, '-n', SYSTEM_NAMESPACE, '--reuse-values', ...set.flatMap((s) => ['--set', s])]);
-  if (!installedDocuments(state).some((d) => d.kind === 'Job')) return;
+  const after = tlsJobName(state);
+  if (after === undefined || after === before) return;
   const setup = runTlsSetup(state);
   if (setup.code !== 0) throw new Error(`TLS setup after the upgrade failed:\n${setup.stdout}${setup.stderr}`);
   await syncTlsFiles(state);
@@ -274,6 +278,7 @@ export async function applyKnativeCrds(state: ClusterState) {
   const crds = spawnSync(join(state.tools, 'knative-serving'), ['crd'], { encoding: 'utf8' });
   if (crds.status !== 0) throw new Error(`knative-serving crd: ${crds.stderr}`);
   kubectlOk(state, ['apply', '--server-side', '-f', '-'], crds.stdout);
+  const count = crds.stdout.split('\nkind: CustomResourceDefinition').length - 1;
   // Polled rather than kubectl wait, which fails while a new CRD has no conditions yet.
   const established = () =>
     kubectl(state, [
@@ -284,11 +289,11 @@ export async function applyKnativeCrds(state: ClusterState) {
       '-o',
       'jsonpath={.items[*].status.conditions[?(@.type=="Established")].status}',
     ]).stdout.split(' ');
-  await waitFor('Knative CRDs established', async () => established().filter((s) => s === 'True').length === 4, 30_000);
+  await waitFor('Knative CRDs established', async () => established().filter((s) => s === 'True').length === count, 30_000);
 }
 
 /** Runs dist/function/tls/setup.js as the Job would, with a TokenRequest token of the Job's account. */
-export function runTlsSetup(state: ClusterState, extraEnv: Record<string, string> = {}) {
+export function runTlsSetup(state: ClusterState) {
   const docs = installedDocuments(state);
   const job = tlsJobOf(docs);
   const account = job?.spec?.template?.spec?.serviceAccountName ?? 'pando-webhook-tls-setup';
@@ -304,13 +309,13 @@ export function runTlsSetup(state: ClusterState, extraEnv: Record<string, string
       KUBERNETES_SERVICE_PORT: String(state.ports.apiserver),
       PANDO_KUBE_TOKEN_FILE: tokenFile,
       PANDO_KUBE_CA_FILE: state.caFile,
-      ...extraEnv,
     },
   });
   return { code: run.status ?? 1, stdout: run.stdout, stderr: run.stderr, token };
 }
 
-export const tlsDir = (state: ClusterState) => join(state.dir, 'webhook-tls');
+/** Where the webhook reads its serving certificate, as from a mounted Secret. */
+export const tlsDir = (dir: string) => join(dir, 'webhook-tls');
 
 /**
  * What the kubelet does for a Secret volume: the serving Secret's keys written into a new
@@ -320,7 +325,7 @@ export async function syncTlsFiles(state: ClusterState, secretName = 'pando-webh
   const api = adminApi(state);
   try {
     const secret = ok(await api.get(`/api/v1/namespaces/${SYSTEM_NAMESPACE}/secrets/${secretName}`), `read Secret ${secretName}`);
-    const dir = tlsDir(state);
+    const dir = tlsDir(state.dir);
     const version = `..${Date.now()}-${process.hrtime.bigint()}`;
     mkdirSync(join(dir, version), { recursive: true });
     for (const [key, value] of Object.entries<string>(secret.data ?? {})) {
@@ -345,8 +350,8 @@ export async function startWebhook(state: ClusterState) {
     ...webhookEnv(installedDocuments(state)),
     PORT: String(state.ports.webhookHttp),
     PANDO_TLS_PORT: String(state.ports.webhookHttps),
-    PANDO_TLS_CERT_FILE: join(tlsDir(state), 'tls.crt'),
-    PANDO_TLS_KEY_FILE: join(tlsDir(state), 'tls.key'),
+    PANDO_TLS_CERT_FILE: join(tlsDir(state.dir), 'tls.crt'),
+    PANDO_TLS_KEY_FILE: join(tlsDir(state.dir), 'tls.key'),
   };
   // The image's command.
   state.pids.webhook = startDaemon(process.execPath, [join(REPO, 'dist', 'serve.js')], join(state.dir, 'logs', 'webhook.log'), env);
@@ -408,7 +413,7 @@ export async function up(options: UpOptions): Promise<ClusterState> {
   if (running && isAlive(running.pids.apiserver)) throw new Error(`a cluster is already up in ${dir}: npm run cluster -- down first`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'logs'), { recursive: true });
-  mkdirSync(tlsDir({ dir } as ClusterState), { recursive: true });
+  mkdirSync(tlsDir(dir), { recursive: true });
 
   say('tools: npm run tools');
   const tools = toolsDir();

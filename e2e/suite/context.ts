@@ -1,6 +1,5 @@
 // What every e2e suite shares: the running cluster (npm run e2e brought it up and named its state
 // directory in PANDO_E2E_DIR), an admin API client, and pod helpers.
-import { join } from 'node:path';
 import { adminApi, ensureNamespace, enableNamespace, readState, type ClusterState } from '../harness/cluster';
 import { ok } from '../harness/api';
 
@@ -12,7 +11,6 @@ const found = readState(dir);
 if (!found) throw new Error(`no cluster state in ${dir}`);
 export const cluster: ClusterState = found;
 export const api = adminApi(cluster);
-export const REPO_FIXTURES = join(__dirname, '..', '..', '..', 'fixtures');
 
 export const SIDECAR = 'pando-sidecar';
 export const PROTECT = { 'pandocore.xyz/protect': 'true' };

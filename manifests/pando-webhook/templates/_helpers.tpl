@@ -146,8 +146,19 @@ spec:
         {{- include "pando.containerSecurityContext" . | nindent 8 }}
 {{- end }}
 
-{{/* What both webhooks of the configuration share. */}}
+{{/* CEL: the pod already carries the sidecar, as a container or a native sidecar init container. */}}
+{{- define "pando.hasSidecarCel" -}}
+object.spec.containers.exists(c, c.name == 'pando-sidecar') || (has(object.spec.initContainers) && object.spec.initContainers.exists(c, c.name == 'pando-sidecar'))
+{{- end }}
+
+{{/* What both webhooks of the configuration share; each adds its name and namespaceSelector. */}}
 {{- define "pando.webhookCommon" -}}
+clientConfig:
+  service:
+    namespace: {{ .Release.Namespace }}
+    name: {{ ternary (include "pando.httpsService" .) "pando-webhook" (eq (include "pando.direct" .) "true") }}
+    port: 443
+    path: /
 admissionReviewVersions: [v1]
 rules:
   - apiGroups: [""]
@@ -163,4 +174,9 @@ objectSelector:
 failurePolicy: Ignore
 sideEffects: None
 reinvocationPolicy: IfNeeded
+timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
+# Skip the call for pods that already carry the sidecar (reinvocation, injected offline).
+matchConditions:
+  - name: no-pando-sidecar-yet
+    expression: {{ printf "!(%s)" (include "pando.hasSidecarCel" .) | quote }}
 {{- end }}
