@@ -17,12 +17,15 @@ const listFrom = (schema: typeof NamespaceListSchema) =>
     )
     .pipe(schema);
 
+const booleanFrom = z.enum(['true', 'false'], 'must be true or false').transform((s) => s === 'true');
+
 /** The defaults, as the original install documents them. */
 const DEFAULTS = {
   defaultMode: 'monitor' as Mode,
   excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
   systemNamespace: 'pando-system',
   sidecarImage: 'ghcr.io/pandocore/pando-sidecar:1.0.0',
+  nativeSidecar: false,
   serviceAccount: 'pando-sidecar',
   licenseSecretName: 'pando-license',
   licenseSecretKey: 'license-key',
@@ -47,6 +50,11 @@ export const ENV = {
     help: 'comma-separated namespaces never injected',
   },
   PANDO_SIDECAR_IMAGE: { schema: ImageSchema, default: DEFAULTS.sidecarImage, help: 'image of the pando-sidecar container' },
+  PANDO_SIDECAR_NATIVE: {
+    schema: booleanFrom,
+    default: String(DEFAULTS.nativeSidecar),
+    help: 'true: inject a native sidecar (an init container with restartPolicy Always, Kubernetes 1.29+); false: a regular container',
+  },
   PANDO_SYSTEM_NAMESPACE: {
     schema: NamespaceSchema,
     default: DEFAULTS.systemNamespace,
@@ -81,6 +89,8 @@ export interface Config {
   readonly excludedNamespaces: ReadonlySet<string>;
   readonly systemNamespace: string;
   readonly sidecarImage: string;
+  /** Inject the sidecar as a native sidecar (init container, restartPolicy Always). */
+  readonly nativeSidecar: boolean;
   readonly serviceAccount: string;
   readonly licenseSecret: { readonly name: string; readonly key: string };
   readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit: string; readonly memoryLimit: string };
@@ -113,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined>, webhookVersi
     excludedNamespaces: new Set(v.PANDO_EXCLUDED_NAMESPACES),
     systemNamespace: v.PANDO_SYSTEM_NAMESPACE,
     sidecarImage: v.PANDO_SIDECAR_IMAGE,
+    nativeSidecar: v.PANDO_SIDECAR_NATIVE,
     serviceAccount: v.PANDO_SERVICE_ACCOUNT,
     licenseSecret: { name: v.PANDO_LICENSE_SECRET_NAME, key: v.PANDO_LICENSE_SECRET_KEY },
     resources: {

@@ -5,12 +5,17 @@ import type { AdmissionRequest } from './admission';
 import { shouldInject, SKIP_REASONS } from './decide';
 import { defaultConfig } from '../test/support/config';
 
-const pod = (labels: Record<string, string> = { 'pandocore.xyz/protect': 'true' }, spec: object = { containers: [{ name: 'app', image: 'nginx' }] }) => ({
+const pod = (
+  labels: Record<string, string> = { 'pandocore.xyz/protect': 'true' },
+  spec: object = { containers: [{ name: 'app', image: 'nginx' }] },
+  annotations?: Record<string, string>,
+) => ({
   apiVersion: 'v1',
   kind: 'Pod',
-  metadata: { name: 'web', namespace: 'shop', labels },
+  metadata: { name: 'web', namespace: 'shop', labels, ...(annotations ? { annotations } : {}) },
   spec,
 });
+const OURS = { 'pandocore.xyz/status': '{"image":"ghcr.io/pandocore/pando-sidecar:1.0.0","mode":"monitor","version":"0.1.0"}' };
 
 const request = (overrides: Partial<AdmissionRequest> = {}): AdmissionRequest =>
   ({
@@ -42,13 +47,27 @@ const skips: Array<[string, AdmissionRequest, unknown, keyof typeof SKIP_REASONS
   ['an excluded namespace', request({ namespace: 'kube-system' }), pod(), 'excluded_namespace', false],
   ['containers not a list', request(), pod(undefined, { containers: 'app' }), 'malformed_pod', true],
   ['no containers', request(), pod(undefined, { containers: [] }), 'malformed_pod', true],
-  ['the sidecar already there', request(), pod(undefined, { containers: [{ name: 'app' }, { name: 'pando-sidecar' }] }), 'already_injected', false],
+  ['our sidecar already there', request(), pod(undefined, { containers: [{ name: 'app' }, { name: 'pando-sidecar' }] }, OURS), 'already_injected', false],
   [
-    'a native sidecar already there',
+    'our native sidecar already there',
     request(),
-    pod(undefined, { containers: [{ name: 'app' }], initContainers: [{ name: 'pando-sidecar', restartPolicy: 'Always' }] }),
+    pod(undefined, { containers: [{ name: 'app' }], initContainers: [{ name: 'pando-sidecar', restartPolicy: 'Always' }] }, OURS),
     'already_injected',
     false,
+  ],
+  [
+    'a pando-sidecar container that is not ours',
+    request(),
+    pod(undefined, { containers: [{ name: 'app' }, { name: 'pando-sidecar' }] }),
+    'foreign_sidecar',
+    true,
+  ],
+  [
+    'a pando-sidecar init container that is not ours',
+    request(),
+    pod(undefined, { containers: [{ name: 'app' }], initContainers: [{ name: 'pando-sidecar' }] }, { unrelated: 'x' }),
+    'foreign_sidecar',
+    true,
   ],
   ['a Windows pod', request(), pod(undefined, { os: { name: 'windows' }, containers: [{ name: 'app' }] }), 'windows_pod', true],
 ];
@@ -64,6 +83,14 @@ for (const [what, req, object, reason, warned] of skips) {
 test('the namespace comes from the pod when the request has none', () => {
   const decision = shouldInject(request({ namespace: undefined }), { ...pod(), metadata: { ...pod().metadata, namespace: 'kube-public' } }, defaultConfig);
   assert.is(decision.inject ? undefined : decision.reason, 'excluded_namespace');
+});
+
+test('the foreign sidecar warning names the conflict and the fix', () => {
+  const decision = shouldInject(request(), pod(undefined, { containers: [{ name: 'app' }, { name: 'pando-sidecar' }] }), defaultConfig);
+  assert.is(
+    decision.inject ? undefined : decision.warning,
+    'pandocore: sidecar not injected: the pod already has a container named pando-sidecar without the pandocore.xyz/status annotation; rename it',
+  );
 });
 
 test.run();

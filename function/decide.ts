@@ -9,12 +9,14 @@
 //   system_namespace the webhook's own namespace                  -> skip
 //   excluded_namespace listed in excludedNamespaces               -> skip
 //   malformed_pod    spec or containers of the wrong shape        -> skip, with a warning
-//   already_injected a pando-sidecar container exists (reinvocation) -> skip
+//   already_injected a pando-sidecar container and our status annotation (reinvocation,
+//                    injected offline)                            -> skip
+//   foreign_sidecar  a pando-sidecar container we did not inject  -> skip, with a warning
 //   windows_pod      spec.os.name is windows: the sidecar is Linux -> skip, with a warning
 //   (none)                                                        -> inject
 import type { AdmissionRequest } from './admission';
 import type { Config } from './config';
-import { hasSidecar, isObject, labelOf, objectAt, PROTECT_LABEL, stringAt } from './pod';
+import { annotationOf, hasSidecar, isObject, labelOf, objectAt, PROTECT_LABEL, SIDECAR_NAME, STATUS_ANNOTATION, stringAt } from './pod';
 
 export const SKIP_REASONS = {
   not_pod: 'the request is not for a core/v1 Pod',
@@ -25,6 +27,7 @@ export const SKIP_REASONS = {
   excluded_namespace: 'the namespace is excluded by configuration',
   malformed_pod: 'the pod spec does not have the shape of a Pod',
   already_injected: 'the pod already has the pando-sidecar container',
+  foreign_sidecar: 'the pod has a container named pando-sidecar that the webhook did not inject',
   windows_pod: 'the sidecar runs on Linux only and the pod is a Windows pod',
 } as const;
 export type SkipReason = keyof typeof SKIP_REASONS;
@@ -47,7 +50,13 @@ export function shouldInject(request: AdmissionRequest, pod: unknown, config: Co
   const problem = shapeProblem(pod);
   if (problem) return skip('malformed_pod', `pandocore: sidecar not injected: ${problem}`);
   const spec = objectAt(pod, 'spec') as Record<string, unknown>;
-  if (hasSidecar(spec)) return skip('already_injected');
+  if (hasSidecar(spec)) {
+    if (annotationOf(pod, STATUS_ANNOTATION) !== undefined) return skip('already_injected');
+    return skip(
+      'foreign_sidecar',
+      `pandocore: sidecar not injected: the pod already has a container named ${SIDECAR_NAME} without the ${STATUS_ANNOTATION} annotation; rename it`,
+    );
+  }
   if (stringAt(objectAt(spec, 'os'), 'name') === 'windows') {
     return skip('windows_pod', 'pandocore: sidecar not injected: Windows pods are not supported');
   }

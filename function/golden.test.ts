@@ -15,6 +15,7 @@ const names = fixtureNames();
 const SKIPPED: Record<string, SkipReason> = {
   'already-injected': 'already_injected',
   'excluded-namespace': 'excluded_namespace',
+  'foreign-sidecar': 'foreign_sidecar',
   'label-false': 'not_labelled',
   'malformed-containers': 'malformed_pod',
   'non-pod': 'not_pod',
@@ -25,7 +26,7 @@ const SKIPPED: Record<string, SkipReason> = {
   'windows-pod': 'windows_pod',
 };
 /** Skips the user is told about: a pod that looks protected but cannot be injected. */
-const WARNED = new Set(['malformed-containers', 'windows-pod']);
+const WARNED = new Set(['foreign-sidecar', 'malformed-containers', 'windows-pod']);
 
 test('the fixtures cover every case the issue lists', () => {
   for (const name of [

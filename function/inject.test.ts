@@ -1,7 +1,9 @@
 // inject: a pod in, the injected pod out, with its warnings. No HTTP, no mocks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { admit } from './admit';
 import { inject } from './inject';
+import { applyReview, decodePatch, podProblems, reviewFor } from '../test/support/apiserver';
 import { defaultConfig, TEST_VERSION } from '../test/support/config';
 
 const TOKEN = { name: 'kube-api-access-abcde', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
@@ -72,7 +74,58 @@ test('hostPID, hostNetwork, Job restart policies and no token each give their wa
     'pandocore: hostPID pod: shareProcessNamespace not set (the API server rejects both)',
     'pandocore: no service account token is mounted: the sidecar runs without API access',
     'pandocore: hostNetwork pod: the sidecar health port 9901 binds on the node',
-    'pandocore: restartPolicy Never: the sidecar keeps the pod running after the app exits',
+    'pandocore: restartPolicy Never: the sidecar keeps the pod running after the app exits (sidecar.native=true lets it finish)',
+  ]);
+});
+
+const native = { ...defaultConfig, nativeSidecar: true };
+
+test('native: the sidecar is the first init container, with restartPolicy Always and the same probes, env and security context', () => {
+  const input = pod({ initContainers: [{ name: 'migrate', image: 'migrate:1' }] });
+  const { pod: out } = inject(input, native);
+  const spec = out.spec as any;
+  assert.equal(spec.containers, input.spec.containers, 'the app containers are untouched');
+  assert.equal(
+    spec.initContainers.map((c: any) => c.name),
+    ['pando-sidecar', 'migrate'],
+  );
+  const regular = (inject(input, defaultConfig).pod.spec as any).containers[1];
+  assert.equal(spec.initContainers[0], { ...regular, restartPolicy: 'Always' });
+  assert.is(spec.shareProcessNamespace, true);
+  assert.is(spec.serviceAccountName, 'pando-sidecar');
+});
+
+test('native: a Job pod gets no warning, since the pod can finish', () => {
+  assert.equal(inject(pod({ restartPolicy: 'Never' }), native).warnings, []);
+  assert.equal(inject(pod({ restartPolicy: 'OnFailure' }), native).warnings, []);
+});
+
+test('native: the patch adds the init container in one operation, with or without other init containers; sent again, nothing', () => {
+  for (const [initContainers, op] of [
+    [undefined, { op: 'add', path: '/spec/initContainers' }],
+    [[{ name: 'migrate', image: 'migrate:1' }], { op: 'add', path: '/spec/initContainers/0' }],
+  ] as const) {
+    const object = pod(initContainers ? { initContainers } : {});
+    const answer = admit(reviewFor(object), native);
+    assert.ok(answer.ok);
+    if (!answer.ok) continue;
+    const ops = decodePatch(answer.review).filter((o) => o.path.startsWith('/spec/initContainers'));
+    assert.equal(
+      ops.map((o) => ({ op: o.op, path: o.path })),
+      [op],
+    );
+    const after = applyReview(object, answer.review);
+    assert.is(podProblems(after), undefined);
+    const again = admit(reviewFor(after), native);
+    assert.ok(again.ok && again.review.response.patch === undefined && again.record.reason === 'already_injected');
+  }
+});
+
+test('offline (kubectl pando inject): no token warning, since the API server mounts it later, unless the pod opts out', () => {
+  const manifest = pod({ containers: [{ name: 'app', image: 'nginx' }] });
+  assert.equal(inject(manifest, defaultConfig, { offline: true }).warnings, []);
+  assert.equal(inject(pod({ containers: [{ name: 'app', image: 'nginx' }], automountServiceAccountToken: false }), defaultConfig, { offline: true }).warnings, [
+    'pandocore: no service account token is mounted: the sidecar runs without API access',
   ]);
 });
 

@@ -12,8 +12,13 @@ export interface Injection {
   mode: Mode;
 }
 
+export interface InjectOptions {
+  /** A manifest injected before it reaches the API server (kubectl pando inject), not an admitted pod. */
+  offline?: boolean;
+}
+
 /** Expects a pod that shouldInject accepted (metadata and spec objects, containers a list). */
-export function inject(pod: JsonObject, config: Config): Injection {
+export function inject(pod: JsonObject, config: Config, options: InjectOptions = {}): Injection {
   const warnings: string[] = [];
   const metadata = pod.metadata as JsonObject;
   const spec = pod.spec as JsonObject;
@@ -21,7 +26,11 @@ export function inject(pod: JsonObject, config: Config): Injection {
 
   const mode = modeOf(pod, config, warnings);
   const tokenMount = findTokenMount(containers);
-  const newSpec: JsonObject = { ...spec, containers: [...containers, sidecarContainer(config, mode, tokenMount)] };
+  const sidecar = sidecarContainer(config, mode, tokenMount);
+  const newSpec: JsonObject = { ...spec };
+  // A native sidecar goes first among the init containers, so it also watches the others.
+  if (config.nativeSidecar) newSpec.initContainers = [sidecar, ...((spec.initContainers as JsonObject[] | undefined) ?? [])];
+  else newSpec.containers = [...containers, sidecar];
 
   if (spec.hostPID === true) {
     warnings.push('pandocore: hostPID pod: shareProcessNamespace not set (the API server rejects both)');
@@ -38,14 +47,15 @@ export function inject(pod: JsonObject, config: Config): Injection {
   } else if (account !== config.serviceAccount) {
     warnings.push(`pandocore: service account ${short(account, 40)} kept: bind ClusterRole ${SIDECAR_CLUSTER_ROLE} to it`);
   }
-  if (spec.automountServiceAccountToken === false || !tokenMount) {
+  // Offline, the API server has not mounted the token yet; it will unless the pod opts out.
+  if (spec.automountServiceAccountToken === false || (!tokenMount && !options.offline)) {
     warnings.push('pandocore: no service account token is mounted: the sidecar runs without API access');
   }
   if (spec.hostNetwork === true) {
     warnings.push(`pandocore: hostNetwork pod: the sidecar health port ${config.probe.port} binds on the node`);
   }
-  if (spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure') {
-    warnings.push(`pandocore: restartPolicy ${spec.restartPolicy}: the sidecar keeps the pod running after the app exits`);
+  if (!config.nativeSidecar && (spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure')) {
+    warnings.push(`pandocore: restartPolicy ${spec.restartPolicy}: the sidecar keeps the pod running after the app exits (sidecar.native=true lets it finish)`);
   }
 
   const status = JSON.stringify({ image: config.sidecarImage, mode, version: config.webhookVersion });

@@ -1,7 +1,7 @@
 // JSON Patch from the raw pod to the mutated pod, built by rfc6902. inject() shares every
 // untouched subtree with its input, so rfc6902 is handed only the keys whose values differ by
-// identity (the rest yield no operation), and a list that only grew at its end gets "add"
-// operations for the new tail. Both keep the cost linear in what changed, where rfc6902 alone
+// identity (the rest yield no operation), and a list that only grew at its end (or by one first item) gets "add"
+// operations for what is new. Both keep the cost linear in what changed, where rfc6902 alone
 // walks every key of the pod and its array diff is quadratic in list length: on a hostile pod of
 // 100 containers plain rfc6902 took 52 ms, and on one of 2,000 it ran out of memory. This file is
 // the guard against such pods (patch.test.ts sends both).
@@ -44,6 +44,10 @@ function diffTouched(input: unknown, output: unknown, ptr: Pointer): Operation[]
   if (input === output) return [];
   if (Array.isArray(input) && Array.isArray(output) && output.length > input.length && input.every((item, i) => item === output[i])) {
     return output.slice(input.length).map((value, i) => ({ op: 'add', path: ptr.add(String(input.length + i)).toString(), value }));
+  }
+  // One new first item (a native sidecar before the other init containers).
+  if (Array.isArray(input) && Array.isArray(output) && output.length === input.length + 1 && input.every((item, i) => item === output[i + 1])) {
+    return [{ op: 'add', path: ptr.add('0').toString(), value: output[0] }];
   }
   return undefined;
 }

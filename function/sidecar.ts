@@ -23,6 +23,9 @@ export function sidecarContainer(config: Config, mode: Mode, tokenMount?: Volume
     name: SIDECAR_NAME,
     image: config.sidecarImage,
     imagePullPolicy: 'IfNotPresent',
+    // A native sidecar: an init container that keeps running, started before the app containers
+    // and stopped after them, so Jobs complete.
+    ...(config.nativeSidecar ? { restartPolicy: 'Always' } : {}),
     env: [
       { name: 'PANDO_MODE', value: mode },
       { name: 'PANDO_LICENSE_KEY', valueFrom: { secretKeyRef: { name: config.licenseSecret.name, key: config.licenseSecret.key } } },

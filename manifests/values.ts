@@ -15,6 +15,7 @@ export const VALUE_OF_ENV: Record<EnvName, string | null> = {
   PANDO_DEFAULT_MODE: 'defaultMode',
   PANDO_EXCLUDED_NAMESPACES: 'excludedNamespaces',
   PANDO_SIDECAR_IMAGE: 'sidecar.image',
+  PANDO_SIDECAR_NATIVE: 'sidecar.native',
   PANDO_SYSTEM_NAMESPACE: null,
   PANDO_SERVICE_ACCOUNT: 'sidecar.serviceAccount',
   PANDO_LICENSE_SECRET_NAME: 'license.secretName',
@@ -28,6 +29,9 @@ export const VALUE_OF_ENV: Record<EnvName, string | null> = {
   PANDO_PROBE_TIMEOUT_SECONDS: 'sidecar.probe.timeoutSeconds',
   PANDO_PROBE_FAILURE_THRESHOLD: 'sidecar.probe.failureThreshold',
 };
+/** Values whose default is decided at install time, not the function's default. */
+export const INSTALL_TIME_DEFAULTS: Partial<Record<EnvName, unknown>> = { PANDO_SIDECAR_NATIVE: 'auto' };
+
 type FieldOf<S> = S extends z.ZodPipe<z.ZodType, infer Out> ? Out : S;
 
 /** The function's own schema for a variable, without the string decoding (YAML gives typed values). */
@@ -70,6 +74,7 @@ export const ValuesSchema = z
     sidecar: z
       .strictObject({
         image: field('PANDO_SIDECAR_IMAGE'),
+        native: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         serviceAccount: field('PANDO_SERVICE_ACCOUNT'),
         healthPort: field('PANDO_SIDECAR_HEALTH_PORT'),
         resources: z

@@ -68,9 +68,10 @@ const CASES: Record<string, { pod: Obj; namespace?: string; options?: ReviewOpti
   'own-namespace': { pod: deploymentPod(), namespace: 'pando-system', about: "the webhook's own namespace: unchanged" },
   'already-injected': {
     pod: deploymentPod((p) => {
+      p.metadata.annotations = { 'pandocore.xyz/status': '{"image":"ghcr.io/pandocore/pando-sidecar:0.9.0","mode":"monitor","version":"0.0.9"}' };
       p.spec.containers.push({ name: 'pando-sidecar', image: 'ghcr.io/pandocore/pando-sidecar:0.9.0' });
     }),
-    about: 'a pando-sidecar container already present (reinvocation): unchanged',
+    about: 'a pando-sidecar container we injected (reinvocation, or injected offline): unchanged, silent',
   },
   'own-service-account': {
     pod: deploymentPod((p) => {
@@ -136,6 +137,12 @@ const CASES: Record<string, { pod: Obj; namespace?: string; options?: ReviewOpti
       review.request.object.spec.containers = { name: 'not-a-list' };
     },
     about: 'spec.containers not a list: allowed, unchanged, with a warning',
+  },
+  'foreign-sidecar': {
+    pod: deploymentPod((p) => {
+      p.spec.containers.push({ name: 'pando-sidecar', image: 'registry.example.com/other/pando-sidecar:2.0' });
+    }),
+    about: 'a container named pando-sidecar that is not ours (no status annotation): unchanged, with a warning',
   },
 };
 

@@ -55,7 +55,7 @@ test('the webhook configuration carries the caBundle and the failure-safe settin
   assert.equal(hook.clientConfig.service, { namespace: 'pando-system', name: 'pando-webhook-https', port: 443, path: '/' });
   assert.is(hook.failurePolicy, 'Ignore');
   assert.is(hook.sideEffects, 'None');
-  assert.is(hook.matchConditions[0].name, 'no-pando-sidecar-yet');
+  assert.is(hook.matchConditions[0].name, 'not-injected-yet');
 });
 
 test('the API server compiles matchConditions: a broken expression is refused', () => {

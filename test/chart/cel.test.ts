@@ -18,7 +18,13 @@ const validation = rendered?.find((o) => o.kind === 'ValidatingAdmissionPolicy')
 const callsWebhook = (pod: object) => evaluate(matchCondition, { object: pod }) as boolean;
 const passesPolicy = (pod: object) => evaluate(validation, { object: pod }) as boolean;
 
-const pod = (spec: object) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { 'pandocore.xyz/protect': 'true' } }, spec });
+const pod = (spec: object, annotations?: object) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p', labels: { 'pandocore.xyz/protect': 'true' }, ...(annotations ? { annotations } : {}) },
+  spec,
+});
+const STATUS = { 'pandocore.xyz/status': '{"image":"ghcr.io/pandocore/pando-sidecar:1.0.0","mode":"monitor","version":"0.1.0"}' };
 const app = { name: 'app', image: 'nginx' };
 const sidecar = { name: 'pando-sidecar', image: 'ghcr.io/pandocore/pando-sidecar:1.0.0' };
 
@@ -29,11 +35,17 @@ if (rendered) {
     assert.is(passesPolicy(pod({ containers: [app], initContainers: [{ name: 'init', image: 'busybox' }] })), false);
   });
 
-  test('a pod with the sidecar (container or native sidecar): no call, the policy passes', () => {
+  test('a pod with our sidecar (container or native sidecar, and the status annotation): no call, the policy passes', () => {
     for (const spec of [{ containers: [app, sidecar] }, { containers: [app], initContainers: [{ ...sidecar, restartPolicy: 'Always' }] }]) {
-      assert.is(callsWebhook(pod(spec)), false);
-      assert.is(passesPolicy(pod(spec)), true);
+      assert.is(callsWebhook(pod(spec, STATUS)), false);
+      assert.is(passesPolicy(pod(spec, STATUS)), true);
     }
+  });
+
+  test('a pando-sidecar container without the status annotation is not ours: the webhook is called (and warns)', () => {
+    assert.is(callsWebhook(pod({ containers: [app, sidecar] })), true);
+    assert.is(callsWebhook(pod({ containers: [app, sidecar] }, { other: 'x' })), true);
+    assert.is(callsWebhook(pod({ containers: [app] }, STATUS)), true, 'the annotation alone is no sidecar');
   });
 
   test('a Windows pod, which the webhook skips on purpose, passes the policy', () => {
@@ -58,10 +70,11 @@ if (rendered) {
       if (!result.ok) continue;
       const after = applyReview(object, result.review);
       const hasSidecar = after.spec.containers.some((c: { name: string }) => c.name === 'pando-sidecar');
+      const ours = after.metadata.annotations?.['pandocore.xyz/status'] !== undefined;
       if (hasSidecar) injected++;
       const windows = after.spec.os?.name === 'windows';
       assert.is(passesPolicy(after), hasSidecar || windows, name);
-      if (!hasSidecar) assert.is(callsWebhook(after), true, name);
+      assert.is(callsWebhook(after), !(hasSidecar && ours), name);
     }
     assert.ok(injected >= 10, `only ${injected} fixtures injected`);
   });

@@ -200,10 +200,24 @@ if (helmAvailable('chart.test')) {
       });
       assert.equal(config.probe, { port: values.sidecar.healthPort, ...values.sidecar.probe });
       assert.equal(config.licenseSecret, { name: values.license.secretName, key: values.license.secretKey });
+      assert.is(config.nativeSidecar, values.sidecar.native === 'auto' ? true : values.sidecar.native, `${name}: sidecar.native on 1.37`);
       for (const variable of Object.keys(ENV)) assert.ok(variable in env, `${name}: ${variable}`);
       const server = loadServerConfig({ ...env, PORT: '8080' });
       assert.is(server.tls?.port, values.webhook.route === 'direct' ? 8443 : undefined, name);
     }
+  });
+
+  test('sidecar.native: auto is decided by the cluster version (on from 1.33, where it is GA); true and false are kept', () => {
+    const nativeOf = (values: Obj, kubeVersion: string) => {
+      const env = webhookPodSpec(render({ ...LICENSE, ...values }, { kubeVersion }))?.containers[0].env;
+      return env.find((e: Obj) => e.name === 'PANDO_SIDECAR_NATIVE')?.value;
+    };
+    assert.is(nativeOf({}, '1.37.2'), 'true');
+    assert.is(nativeOf({}, '1.33.0'), 'true');
+    assert.is(nativeOf({}, '1.32.9'), 'false');
+    assert.is(nativeOf({}, '1.30.0'), 'false');
+    assert.is(nativeOf({ sidecar: { native: true } }, '1.30.0'), 'true');
+    assert.is(nativeOf({ sidecar: { native: false } }, '1.37.2'), 'false');
   });
 
   // Knative's defaults (config-features): pkg/apis/serving/k8s_validation.go and fieldmask.go.

@@ -59,14 +59,17 @@ export const RELEASE = { name: 'pando-webhook', namespace: 'pando-system' };
  * helm template of the chart with these values (a values file on stdin), for the API server the
  * e2e suite runs (Helm 3 would otherwise assume v1.20, below the chart's kubeVersion floor).
  */
-export function template(values: Obj, options: { helm?: Helm; namespace?: string } = {}): HelmRun {
-  return helm(['template', RELEASE.name, CHART, '--namespace', options.namespace ?? RELEASE.namespace, '--kube-version', '1.37.2', '-f', '-'], {
-    helm: options.helm,
-    input: JSON.stringify(values),
-  });
+export function template(values: Obj, options: { helm?: Helm; namespace?: string; kubeVersion?: string } = {}): HelmRun {
+  return helm(
+    ['template', RELEASE.name, CHART, '--namespace', options.namespace ?? RELEASE.namespace, '--kube-version', options.kubeVersion ?? '1.37.2', '-f', '-'],
+    {
+      helm: options.helm,
+      input: JSON.stringify(values),
+    },
+  );
 }
 
-export function render(values: Obj, options: { helm?: Helm; namespace?: string } = {}): Obj[] {
+export function render(values: Obj, options: { helm?: Helm; namespace?: string; kubeVersion?: string } = {}): Obj[] {
   const run = template(values, options);
   if (run.code !== 0) throw new Error(`helm template failed: ${run.stderr}`);
   return parseAllDocuments(run.stdout)
@@ -86,6 +89,7 @@ export const VARIANTS: Record<string, Obj> = {
   excludedNamespaces: { excludedNamespaces: ['kube-system', 'monitoring'] },
   'defaultMode=enforce': { defaultMode: 'enforce' },
   'sidecar.image': { sidecar: { image: 'registry.example/pando-sidecar:2.0.0' } },
+  'sidecar.native=false': { sidecar: { native: false } },
   'webhook.route=knative-local-tls': { webhook: { route: 'knative-local-tls' } },
   'autoscaling.class=hpa': { autoscaling: { class: 'hpa' } },
   'namespace.create=true': { namespace: { create: true }, podSecurity: { enforce: 'restricted' } },

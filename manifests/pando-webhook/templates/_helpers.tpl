@@ -57,6 +57,7 @@ seccompProfile:
 PANDO_DEFAULT_MODE: {{ .Values.defaultMode | quote }}
 PANDO_EXCLUDED_NAMESPACES: {{ join "," .Values.excludedNamespaces | quote }}
 PANDO_SIDECAR_IMAGE: {{ .Values.sidecar.image | quote }}
+PANDO_SIDECAR_NATIVE: {{ include "pando.nativeSidecar" . | quote }}
 PANDO_SYSTEM_NAMESPACE: {{ .Release.Namespace | quote }}
 PANDO_SERVICE_ACCOUNT: {{ .Values.sidecar.serviceAccount | quote }}
 PANDO_LICENSE_SECRET_NAME: {{ .Values.license.secretName | quote }}
@@ -74,6 +75,17 @@ PANDO_TLS_PORT: "8443"
 PANDO_TLS_CERT_FILE: {{ printf "%s/tls.crt" (include "pando.tlsDir" .) | quote }}
 PANDO_TLS_KEY_FILE: {{ printf "%s/tls.key" (include "pando.tlsDir" .) | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* sidecar.native resolved: auto is on where native sidecars are GA (1.33); from 1.29 to 1.32
+a cluster may have switched the SidecarContainers gate off, and then the API server drops
+restartPolicy and the sidecar would block the pod as a plain init container. */}}
+{{- define "pando.nativeSidecar" -}}
+{{- if eq (toString .Values.sidecar.native) "auto" -}}
+{{- semverCompare ">=1.33.0-0" .Capabilities.KubeVersion.Version -}}
+{{- else -}}
+{{- .Values.sidecar.native -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The env as a container's env list. */}}
@@ -146,7 +158,7 @@ spec:
         {{- include "pando.containerSecurityContext" . | nindent 8 }}
 {{- end }}
 
-{{/* CEL: the pod already carries the sidecar, as a container or a native sidecar init container. */}}
+{{/* CEL: the pod carries a pando-sidecar, as a container or a native sidecar init container. */}}
 {{- define "pando.hasSidecarCel" -}}
 object.spec.containers.exists(c, c.name == 'pando-sidecar') || (has(object.spec.initContainers) && object.spec.initContainers.exists(c, c.name == 'pando-sidecar'))
 {{- end }}
@@ -175,8 +187,9 @@ failurePolicy: Ignore
 sideEffects: None
 reinvocationPolicy: IfNeeded
 timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
-# Skip the call for pods that already carry the sidecar (reinvocation, injected offline).
+# Skip the call for pods that carry our sidecar (reinvocation, injected offline). A foreign
+# pando-sidecar (no status annotation) is sent, and the webhook warns about the conflict.
 matchConditions:
-  - name: no-pando-sidecar-yet
-    expression: {{ printf "!(%s)" (include "pando.hasSidecarCel" .) | quote }}
+  - name: not-injected-yet
+    expression: {{ printf "!((%s) && has(object.metadata.annotations) && 'pandocore.xyz/status' in object.metadata.annotations)" (include "pando.hasSidecarCel" .) | quote }}
 {{- end }}
