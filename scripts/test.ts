@@ -1,4 +1,4 @@
-// `npm test`: runs every *.test.js of the unit and integration tests (build/function and
+// `npm test`: runs every *.test.js of the unit and integration tests (build/function, build/cli and
 // build/test; or under --root DIR) with uvu, then prints one closing line "N passed, N failed".
 // Fails when a test fails, when no test ran, or when a test file never calls .run() (uvu would
 // skip it silently).
@@ -14,7 +14,7 @@ const walk = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : [],
   );
-const files = custom ? walk(root) : [...walk(join(root, 'function')), ...walk(join(root, 'test'))];
+const files = custom ? walk(root) : ['function', 'cli', 'test'].flatMap((dir) => walk(join(root, dir)));
 
 const silent = files.filter((f) => !/\.run\(\)/.test(readFileSync(f, 'utf8')));
 if (silent.length) {
@@ -24,7 +24,7 @@ if (silent.length) {
 }
 
 const uvu = join(require.resolve('uvu'), '..', '..', 'bin.js');
-const filter = args[0] ?? (custom ? String.raw`\.test\.js$` : String.raw`^(function|test)/.*\.test\.js$`);
+const filter = args[0] ?? (custom ? String.raw`\.test\.js$` : String.raw`^(function|cli|test)/.*\.test\.js$`);
 // Plain output for the counts below. --no-color: otherwise uvu sets FORCE_COLOR, and every node
 // process a test starts warns that it ignores NO_COLOR.
 const run = spawnSync(process.execPath, [uvu, root, filter, '--no-color'], {

@@ -60,7 +60,8 @@ export function kubectlOk(state: ClusterState, args: string[], input?: string): 
 
 /** The environment a user of this cluster has: its kubeconfig, and kubectl, helm and task on the PATH. */
 export function toolEnv(state: ClusterState): NodeJS.ProcessEnv {
-  return { ...process.env, KUBECONFIG: state.kubeconfig, PATH: `${state.tools}:${process.env.PATH ?? ''}` };
+  // dist/bin: kubectl finds the kubectl-pando plugin there, as on a user's PATH.
+  return { ...process.env, KUBECONFIG: state.kubeconfig, PATH: `${state.tools}:${join(REPO, 'dist', 'bin')}:${process.env.PATH ?? ''}` };
 }
 
 // ---- control plane ------------------------------------------------------------------------
@@ -144,14 +145,16 @@ async function waitForApi(state: ClusterState, what: string, path: string, timeo
 /**
  * The controllers a namespace and a policy need from a real cluster: default ServiceAccounts,
  * kube-root-ca.crt, namespace deletion, garbage collection, and the policy type checker that
- * writes ValidatingAdmissionPolicy status. No scheduler or kubelet: pods are stored, never run.
+ * writes ValidatingAdmissionPolicy status; and the workload controllers (Deployment, ReplicaSet,
+ * Job), so pods come from templates as in a cluster. No scheduler or kubelet: pods are stored,
+ * never run (reportTlsSetupSucceeded stands in for the kubelet for the one pod the harness runs).
  */
 async function startControllerManager(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>) {
   state.pids.controllerManager = startDaemon(
     join(state.tools, 'kube-controller-manager'),
     [
       `--kubeconfig=${state.kubeconfig}`,
-      '--controllers=serviceaccount-controller,root-ca-certificate-publisher-controller,namespace-controller,garbage-collector-controller,validatingadmissionpolicy-status-controller',
+      '--controllers=serviceaccount-controller,root-ca-certificate-publisher-controller,namespace-controller,garbage-collector-controller,validatingadmissionpolicy-status-controller,deployment-controller,replicaset-controller,job-controller',
       `--root-ca-file=${pki.caFile}`,
       '--leader-elect=false',
       '--secure-port=0',
@@ -221,7 +224,77 @@ export async function helmUpgrade(state: ClusterState, set: string[]) {
   if (after === undefined || after === before) return;
   const setup = runTlsSetup(state);
   if (setup.code !== 0) throw new Error(`TLS setup after the upgrade failed:\n${setup.stdout}${setup.stderr}`);
+  await reportTlsSetupSucceeded(state);
   await syncTlsFiles(state);
+}
+
+/**
+ * What the kubelet reports when the TLS setup pod's container exits 0. The harness ran that pod's
+ * command itself (runTlsSetup), with the pod's env and account, so it writes the pod's status the
+ * way the kubelet would; the real Job controller then completes the Job.
+ */
+export async function reportTlsSetupSucceeded(state: ClusterState) {
+  const job = tlsJobName(state);
+  if (!job) return;
+  let pod: Obj | undefined;
+  const podsOf = () =>
+    JSON.parse(kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', `batch.kubernetes.io/job-name=${job}`, '-o', 'json'])).items as Obj[];
+  await waitFor(`the Job controller's pod of ${job}`, async () => Boolean((pod = podsOf()[0])), 30_000);
+  const now = new Date().toISOString();
+  const container = pod!.spec.containers[0];
+  const status = {
+    phase: 'Succeeded',
+    startTime: now,
+    conditions: [
+      { type: 'Initialized', status: 'True', lastTransitionTime: now },
+      { type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now },
+      { type: 'ContainersReady', status: 'False', reason: 'PodCompleted', lastTransitionTime: now },
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+    ],
+    containerStatuses: [
+      {
+        name: container.name,
+        image: container.image,
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
+      },
+    ],
+  };
+  kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'patch', 'pod', pod!.metadata.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+  const complete = () =>
+    kubectl(state, ['-n', SYSTEM_NAMESPACE, 'get', 'job', job, '-o', 'jsonpath={.status.conditions[?(@.type=="Complete")].status}']).stdout === 'True';
+  await waitFor(`Job ${job} complete`, async () => complete(), 30_000);
+}
+
+/**
+ * What Knative's controller reports on the Service: Ready once the revision serves, not Ready when
+ * it does not. Here the revision is the webhook process, so the harness writes the condition
+ * from its real state (installs on other platforms have no Knative Service).
+ */
+export function reportKnativeReadiness(state: ClusterState, ready: boolean) {
+  const ksvc = kubectl(state, ['-n', SYSTEM_NAMESPACE, 'get', 'services.serving.knative.dev', RELEASE, '-o', 'json']);
+  if (ksvc.code !== 0) return;
+  const generation = JSON.parse(ksvc.stdout).metadata.generation;
+  const now = new Date().toISOString();
+  const condition = (type: string) =>
+    ready
+      ? { type, status: 'True', lastTransitionTime: now }
+      : { type, status: 'False', reason: 'RevisionFailed', message: 'the webhook process is not running', lastTransitionTime: now };
+  const status = { observedGeneration: generation, conditions: ['Ready', 'ConfigurationsReady', 'RoutesReady'].map(condition) };
+  kubectlOk(state, [
+    '-n',
+    SYSTEM_NAMESPACE,
+    'patch',
+    'services.serving.knative.dev',
+    RELEASE,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status }),
+  ]);
 }
 
 /** What the release installed, as Helm recorded it. */
@@ -362,12 +435,14 @@ export async function startWebhook(state: ClusterState) {
     30_000,
     () => isAlive(state.pids.webhook),
   );
+  reportKnativeReadiness(state, true);
 }
 
 export async function stopWebhook(state: ClusterState) {
   await stopPid(state.pids.webhook);
   state.pids.webhook = undefined;
   saveState(state);
+  reportKnativeReadiness(state, false);
 }
 
 /** What a rollout does after helm upgrade: the webhook runs again with the release's new env. */
@@ -448,6 +523,7 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     say('TLS setup, with a token of its own ServiceAccount');
     const setup = runTlsSetup(state);
     if (setup.code !== 0) throw new Error(`TLS setup failed:\n${setup.stdout}${setup.stderr}`);
+    await reportTlsSetupSucceeded(state);
     await syncTlsFiles(state);
     say(`pando-webhook: node dist/serve.js, HTTPS on 127.0.0.1:${webhookHttps}`);
     await startWebhook(state);

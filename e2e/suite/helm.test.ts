@@ -1,5 +1,5 @@
-// The Helm lifecycle on a control plane of its own, with the deployment platform and the safety
-// net denying: install, get values, upgrade the sidecar image, rollback, enable a namespace by
+// The Helm lifecycle on a control plane of its own, with the deployment platform, the safety
+// net denying and the sidecar as a regular container (sidecar.native=false): install, get values, upgrade the sidecar image, rollback, enable a namespace by
 // upgrade, and an uninstall during which no labelled pod is refused and after which no cluster
 // object is left.
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,19 +26,19 @@ import {
 } from '../harness/cluster';
 import { REPO } from '../harness/tools';
 import { readFileSync } from 'node:fs';
-import { PROTECT, simplePod, unique, type Obj } from './context';
+import { containersNamed, PROTECT, simplePod, unique, type Obj } from './context';
 import { assertInjected, assertUntouched } from './checks';
 
 const dir = mkdtempSync(join(tmpdir(), 'pando-e2e-helm-'));
 const NEXT = 'registry.example/pando-sidecar:next';
 let state: ClusterState;
 let api: Api;
-const sidecarImage = (pod: Obj) => pod.spec.containers.find((c: Obj) => c.name === 'pando-sidecar')?.image;
+const sidecarImage = (pod: Obj) => containersNamed(pod, 'pando-sidecar')[0]?.image;
 const create = async (namespace: string, pod: Obj) => api.post(`/api/v1/namespaces/${namespace}/pods`, pod);
 const firstPods: Obj[] = [];
 
 test.before(async () => {
-  state = await up({ dir, helmSet: ['platform=deployment', 'safetyNet.deny=true'] });
+  state = await up({ dir, helmSet: ['platform=deployment', 'safetyNet.deny=true', 'sidecar.native=false'] });
   api = apiClient({ server: state.server, token: state.adminToken, ca: readFileSync(state.caFile, 'utf8') });
 });
 
@@ -59,6 +59,7 @@ test('helm install: every object created, the Deployment variant serves, a label
   assert.is(answer.status, 201, JSON.stringify(answer.body).slice(0, 300));
   assertInjected(answer.body);
   assert.is(sidecarImage(answer.body), 'ghcr.io/pandocore/pando-sidecar:1.0.0');
+  assert.equal(answer.body.spec.initContainers, undefined, 'sidecar.native=false: a regular container');
   firstPods.push(answer.body);
 });
 
@@ -70,7 +71,7 @@ test('helm get values shows what the user set', () => {
   assert.match(values, /licenseKey: /);
 });
 
-test('helm upgrade --set sidecar.image: new pods get it, existing pods keep theirs, task outdated lists them', async () => {
+test('helm upgrade --set sidecar.image: new pods get it, existing pods keep theirs, task outdated (kubectl pando status) lists them', async () => {
   await helmUpgrade(state, [`sidecar.image=${NEXT}`]);
   await restartWebhook(state); // the Deployment's rollout
   const answer = await create('pando-demo', simplePod(unique('next')));
@@ -78,10 +79,11 @@ test('helm upgrade --set sidecar.image: new pods get it, existing pods keep thei
   assert.is(sidecarImage(answer.body), NEXT);
   const old = (await api.get(`/api/v1/namespaces/pando-demo/pods/${firstPods[0].metadata.name}`)).body;
   assert.is(sidecarImage(old), 'ghcr.io/pandocore/pando-sidecar:1.0.0');
-  const outdated = spawnSync(join(state.tools, 'task'), ['--dir', REPO, 'outdated', `IMAGE=${NEXT}`], { encoding: 'utf8', env: toolEnv(state) });
+  const outdated = spawnSync(join(state.tools, 'task'), ['--dir', REPO, 'outdated'], { encoding: 'utf8', env: toolEnv(state) });
   assert.is(outdated.status, 0, outdated.stderr);
-  assert.match(outdated.stdout, new RegExp(`pando-demo/${firstPods[0].metadata.name} ghcr.io/pandocore/pando-sidecar:1.0.0`));
-  assert.not.match(outdated.stdout, new RegExp(answer.body.metadata.name));
+  assert.match(outdated.stdout, new RegExp(`configured sidecar image: ${NEXT}`));
+  assert.match(outdated.stdout, new RegExp(`pando-demo +${firstPods[0].metadata.name} +ghcr.io/pandocore/pando-sidecar:1.0.0 +monitor +no`));
+  assert.match(outdated.stdout, new RegExp(`pando-demo +${answer.body.metadata.name} +${NEXT} +monitor +yes`));
 });
 
 test('helm rollback returns to the previous sidecar image', async () => {

@@ -12,9 +12,14 @@ test('kubectl run with the protect label, as the README shows, stores the pod wi
   kubectlOk(cluster, ['-n', demo, 'run', name, '--image=nginx', '--labels=pandocore.xyz/protect=true']);
   const pod = JSON.parse(kubectlOk(cluster, ['-n', demo, 'get', 'pod', name, '-o', 'json']));
   assertInjected(pod);
+  // The local cluster is 1.37, where sidecar.native=auto is on: a native sidecar.
   assert.equal(
     pod.spec.containers.map((c: Obj) => c.name),
-    [name, 'pando-sidecar'],
+    [name],
+  );
+  assert.equal(
+    pod.spec.initContainers.map((c: Obj) => [c.name, c.restartPolicy]),
+    [['pando-sidecar', 'Always']],
   );
 });
 
@@ -56,6 +61,24 @@ for (const namespace of ['kube-public', 'pando-system']) {
     assertUntouched(await storedPod(namespace, name));
   });
 }
+
+test('a pod with a pando-sidecar container of its own: left alone, and kubectl shows the warning naming the conflict', () => {
+  const name = unique('foreign');
+  const pod = simplePod(name);
+  pod.spec.containers.push({ name: 'pando-sidecar', image: 'registry.example/not-ours:1' });
+  const run = kubectl(cluster, ['-n', demo, 'create', '-f', '-'], JSON.stringify(pod));
+  assert.is(run.code, 0, run.stderr);
+  assert.match(
+    run.stderr,
+    /Warning: pandocore: sidecar not injected: the pod already has a container named pando-sidecar without the pandocore\.xyz\/status annotation/,
+  );
+  const stored = JSON.parse(kubectlOk(cluster, ['-n', demo, 'get', 'pod', name, '-o', 'json']));
+  assert.equal(
+    stored.spec.containers.map((c: Obj) => c.image),
+    ['registry.example/app:1', 'registry.example/not-ours:1'],
+  );
+  assert.is(stored.metadata.annotations?.['pandocore.xyz/status'], undefined);
+});
 
 test('an injected pod sent again gains nothing (the sidecar is never added twice)', async () => {
   const name = unique('first');

@@ -1,0 +1,83 @@
+// kubectl pando enable|disable NS: the per-namespace setup of the original instructions
+// (ServiceAccount, RoleBinding, license Secret) and the label the webhook selects namespaces by.
+// Server-side apply makes enable idempotent; the label comes last, so the webhook starts
+// injecting only once a protected pod there can run.
+import { SIDECAR_CLUSTER_ROLE } from '../function/pod';
+import { UsageError } from './errors';
+import { Kube, type Obj } from './kube';
+import { ENABLED_LABEL, enabledNamespaces, findInstall, MANAGED_BY } from './install';
+
+export interface EnableOptions {
+  /** The license key itself, read from --license-file; otherwise copied from the release namespace. */
+  licenseKey?: string;
+}
+
+export async function enableNamespace(kube: Kube, namespace: string, options: EnableOptions = {}): Promise<string[]> {
+  const install = await findInstall(kube);
+  const account = install.config?.serviceAccount ?? 'pando-sidecar';
+  const license = install.config?.licenseSecret ?? { name: 'pando-license', key: 'license-key' };
+  if (namespace === install.namespace || install.config?.excludedNamespaces.has(namespace)) {
+    throw new UsageError(`${namespace} is never injected (the release namespace or excludedNamespaces)`);
+  }
+  if (!(await kube.get('v1', 'Namespace', namespace))) throw new UsageError(`namespace ${namespace} not found (kubectl create namespace ${namespace})`);
+
+  let key = options.licenseKey;
+  if (key === undefined) {
+    const source = await kube.get('v1', 'Secret', license.name, install.namespace);
+    const data = source?.data?.[license.key];
+    if (!data) throw new UsageError(`no license to copy: Secret ${install.namespace}/${license.name} has no ${license.key}; pass --license-file FILE`);
+    key = Buffer.from(data, 'base64').toString('utf8');
+  }
+  const metadata = (name: string) => ({ name, namespace, labels: MANAGED_BY });
+  const objects: Obj[] = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(account) },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: metadata(account),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: SIDECAR_CLUSTER_ROLE },
+      subjects: [{ kind: 'ServiceAccount', name: account, namespace }],
+    },
+    { apiVersion: 'v1', kind: 'Secret', metadata: metadata(license.name), type: 'Opaque', data: { [license.key]: Buffer.from(key.trim()).toString('base64') } },
+  ];
+  const done: string[] = [];
+  for (const object of objects) {
+    await kube.apply(object);
+    done.push(`${object.kind.toLowerCase()}/${object.metadata.name} applied`);
+  }
+  await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { [ENABLED_LABEL]: 'true' } } });
+  done.push(`namespace/${namespace} labelled ${ENABLED_LABEL}=true`);
+  return done;
+}
+
+export async function disableNamespace(kube: Kube, namespace: string): Promise<string[]> {
+  const install = await findInstall(kube);
+  const { listed } = await enabledNamespaces(kube, install);
+  if (listed.includes(namespace)) {
+    throw new UsageError(`${namespace} is enabled by the Helm release (its namespaces value): helm upgrade pando-webhook ... without it`);
+  }
+  const account = install.config?.serviceAccount ?? 'pando-sidecar';
+  const license = install.config?.licenseSecret ?? { name: 'pando-license', key: 'license-key' };
+  const done: string[] = [];
+  // First the label: the webhook stops injecting before what injected pods need goes away.
+  // The plugin's field manager releases its label; other owners of the label keep theirs.
+  if (!(await kube.get('v1', 'Namespace', namespace))) throw new UsageError(`namespace ${namespace} not found`);
+  await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  const after = await kube.get('v1', 'Namespace', namespace);
+  if (after?.metadata?.labels?.[ENABLED_LABEL] !== undefined) {
+    throw new UsageError(`namespace ${namespace} keeps ${ENABLED_LABEL} (set by another tool): kubectl label namespace ${namespace} ${ENABLED_LABEL}-`);
+  }
+  done.push(`namespace/${namespace} no longer labelled ${ENABLED_LABEL}`);
+  for (const [apiVersion, kind, name] of [
+    ['rbac.authorization.k8s.io/v1', 'RoleBinding', account],
+    ['v1', 'ServiceAccount', account],
+    ['v1', 'Secret', license.name],
+  ]) {
+    const object = await kube.get(apiVersion, kind, name, namespace);
+    // Only what enable made: an account or Secret someone else owns stays.
+    if (object?.metadata?.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) continue;
+    await kube.delete(apiVersion, kind, name, namespace);
+    done.push(`${kind.toLowerCase()}/${name} deleted`);
+  }
+  return done;
+}

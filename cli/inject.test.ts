@@ -1,0 +1,178 @@
+// Offline injection against the webhook: on every workload of the real-world corpus, the pod a
+// controller makes from the injected template is the pod the webhook gives at admission, and the
+// webhook then leaves it alone. Plus what a GitOps pipeline needs from a stream of manifests.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseAllDocuments } from 'yaml';
+import { admit } from '../function/admit';
+import { admittedPod, applyReview, podFromManifest, podProblems, reviewFor } from '../test/support/apiserver';
+import { defaultConfig } from '../test/support/config';
+import { InputError } from './errors';
+import { injectSources } from './inject';
+
+type Obj = Record<string, any>;
+const CORPUS = join(__dirname, '..', '..', '..', 'shared', 'corpus', 'pods');
+const PROTECT = { 'pandocore.xyz/protect': 'true' };
+
+/** The manifest with the protect label on its pod (template). */
+function protect(doc: Obj): Obj {
+  const copy = structuredClone(doc);
+  const template = copy.kind === 'Pod' ? copy : copy.kind === 'CronJob' ? copy.spec?.jobTemplate?.spec?.template : copy.spec?.template;
+  if (template) template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, ...PROTECT } };
+  return copy;
+}
+
+/** The pod the API server stores when a controller creates one from this manifest. */
+function storedPod(doc: Obj, config = defaultConfig): { pod: Obj; reason: string } {
+  const pod = admittedPod(podFromManifest(doc)!, doc.metadata?.namespace ?? 'corpus');
+  const answer = admit(reviewFor(pod), config);
+  if (!answer.ok) throw new Error(answer.error);
+  // The API server defaults the object again after mutating webhooks (the sidecar's own fields).
+  return { pod: admittedPod(applyReview(pod, answer.review), pod.metadata.namespace), reason: answer.record.reason };
+}
+
+const injectText = (text: string, config = defaultConfig, name = 'in.yaml') => injectSources([{ name, text }], config, { namespace: 'corpus' });
+
+for (const [label, config] of [
+  ['container', defaultConfig],
+  ['native', { ...defaultConfig, nativeSidecar: true }],
+] as const) {
+  test(`corpus (${label} sidecar): injected offline, each pod is the one the webhook makes, and the webhook leaves it alone`, () => {
+    if (!existsSync(CORPUS)) {
+      if (process.env.CI) throw new Error(`${CORPUS} is missing`);
+      return;
+    }
+    let compared = 0;
+    for (const file of readdirSync(CORPUS).filter((f) => f.endsWith('.yaml'))) {
+      for (const doc of parseAllDocuments(readFileSync(join(CORPUS, file), 'utf8')).map((d) => d.toJS())) {
+        if (!doc || !podFromManifest(doc)) continue;
+        const manifest = protect(doc);
+        const viaWebhook = storedPod(manifest, config);
+        const { text } = injectText(JSON.stringify(manifest), config, `${file}.json`);
+        const viaPlugin = storedPod(JSON.parse(text), config);
+        assert.equal(viaPlugin.pod, viaWebhook.pod, `${file} ${doc.kind}/${doc.metadata?.name}`);
+        if (viaWebhook.reason === 'injected') {
+          assert.is(viaPlugin.reason, 'already_injected', `${file}: the webhook skips the offline-injected pod`);
+          assert.is(podProblems(viaPlugin.pod), undefined, file);
+          compared++;
+        }
+      }
+    }
+    assert.ok(compared >= 50, `only ${compared} corpus pods injected`);
+  });
+}
+
+const STREAM = `# The shop, as a GitOps repository holds it.
+apiVersion: v1
+kind: Service
+metadata:
+  name: web   # the front door
+spec:
+  ports: [{ port: 80 }]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    metadata:
+      labels:
+        app: web
+        pandocore.xyz/protect: "true"   # protected
+    spec:
+      containers:
+        - name: web
+          image: "nginx:1.27"   # pinned
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: batch
+spec:
+  template:
+    metadata:
+      labels: { app: batch }
+    spec:
+      containers: [{ name: batch, image: busybox }]
+`;
+
+test('a stream: only the protected template changes; every other document comes out byte for byte, comments kept', () => {
+  const { text, outcomes } = injectText(STREAM);
+  const parts = text.split(/^---\n/m);
+  const input = STREAM.split(/^---\n/m);
+  assert.is(parts.length, 3);
+  assert.is(parts[0], input[0]);
+  assert.is(parts[2], input[2]);
+  assert.match(parts[1], /# protected/);
+  assert.match(parts[1], /image: "nginx:1.27" +# pinned/);
+  const deployment = parseAllDocuments(text)[1].toJS();
+  assert.equal(
+    deployment.spec.template.spec.containers.map((c: Obj) => c.name),
+    ['web', 'pando-sidecar'],
+  );
+  assert.is(deployment.spec.template.spec.serviceAccountName, 'pando-sidecar');
+  assert.ok(deployment.spec.template.metadata.annotations['pandocore.xyz/status']);
+  assert.equal(outcomes, [{ object: 'deployment/web', injected: true, reason: 'mode monitor', warnings: [] }]);
+});
+
+test('injecting twice changes nothing more (the second run skips the injected template silently)', () => {
+  const once = injectText(STREAM).text;
+  const twice = injectText(once);
+  assert.is(twice.text, once);
+  assert.equal(twice.outcomes, [{ object: 'deployment/web', injected: false, reason: 'the pod already has the pando-sidecar container', warnings: [] }]);
+});
+
+test('a List, a CronJob and JSON input; an excluded namespace is reported, not injected', () => {
+  const list = {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: 'nightly' },
+        spec: {
+          schedule: '0 3 * * *',
+          jobTemplate: {
+            spec: { template: { metadata: { labels: PROTECT }, spec: { restartPolicy: 'OnFailure', containers: [{ name: 'job', image: 'busybox' }] } } },
+          },
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: 'kube-system', labels: PROTECT },
+        spec: { containers: [{ name: 'app', image: 'nginx' }] },
+      },
+    ],
+  };
+  const { text, outcomes } = injectText(JSON.stringify(list), { ...defaultConfig, nativeSidecar: true }, 'list.json');
+  const out = JSON.parse(text);
+  const jobPod = out.items[0].spec.jobTemplate.spec.template.spec;
+  assert.is(jobPod.initContainers[0].name, 'pando-sidecar');
+  assert.is(jobPod.initContainers[0].restartPolicy, 'Always');
+  assert.equal(out.items[1], list.items[1]);
+  assert.equal(
+    outcomes.map((o) => [o.object, o.injected]),
+    [
+      ['cronjob/nightly', true],
+      ['pod/p', false],
+    ],
+  );
+});
+
+test('a manifest that is not YAML is refused, naming the file and line', () => {
+  try {
+    injectText('apiVersion: v1\nkind: Pod\nmetadata: {name: [}\n', defaultConfig, 'broken.yaml');
+    assert.unreachable('no error');
+  } catch (error) {
+    assert.instance(error, InputError);
+    assert.match((error as Error).message, /^broken\.yaml:3: not valid YAML/);
+  }
+});
+
+test.run();

@@ -1,0 +1,166 @@
+// Offline injection (kubectl pando inject): the webhook's own decision and injection, run over
+// manifests before they reach the API server. Every Pod and pod template carrying the protect
+// label gets what the webhook would give the pod at admission; every other document, and every
+// byte of a document left alone, is printed as it came.
+import { applyPatch, type Operation } from 'rfc6902';
+import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import type { AdmissionRequest } from '../function/admission';
+import type { Config } from '../function/config';
+import { shouldInject } from '../function/decide';
+import { inject } from '../function/inject';
+import { buildPatch } from '../function/patch';
+import { isObject, type JsonObject } from '../function/pod';
+import { InputError } from './errors';
+
+/** Where each workload kind keeps its pod template; the API groups it is served by (extensions: old manifests). */
+const TEMPLATE_PATHS: Record<string, { groups: string[]; path: string[] }> = {
+  Pod: { groups: [''], path: [] },
+  Deployment: { groups: ['apps', 'extensions'], path: ['spec', 'template'] },
+  StatefulSet: { groups: ['apps'], path: ['spec', 'template'] },
+  DaemonSet: { groups: ['apps', 'extensions'], path: ['spec', 'template'] },
+  ReplicaSet: { groups: ['apps', 'extensions'], path: ['spec', 'template'] },
+  ReplicationController: { groups: [''], path: ['spec', 'template'] },
+  Job: { groups: ['batch'], path: ['spec', 'template'] },
+  CronJob: { groups: ['batch'], path: ['spec', 'jobTemplate', 'spec', 'template'] },
+};
+
+export interface InjectOptions {
+  /** Namespace of objects that name none (kubectl's -n); undefined: the API server's "default". */
+  namespace?: string;
+}
+
+/** What happened to one object, for the report on stderr. */
+export interface Outcome {
+  object: string;
+  injected: boolean;
+  reason: string;
+  warnings: string[];
+}
+
+const groupOf = (apiVersion: unknown) => (typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
+
+/** The JSON Patch the webhook would give this object's pod, with paths relative to the object. */
+function patchFor(object: unknown, config: Config, options: InjectOptions, outcomes: Outcome[]): Operation[] {
+  if (!isObject(object)) return [];
+  if (object.kind === 'List' && Array.isArray(object.items)) {
+    return object.items.flatMap((item, i) => patchFor(item, config, options, outcomes).map((op) => ({ ...op, path: `/items/${i}${op.path}` })));
+  }
+  const where = typeof object.kind === 'string' ? TEMPLATE_PATHS[object.kind] : undefined;
+  if (!where || !where.groups.includes(groupOf(object.apiVersion))) return [];
+  let template: unknown = object;
+  for (const key of where.path) template = isObject(template) ? template[key] : undefined;
+  if (!isObject(template)) return [];
+
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  const name = `${String(object.kind).toLowerCase()}/${typeof metadata.name === 'string' ? metadata.name : '?'}`;
+  const namespace = (typeof metadata.namespace === 'string' && metadata.namespace) || options.namespace || 'default';
+  // The pod the workload's controller would create, as far as the webhook's decision reads it.
+  const pod: JsonObject = { apiVersion: 'v1', kind: 'Pod', metadata: isObject(template.metadata) ? template.metadata : {}, spec: template.spec };
+  const request = {
+    uid: 'offline',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'CREATE',
+    namespace,
+  } as AdmissionRequest;
+  const decision = shouldInject(request, pod, config);
+  if (!decision.inject) {
+    if (decision.reason !== 'not_labelled')
+      outcomes.push({ object: name, injected: false, reason: decision.message, warnings: decision.warning ? [decision.warning] : [] });
+    return [];
+  }
+  const injection = inject(pod, config, { offline: true });
+  outcomes.push({ object: name, injected: true, reason: `mode ${injection.mode}`, warnings: injection.warnings });
+  const prefix = where.path.map((key) => `/${key}`).join('');
+  // A template without metadata cannot carry the label, so the patch never needs to create it.
+  return buildPatch(pod, injection.pod).map((op) => ({ ...op, path: `${prefix}${op.path}` }));
+}
+
+const unescape = (segment: string) => segment.replace(/~1/g, '/').replace(/~0/g, '~');
+const segments = (path: string) => path.split('/').slice(1).map(unescape);
+
+/** Applies add/replace/remove to a YAML document, keeping its comments and styles elsewhere. */
+function applyToYaml(doc: Document, ops: Operation[]) {
+  for (const op of ops) {
+    const path = segments(op.path);
+    const parent = doc.getIn(path.slice(0, -1), true);
+    const last = path[path.length - 1];
+    if (op.op === 'add' && isSeq(parent)) {
+      const index = last === '-' ? parent.items.length : Number(last);
+      parent.items.splice(index, 0, doc.createNode(op.value));
+    } else if (op.op === 'add' || op.op === 'replace') {
+      if (!isMap(parent) && !isSeq(parent) && path.length > 1) throw new Error(`cannot set ${op.path}`);
+      doc.setIn(
+        path.map((s, i) => (isSeq(doc.getIn(path.slice(0, i), true)) ? Number(s) : s)),
+        doc.createNode(op.value),
+      );
+    } else if (op.op === 'remove') {
+      doc.deleteIn(path);
+    } else {
+      throw new Error(`unexpected patch operation ${op.op}`);
+    }
+  }
+}
+
+export interface Source {
+  /** File name, or "-" for standard input: named in errors. */
+  name: string;
+  text: string;
+}
+
+const isJson = (source: Source) => source.name.endsWith('.json') || /^\s*[{[]/.test(source.text);
+
+/** A YAML stream split at its document markers, each part with the marker line that opened it. */
+function splitYaml(text: string): Array<{ marker: string; body: string }> {
+  const parts: Array<{ marker: string; body: string }> = [];
+  let current = { marker: '', body: '' };
+  for (const line of text.split(/(?<=\n)/)) {
+    if (/^---(\s|$)/.test(line)) {
+      parts.push(current);
+      current = { marker: line, body: '' };
+    } else current.body += line;
+  }
+  parts.push(current);
+  return parts;
+}
+
+/** Injects into every document of the source; returns the text to print. */
+export function injectSource(source: Source, config: Config, options: InjectOptions, outcomes: Outcome[]): string {
+  if (isJson(source)) {
+    let object: unknown;
+    try {
+      object = JSON.parse(source.text);
+    } catch (error) {
+      throw new InputError(`${source.name}: not valid JSON: ${(error as Error).message}`);
+    }
+    const ops = patchFor(object, config, options, outcomes);
+    if (ops.length === 0) return source.text;
+    const errors = applyPatch(object, ops).filter(Boolean);
+    if (errors.length > 0) throw new Error(`${source.name}: ${errors[0]?.message}`);
+    return `${JSON.stringify(object, null, 2)}\n`;
+  }
+  return splitYaml(source.text)
+    .map(({ marker, body }) => {
+      if (body.trim() === '' || /^(\s*#.*\n?|\s*\n)*$/.test(body)) return marker + body;
+      const doc = parseDocument(body);
+      if (doc.errors.length > 0) {
+        const error = doc.errors[0];
+        const line = source.text.slice(0, source.text.indexOf(body) + (error.pos?.[0] ?? 0)).split('\n').length;
+        throw new InputError(`${source.name}:${line}: not valid YAML: ${error.message.split('\n')[0]}`);
+      }
+      const ops = patchFor(doc.toJS(), config, options, outcomes);
+      if (ops.length === 0) return marker + body;
+      applyToYaml(doc, ops);
+      return marker + String(doc);
+    })
+    .join('');
+}
+
+/** Several sources as one stream: YAML documents separated by markers, as kubectl apply -f - reads them. */
+export function injectSources(sources: Source[], config: Config, options: InjectOptions = {}): { text: string; outcomes: Outcome[] } {
+  const outcomes: Outcome[] = [];
+  const texts = sources.map((source) => injectSource(source, config, options, outcomes));
+  if (texts.length === 1) return { text: texts[0], outcomes };
+  const text = texts.map((t) => (t.endsWith('\n') || t === '' ? t : `${t}\n`)).join('---\n');
+  return { text, outcomes };
+}

@@ -1,0 +1,90 @@
+// What is installed: the webhook configuration, the workload that serves it, and the
+// configuration that workload runs with. Read from the cluster; nothing is assumed but the names
+// the chart fixes (templates/_helpers.tpl).
+import { ConfigError, loadConfig, type Config } from '../function/config';
+import { Kube, type Obj } from './kube';
+
+export const WEBHOOK_CONFIGURATION = 'pando-webhook';
+export const WORKLOAD_NAME = 'pando-webhook';
+export const SERVING_SECRET = 'pando-webhook-tls';
+export const ENABLED_LABEL = 'pandocore.xyz/enabled';
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kubectl-pando', 'app.kubernetes.io/part-of': 'pandocore' };
+
+export type Platform = 'knative' | 'deployment' | 'openfaas';
+
+export interface Install {
+  webhookConfiguration?: Obj;
+  /** The release namespace, as the webhook configuration names it. */
+  namespace: string;
+  workload?: { platform: Platform; object: Obj };
+  env?: Record<string, string>;
+  config?: Config;
+  configProblems?: string[];
+}
+
+const WORKLOADS: Array<{ platform: Platform; apiVersion: string; kind: string }> = [
+  { platform: 'knative', apiVersion: 'serving.knative.dev/v1', kind: 'Service' },
+  { platform: 'deployment', apiVersion: 'apps/v1', kind: 'Deployment' },
+  { platform: 'openfaas', apiVersion: 'openfaas.com/v1', kind: 'Function' },
+];
+
+export async function findInstall(kube: Kube, namespaceOverride?: string): Promise<Install> {
+  const webhookConfiguration = await kube.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', WEBHOOK_CONFIGURATION);
+  const namespace = namespaceOverride ?? webhookConfiguration?.webhooks?.[0]?.clientConfig?.service?.namespace ?? 'pando-system';
+  const install: Install = { webhookConfiguration, namespace };
+  for (const { platform, apiVersion, kind } of WORKLOADS) {
+    const object = await kube.get(apiVersion, kind, WORKLOAD_NAME, namespace);
+    if (!object) continue;
+    install.workload = { platform, object };
+    install.env = envOf(platform, object);
+    try {
+      install.config = loadConfig(install.env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      install.configProblems = error.problems;
+    }
+    break;
+  }
+  return install;
+}
+
+/** The webhook's environment as the workload declares it (plain values only, as the chart writes them). */
+export function envOf(platform: Platform, object: Obj): Record<string, string> {
+  if (platform === 'openfaas') return { ...(object.spec?.environment ?? {}) };
+  const container = object.spec?.template?.spec?.containers?.[0];
+  const env: Record<string, string> = {};
+  for (const e of container?.env ?? []) if (typeof e?.value === 'string') env[e.name] = e.value;
+  return env;
+}
+
+/** Whether the workload reports itself ready, in its platform's terms. */
+export function workloadReadiness(platform: Platform, object: Obj): { ready: boolean; detail: string } {
+  const conditions: Obj[] = object.status?.conditions ?? [];
+  const condition = (type: string) => conditions.find((c) => c.type === type);
+  if (platform === 'knative') {
+    const ready = condition('Ready');
+    if (!ready) return { ready: false, detail: 'Knative Service has no Ready condition yet (is Knative Serving running?)' };
+    return { ready: ready.status === 'True', detail: `Ready=${ready.status}${ready.message ? `: ${ready.message}` : ''}` };
+  }
+  if (platform === 'deployment') {
+    const wanted = object.spec?.replicas ?? 1;
+    const available = object.status?.availableReplicas ?? 0;
+    return { ready: available >= 1, detail: `${available}/${wanted} replicas available` };
+  }
+  const available = object.status?.availableReplicas ?? object.status?.replicas;
+  const ready = condition('Ready') ?? condition('Healthy');
+  if (ready) return { ready: ready.status === 'True', detail: `${ready.type}=${ready.status}` };
+  return { ready: typeof available === 'number' && available > 0, detail: `${available ?? 0} replicas available` };
+}
+
+/** Namespaces the webhook selects: labelled for it, or listed by the release (by name). */
+export async function enabledNamespaces(kube: Kube, install: Install): Promise<{ labelled: string[]; listed: string[] }> {
+  const labelled = (await kube.list('v1', 'Namespace', undefined, `${ENABLED_LABEL}=true`)).map((n) => n.metadata.name as string);
+  const listed: string[] = [];
+  for (const hook of install.webhookConfiguration?.webhooks ?? []) {
+    for (const expression of hook.namespaceSelector?.matchExpressions ?? []) {
+      if (expression.key === 'kubernetes.io/metadata.name' && expression.operator === 'In') listed.push(...expression.values);
+    }
+  }
+  return { labelled, listed: [...new Set(listed)] };
+}

@@ -1,0 +1,164 @@
+// The cluster. The official Kubernetes client does the kubeconfig: contexts, exec credential
+// plugins, tokens, client certificates, in-cluster config. The few calls the plugin makes go out
+// as plain JSON requests over those credentials, because the client's generic object API drops
+// the spec of custom resources (Knative Service, OpenFaaS Function) and turns timestamps into
+// Dates. "Not found" becomes undefined, so callers read as checks.
+import http from 'node:http';
+import https from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+
+/** An object as the API server sends it, read by its documented paths. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Obj = Record<string, any>;
+
+export interface KubeOptions {
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** The resource of each kind the plugin reads or writes. */
+const PLURALS: Record<string, string> = {
+  Namespace: 'namespaces',
+  Pod: 'pods',
+  Secret: 'secrets',
+  ServiceAccount: 'serviceaccounts',
+  Service: 'services',
+  RoleBinding: 'rolebindings',
+  Deployment: 'deployments',
+  ReplicaSet: 'replicasets',
+  Job: 'jobs',
+  MutatingWebhookConfiguration: 'mutatingwebhookconfigurations',
+  Function: 'functions',
+  Certificate: 'certificates',
+};
+
+export function resourcePath(apiVersion: string, kind: string, namespace?: string, name?: string): string {
+  const plural = PLURALS[kind];
+  if (!plural) throw new Error(`kubectl-pando does not know the resource of kind ${kind}`);
+  const base = apiVersion === 'v1' ? '/api/v1' : `/apis/${apiVersion}`;
+  return `${base}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface Answer {
+  status: number;
+  body: Obj;
+  headers: http.IncomingHttpHeaders;
+}
+
+export class Kube {
+  readonly config = new KubeConfig();
+
+  constructor(options: KubeOptions = {}) {
+    if (options.kubeconfig) this.config.loadFromFile(options.kubeconfig);
+    else this.config.loadFromDefault();
+    if (options.context) this.config.setCurrentContext(options.context);
+  }
+
+  /** The namespace of the current context (kubectl's default for -n). */
+  get currentNamespace(): string {
+    return this.config.getContextObject(this.config.getCurrentContext())?.namespace || 'default';
+  }
+
+  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer> {
+    const cluster = this.config.getCurrentCluster();
+    if (!cluster) throw new Error('no current cluster in the kubeconfig (kubectl config current-context)');
+    const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
+    const options: https.RequestOptions = { method, headers: { accept: 'application/json' } };
+    await this.config.applyToHTTPSOptions(options);
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    if (text !== undefined) Object.assign(options.headers!, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+    const client = url.protocol === 'http:' ? http : https;
+    return new Promise<Answer>((resolve, reject) => {
+      const req = client.request(url, { ...options, timeout: 30_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          let parsed: Obj;
+          try {
+            parsed = raw ? JSON.parse(raw) : {};
+          } catch {
+            parsed = { message: raw.slice(0, 300) };
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname}: no answer in 30 s`)));
+      req.on('error', (error) => reject(new Error(`${cluster.server}: ${error.message}`)));
+      req.end(text);
+    });
+  }
+
+  private async call(method: string, path: string, body?: unknown, contentType?: string): Promise<Answer> {
+    const answer = await this.request(method, path, body, contentType);
+    if (answer.status >= 400) throw new ApiError(answer.status, `${method} ${path}: HTTP ${answer.status}: ${answer.body.message ?? answer.body.reason ?? ''}`);
+    return answer;
+  }
+
+  async get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<Obj | undefined> {
+    try {
+      return (await this.call('GET', resourcePath(apiVersion, kind, namespace, name))).body;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<Obj[]> {
+    const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
+    try {
+      return (await this.call('GET', `${resourcePath(apiVersion, kind, namespace)}${query}`)).body.items ?? [];
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 404) return []; // the kind's API is not installed
+      throw error;
+    }
+  }
+
+  /** Server-side apply as the plugin's field manager: creates or updates, idempotent. */
+  async apply(object: Obj): Promise<Obj> {
+    const path = resourcePath(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name);
+    return (await this.call('PATCH', `${path}?fieldManager=kubectl-pando&force=true`, object, 'application/apply-patch+yaml')).body;
+  }
+
+  /** Deletes; false when it was not there. */
+  async delete(apiVersion: string, kind: string, name: string, namespace?: string): Promise<boolean> {
+    try {
+      await this.call('DELETE', resourcePath(apiVersion, kind, namespace, name));
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 404) return false;
+      throw error;
+    }
+  }
+
+  /** The pod the API server would store, and the warnings it sent back (server-side dry-run). */
+  async dryRunPod(namespace: string, pod: Obj): Promise<{ pod: Obj; warnings: string[] }> {
+    const answer = await this.call('POST', `${resourcePath('v1', 'Pod', namespace)}?dryRun=All`, pod);
+    const header = answer.headers.warning;
+    return { pod: answer.body, warnings: parseWarnings(Array.isArray(header) ? header.join(', ') : (header ?? '')) };
+  }
+}
+
+/** Warning headers ("299 - \"text\"", comma-joined when several) as their texts. */
+export function parseWarnings(header: string): string[] {
+  const texts: string[] = [];
+  const pattern = /\d{3} \S+ "((?:[^"\\]|\\.)*)"/g;
+  for (let match = pattern.exec(header); match; match = pattern.exec(header)) texts.push(match[1].replace(/\\(.)/g, '$1'));
+  return texts;
+}
+
+/** One line for any error the plugin meets talking to the cluster. */
+export function describeError(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0];
+}
