@@ -1,6 +1,6 @@
-// The four servers under the same body and load. All four run at once and take turns, in
-// rounds, so drift in what else the machine does spreads over all of them instead of landing
-// on one: saturation with fixed connections, then a light paced load, then peak memory.
+// The servers under the same body and load. All run at once and take turns, in rounds, so drift
+// in what else the machine does spreads over all of them instead of landing on one: saturation
+// with fixed connections, then a light paced load on one kept-alive connection, then peak memory.
 import { createHistogram, RecordableHistogram } from 'node:perf_hooks';
 import type { Config } from '../function/config';
 import { LoadResult, runLoad, runPaced, summary } from './load';
@@ -8,7 +8,7 @@ import { Child, cpuSecondsOf, memoryOf } from './processes';
 import { ServerSpec, startChecked } from './servers';
 import { median } from './timing';
 
-export const HTTP_LOAD = { connections: 10, warmupSec: 2, rounds: 3, saturationSec: 3, lightRatePerSec: 100, lightConnections: 4, lightSec: 2 };
+export const HTTP_LOAD = { connections: 10, warmupSec: 2, rounds: 3, saturationSec: 3, lightRatePerSec: 100, lightConnections: 1, lightSec: 2 };
 
 /** serverCpuUsPerReq: the server's own CPU per answer at saturation, which the load generator
  * sharing the machine does not distort. */

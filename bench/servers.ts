@@ -11,12 +11,19 @@ import { Child, firstAnswer, freePort, startChild } from './processes';
 
 /** The shipping build (npm run build, npm run bundle). */
 export const DIST = join(__dirname, '..', '..', 'dist');
-export const PRODUCTION_ENTRY = join(DIST, 'function', 'main.js');
+/** The image's command: node dist/serve.js, the esbuild bundle of function/main.ts. */
+export const PRODUCTION_ENTRY = join(DIST, 'serve.js');
+/** Node's flags in the image's command (Dockerfile CMD, checked by test/image.test.ts): a 2 MB
+ * young generation keeps RSS near the floor's; the host's per-request garbage dies young. */
+export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=2'];
+/** The same host, unbundled (tsc output). */
+export const UNBUNDLED_ENTRY = join(DIST, 'function', 'main.js');
+export const HELLO_ENTRY = join(__dirname, 'servers', 'hello.js');
 // The package's `functions-framework` bin, beside its main module (the path is not exported).
 const FF_CLI = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 
 export interface ServerSpec {
-  key: 'floor' | 'ff_noop' | 'webhook_http' | 'webhook_https';
+  key: 'floor' | 'floor_https' | 'ff_noop' | 'webhook_http' | 'webhook_https';
   label: string;
   start(): Promise<{ child: Child; url: string }>;
 }
@@ -62,16 +69,26 @@ export function serverSpecs(tls: { certFile: string; keyFile: string }): ServerS
         url: `http://127.0.0.1:${port}/?timeout=10s`,
       };
     };
+  const floor = join(__dirname, 'servers', 'floor.js');
   return [
-    { key: 'floor', label: 'node:http JSON floor', start: onPort('floor', [join(__dirname, 'servers', 'floor.js')]) },
+    { key: 'floor', label: 'node:http JSON floor', start: onPort('floor', [floor]) },
+    {
+      key: 'floor_https',
+      label: 'node:https JSON floor',
+      start: async () => {
+        const port = await freePort();
+        const child = startChild([floor], { PORT: String(port), TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile });
+        return { child, url: `https://127.0.0.1:${port}/?timeout=10s` };
+      },
+    },
     { key: 'ff_noop', label: 'functions-framework no-op', start: onPort('ff', [FF_CLI, '--target=noop', `--source=${join(__dirname, 'servers', 'noop.js')}`]) },
-    { key: 'webhook_http', label: 'webhook, HTTP', start: onPort('webhook', [PRODUCTION_ENTRY]) },
+    { key: 'webhook_http', label: 'webhook, HTTP', start: onPort('webhook', [...IMAGE_NODE_FLAGS, PRODUCTION_ENTRY]) },
     {
       key: 'webhook_https',
       label: 'webhook, HTTPS keep-alive',
       start: async () => {
         const port = await freePort();
-        const child = startChild([PRODUCTION_ENTRY], {
+        const child = startChild([...IMAGE_NODE_FLAGS, PRODUCTION_ENTRY], {
           PORT: '0',
           PANDO_TLS_PORT: String(port),
           PANDO_TLS_CERT_FILE: tls.certFile,
@@ -85,7 +102,7 @@ export function serverSpecs(tls: { certFile: string; keyFile: string }): ServerS
 
 /** What each server must answer to the benchmark body: the fixed JSON, or the core's own answer. */
 export function expectedAnswer(key: ServerSpec['key'], body: string, config: Config): unknown {
-  if (key === 'floor' || key === 'ff_noop') return { ok: true };
+  if (key === 'floor' || key === 'floor_https' || key === 'ff_noop') return { ok: true };
   const result = admit(JSON.parse(body), config);
   if (!result.ok || !result.review.response.patch) throw new Error('the benchmark body must be a pod the webhook injects');
   return result.review;
@@ -111,6 +128,3 @@ export async function startChecked(spec: ServerSpec, body: string, config: Confi
     throw new Error(`${(error as Error).message}\n${child.stderr()}`, { cause: error });
   }
 }
-
-/** The single-file bundle of the production entry (`npm run bundle`), measured when present. */
-export const BUNDLE_ENTRY = join(DIST, 'serve.js');

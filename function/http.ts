@@ -7,8 +7,8 @@
 //        valid review                           200 AdmissionReview (always allowed)
 //   any other method                            405, Allow: GET, POST
 // Malformed JSON (400) and bodies over the limit (413) are refused before the function runs,
-// by server.ts; under the bare functions-framework CLI, Express answers those itself.
-import type { Request, Response } from '@google-cloud/functions-framework';
+// by host/body.ts; under the bare functions-framework CLI, Express answers those itself.
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { admit } from './admit';
 import type { Config } from './config';
 import type { Logger } from './log';
@@ -21,14 +21,23 @@ export function isJsonContentType(header: string | undefined): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
-export function sendJson(res: Response | import('node:http').ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+/** What the handler reads of a request: the framework's Request carries it, and so does the host's. */
+export interface HandlerRequest {
+  method?: string;
+  url?: string;
+  headers: IncomingHttpHeaders;
+  /** The body parsed as JSON (undefined when there was none). */
+  body?: unknown;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
 export function createHandler(config: Config, log: Logger) {
-  return function handleAdmission(req: Request, res: Response): void {
+  return function handleAdmission(req: HandlerRequest, res: ServerResponse): void {
     const started = performance.now();
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method === 'GET' || req.method === 'HEAD') {

@@ -9,6 +9,15 @@ const capStrings = (_key: string, value: unknown) => (typeof value === 'string' 
 
 export function jsonLogger(write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
   return (level, msg, fields) => {
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }, capStrings)}\n`);
+    // Flat fields (all callers so far) are capped here, so JSON.stringify runs without a
+    // replacer, which would be called on every key; a nested value brings the replacer back.
+    const entry: LogFields = { time: new Date().toISOString(), level, msg };
+    let nested = false;
+    for (const key in fields) {
+      const value = fields[key];
+      if (typeof value === 'object' && value !== null) nested = true;
+      entry[key] = capStrings(key, value);
+    }
+    write(`${JSON.stringify(entry, nested ? capStrings : undefined)}\n`);
   };
 }

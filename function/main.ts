@@ -1,15 +1,19 @@
-// Entry point of `npm start`, `npm run serve` and the container image.
+// Entry point of `npm start`, `npm run serve` and the container image: the function's handler
+// (http.ts) served by the host (host/server.ts). index.ts, which registers the same handler with
+// the functions-framework, is not imported: the framework and Express are never loaded here.
 //   SIGTERM, SIGINT     drain (stop accepting, finish in-flight requests, at most
 //                       PANDO_DRAIN_TIMEOUT_SECONDS), then exit 0
 //   TLS files missing   serve HTTP, start HTTPS when they appear; exit 1 if they never do, so
 //                       the pod restarts and says why
-import { ConfigError, loadConfig } from './config';
-import { loadServerConfig, ServerConfig } from './server-config';
+import { Config, ConfigError, loadConfig } from './config';
+import { createHandler } from './http';
 import { jsonLogger } from './log';
-import { bodyGuard, frameworkApp, startServers } from './server';
+import { loadServerConfig, ServerConfig } from './server-config';
+import { startServers } from './host/server';
+import { version } from '../package.json';
 
 /** Checks the function's and the server's variables together, so one message names every bad one. */
-function serverConfigOrExit(): ServerConfig {
+function configsOrExit(): { config: Config; serverConfig: ServerConfig } {
   const problems: string[] = [];
   const attempt = <T>(load: () => T) => {
     try {
@@ -20,22 +24,20 @@ function serverConfigOrExit(): ServerConfig {
       return undefined;
     }
   };
-  attempt(() => loadConfig(process.env));
+  const config = attempt(() => loadConfig(process.env, version));
   const serverConfig = attempt(() => loadServerConfig(process.env));
-  if (!serverConfig || problems.length > 0) {
+  if (!config || !serverConfig || problems.length > 0) {
     const error = new ConfigError(problems);
     process.stderr.write(`${JSON.stringify({ level: 'error', msg: error.message, problems })}\n`);
     process.exit(1);
   }
-  return serverConfig;
+  return { config, serverConfig };
 }
 
 async function main() {
   const log = jsonLogger();
-  const serverConfig = serverConfigOrExit();
-  // Imported only now: importing index.ts reads the function's config and registers the function.
-  const { FUNCTION_NAME } = await import('./index');
-  const running = await startServers(bodyGuard(frameworkApp(FUNCTION_NAME, log), log), serverConfig, log);
+  const { config, serverConfig } = configsOrExit();
+  const running = await startServers(createHandler(config, log), serverConfig, log);
   log('info', 'serving', { ...running.urls, pid: process.pid });
   let stopping = false;
   const stop = async (reason: string, code: number) => {

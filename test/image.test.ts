@@ -14,6 +14,7 @@ import { TEST_VERSION } from './support/config';
 import { readable, readExpected, readFixture } from './support/fixtures';
 import { startFakeApi } from './support/fake-api';
 import { startNode } from './support/child';
+import { IMAGE_NODE_FLAGS } from '../bench/servers';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURE = 'deployment-pod';
@@ -29,8 +30,8 @@ const npm = (args: string[], cwd: string) =>
   });
 
 /** Runs `node <entry>` from the install; `matched` resolves on exit, or when `until` matches a log line. */
-function run(entry: string, env: Record<string, string>, until?: (line: any) => boolean) {
-  const child = startNode([entry], env, { cwd: app });
+function run(entry: string, env: Record<string, string>, until?: (line: any) => boolean, flags: string[] = []) {
+  const child = startNode([...flags, entry], env, { cwd: app });
   const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
   const exited = child.exited.then(({ code }) => {
     clearTimeout(timer);
@@ -64,6 +65,14 @@ test('npm pack holds the compiled output the image runs, and no tests', () => {
   copyFileSync(join(ROOT, 'package-lock.json'), join(app, 'package-lock.json'));
 });
 
+test('the image, npm start and the benchmark run the same command', () => {
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+  assert.equal(JSON.parse(cmd ?? '[]'), ['node', ...IMAGE_NODE_FLAGS, 'dist/serve.js']);
+  const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts;
+  assert.ok(scripts.serve.endsWith(`node ${IMAGE_NODE_FLAGS.join(' ')} dist/serve.js`), scripts.serve);
+  assert.is(scripts.start, 'npm run serve --silent');
+});
+
 test('a production-only install of the package has every runtime dependency and no dev one', () => {
   npm(['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], app);
   const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
@@ -77,7 +86,7 @@ test('a production-only install of the package has every runtime dependency and 
 
 for (const entry of ['dist/serve.js', 'dist/function/main.js'])
   test(`the installed ${entry} serves a fixture with its golden answer, then drains on SIGTERM`, async () => {
-    const main = run(entry, { PORT: '0' }, (l) => l.msg === 'serving');
+    const main = run(entry, { PORT: '0' }, (l) => l.msg === 'serving', IMAGE_NODE_FLAGS);
     try {
       const { http: url } = await main.matched;
       const res = await fetch(`${url}/?timeout=10s`, {

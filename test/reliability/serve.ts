@@ -1,9 +1,9 @@
-// Test support: the production stack (bodyGuard -> functions-framework app -> handler) on
+// Test support: the production stack (host/server.ts -> body.ts -> handler) on
 // loopback, in this process, with short timeouts and every log line captured; and the built
 // production entry (dist/function/main.js) as a child process with its output captured.
 import { join } from 'node:path';
 import type { Config } from '../../function/config';
-import type { ServerTimeouts } from '../../function/server';
+import type { ServerTimeouts } from '../../function/host/server';
 import { defaultConfig } from '../support/config';
 import { startTestServer, TestServer } from '../support/server';
 import { NodeChild, startNode } from '../support/child';

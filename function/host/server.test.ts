@@ -4,7 +4,7 @@
 // finishing every request in flight before exiting 0.
 import { X509Certificate } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { startNode } from '../test/support/child';
+import { startNode } from '../../test/support/child';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -13,15 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { version } from '../package.json';
-import { jsonLogger } from './log';
+import { version } from '../../package.json';
+import { jsonLogger } from '../log';
 import { startServers } from './server';
-import { createCa, issueServingCert, KeyPairPem } from './tls/certs';
-import { serviceDnsNames } from './tls/config';
-import { TEST_VERSION } from '../test/support/config';
-import { readable, readExpected, readFixture } from '../test/support/fixtures';
+import { createCa, issueServingCert, KeyPairPem } from '../tls/certs';
+import { serviceDnsNames } from '../tls/config';
+import { TEST_VERSION } from '../../test/support/config';
+import { readable, readExpected, readFixture } from '../../test/support/fixtures';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'function', 'main.js');
+const MAIN = join(__dirname, '..', '..', '..', 'dist', 'function', 'main.js');
 const NAMES = serviceDnsNames('pando-webhook', 'pando-system');
 const FIXTURE = 'deployment-pod';
 const body = JSON.stringify(readFixture(FIXTURE));

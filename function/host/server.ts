@@ -1,0 +1,168 @@
+// The production host: the registered function's handler (http.ts) served from node:http, with
+// no Express and no functions-framework at run time. Before the handler runs:
+//   GET /readyz while waiting for TLS   503 {"status"}
+//   body over 3 MiB, malformed JSON     413, 400 (body.ts)
+//   OPTIONS * (asterisk form)           404 {"error"}
+// and what the framework's Express app answers itself, kept byte for byte (same-bytes.test.ts):
+//   a path with a bad percent escape    400 {"error":"bad request"}
+//   /favicon.ico, /robots.txt           404, empty body
+// HTTPS serves the same listener once the certificate files can be read (tls/files.ts), and
+// drain.ts stops both servers on SIGTERM.
+import http from 'node:http';
+import type https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { HandlerRequest, sendJson } from '../http';
+import type { Logger } from '../log';
+import type { ServerConfig } from '../server-config';
+import { reloadOnChange, TLS_WAIT, waitForPair, WaitSchedule } from '../tls/files';
+import { MAX_BODY_BYTES, readBody, refuseBody } from './body';
+import { createDrainer } from './drain';
+
+export type Handler = (req: HandlerRequest, res: http.ServerResponse) => void;
+
+export interface RunningServers {
+  http: http.Server;
+  /** Set once HTTPS serves (at start, or once the certificate files appear). */
+  https?: https.Server;
+  urls: { http: string; https?: string };
+  /** Resolves with the HTTPS URL once it serves; undefined without TLS, on giving up, or when drained first. */
+  tlsReady: Promise<string | undefined>;
+  /** Stops accepting, waits for in-flight requests (bounded), then resolves. */
+  drain(): Promise<void>;
+}
+
+/** How long a connection may take; tests pass shorter ones. */
+export interface ServerTimeouts {
+  requestMs: number;
+  headersMs: number;
+  keepAliveMs: number;
+  tlsWait?: WaitSchedule;
+}
+export const SERVER_TIMEOUTS: ServerTimeouts = {
+  requestMs: 30_000, // a request that never finishes is cut off (408)
+  headersMs: 10_000, // slow senders of headers too
+  keepAliveMs: 65_000, // the API server reuses connections
+};
+
+/** The path as Express routes it: without the query; absolute-form URLs reduced to their path. */
+function pathOf(url: string): string {
+  const path = url.split('?', 1)[0];
+  if (path.startsWith('/')) return path;
+  try {
+    return new URL(path).pathname;
+  } catch {
+    return path;
+  }
+}
+
+const IGNORED_PATH = /^\/(favicon\.ico|robots\.txt)(\/|$)/i;
+
+/** Answers what the framework's app answers before the function; false when the function should run. */
+function answeredLikeTheFramework(req: http.IncomingMessage, res: http.ServerResponse, log: Logger): boolean {
+  const path = pathOf(req.url ?? '/');
+  try {
+    decodeURIComponent(path);
+  } catch {
+    log('error', 'request failed', { status: 400, error: 'URIError' });
+    sendJson(res, 400, { error: 'bad request' });
+    return true;
+  }
+  if (!IGNORED_PATH.test(path)) return false;
+  res.writeHead(404, { 'Content-Length': 0 }); // as Express writes it
+  res.end();
+  return true;
+}
+
+/** The listener both servers share: edge checks, body, then the function. */
+function createListener(handler: Handler, log: Logger, isReady: () => boolean, track: (res: http.ServerResponse) => void): http.RequestListener {
+  return (req, res) => {
+    track(res);
+    if (req.method === 'GET' && !isReady() && (req.url ?? '').split('?', 1)[0] === '/readyz') {
+      return sendJson(res, 503, { status: 'waiting for the TLS certificate' });
+    }
+    if (req.url === '*') return sendJson(res, 404, { error: 'no such path: *' });
+    readBody(req, MAX_BODY_BYTES, (result) => {
+      if (!result.ok) return refuseBody(req, res, result, log);
+      if (answeredLikeTheFramework(req, res, log)) return;
+      (req as HandlerRequest).body = result.body;
+      try {
+        handler(req as HandlerRequest, res);
+      } catch (error) {
+        log('error', 'request failed', { status: 500, error: (error as Error)?.name });
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      }
+    });
+  };
+}
+
+const listen = (s: http.Server, port: number) =>
+  new Promise<number>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, () => {
+      s.off('error', reject);
+      resolve((s.address() as AddressInfo).port);
+    });
+  });
+
+/** The node:http options for the timeouts. */
+export function serverOptions(timeouts: ServerTimeouts): http.ServerOptions {
+  return {
+    requestTimeout: timeouts.requestMs,
+    headersTimeout: timeouts.headersMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    // Node checks the two timeouts only every connectionsCheckingInterval (30 s by default).
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, timeouts.headersMs / 4)),
+  };
+}
+
+export async function startServers(handler: Handler, config: ServerConfig, log: Logger, timeouts = SERVER_TIMEOUTS): Promise<RunningServers> {
+  const options = serverOptions(timeouts);
+  const drainer = createDrainer(config.drainTimeoutMs, log);
+  let waitingForTls = config.tls !== undefined;
+  const listener = createListener(handler, log, () => !waitingForTls, drainer.track);
+  const plain = http.createServer(options, listener);
+  drainer.add(plain);
+  const running: RunningServers = {
+    http: plain,
+    urls: { http: `http://127.0.0.1:${await listen(plain, config.port)}` },
+    tlsReady: Promise.resolve(undefined),
+    drain: () => {
+      stopWaiting();
+      return drainer.drain();
+    },
+  };
+
+  let stopWaiting = () => {};
+  if (config.tls) {
+    const { port, ...files } = config.tls;
+    const waiting = waitForPair(files, log, timeouts.tlsWait ?? TLS_WAIT);
+    stopWaiting = waiting.stop;
+    const startHttps = async (): Promise<string | undefined> => {
+      const pair = await waiting.pair;
+      if (!pair || drainer.draining) return undefined;
+      // Loaded only when TLS is configured: plain HTTP starts without it.
+      const { createServer } = await import('node:https');
+      const secure = createServer({ ...options, cert: pair.cert, key: pair.key }, listener);
+      reloadOnChange(secure, files, pair, log);
+      const url = `https://127.0.0.1:${await listen(secure, port)}`;
+      if (drainer.draining) {
+        secure.close(); // a drain began while it was starting
+        return undefined;
+      }
+      drainer.add(secure);
+      running.https = secure;
+      running.urls.https = url;
+      waitingForTls = false;
+      return url;
+    };
+    if (waiting.foundAtStart) {
+      running.tlsReady = Promise.resolve(await startHttps()); // a listen error fails the start
+    } else {
+      running.tlsReady = startHttps().catch((error: Error) => {
+        log('error', 'HTTPS could not start', { port, error: error.message });
+        return undefined;
+      });
+    }
+  }
+  return running;
+}
