@@ -27,6 +27,8 @@ RUN npm run build \
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# kubectl-pando (the plugin, one bundled file) on the PATH: kubectl pando works where kubectl does.
+ENV PATH=/app/dist/bin:$PATH
 WORKDIR /app
 COPY --from=build /app ./
 COPY package-lock.json ./

@@ -231,7 +231,22 @@ export async function runChecks(kube: Kube, options: CheckOptions = {}): Promise
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { generateName: 'pando-check-', labels: { 'pandocore.xyz/protect': 'true' } },
-        spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
+        // Pod Security restricted, so a namespace that enforces it admits the probe too.
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.k8s.io/pause:3.10',
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 65535,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+            },
+          ],
+        },
       };
       const answer = await kube.dryRunPod(namespace, pod).catch((error) => ({ error }));
       if ('error' in answer) {

@@ -13,7 +13,13 @@ import { InputError, UsageError } from './errors';
 import { injectSources, type Source } from './inject';
 // The cluster commands load the Kubernetes client only when run: inject starts without it.
 type KubeModule = typeof import('./kube');
-const cluster = async () => ({ ...(await import('./kube')), ...(await import('./check')), ...(await import('./enable')), ...(await import('./status')) });
+const cluster = async () => ({
+  ...(await import('./kube')),
+  ...(await import('./install')),
+  ...(await import('./check')),
+  ...(await import('./enable')),
+  ...(await import('./status')),
+});
 
 /** Each of the function's variables as a flag: PANDO_SIDECAR_IMAGE is --sidecar-image. */
 export const FLAG_OF_ENV = Object.fromEntries(
@@ -30,11 +36,12 @@ const ALIASES: Record<string, string> = { mode: 'PANDO_DEFAULT_MODE', image: 'PA
 
 const USAGE = `kubectl pando: the PandoCore sidecar, from the command line (pando-webhook ${version})
 
-  kubectl pando inject -f FILE|DIR|- [-f ...] [--mode M] [--image I] [--native] [-n NS]
+  kubectl pando inject -f FILE|DIR|- [-f ...] [--from-cluster] [--mode M] [--image I] [--native] [-n NS]
       Injects the sidecar into every Pod and pod template (Deployment, StatefulSet, DaemonSet,
       ReplicaSet, ReplicationController, Job, CronJob) labelled pandocore.xyz/protect=true, as the
       webhook would at admission; prints every document, the others unchanged. What it did goes
-      to stderr. e.g. kubectl pando inject -f deploy.yaml | kubectl apply -f -
+      to stderr. --from-cluster: the installed webhook's settings (then the flags over them).
+      e.g. kubectl pando inject --from-cluster -f deploy.yaml | kubectl apply -f -
   kubectl pando check [-n NS] [-o json]
       Checks the install end to end, ending with a server-side dry-run of a protected pod.
   kubectl pando enable NS [--license-file FILE]
@@ -62,6 +69,7 @@ const OPTIONS = {
   context: { type: 'string' },
   'license-file': { type: 'string' },
   native: { type: 'boolean' },
+  'from-cluster': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...Object.fromEntries([...Object.values(FLAG_OF_ENV), ...Object.keys(ALIASES)].map((flag) => [flag, { type: 'string' }])),
 } as const;
@@ -135,6 +143,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
     describeError = loaded.describeError;
     return { ...loaded, kube: new loaded.Kube({ kubeconfig: values.kubeconfig as string | undefined, context: values.context as string | undefined }) };
   };
+  const installedEnv = async () => {
+    const { kube, findInstall } = await connect();
+    const install = await findInstall(kube);
+    if (!install.env) throw new UsageError(`--from-cluster: no pando-webhook workload found in ${install.namespace}`);
+    return install.env;
+  };
   try {
     switch (command) {
       case 'version':
@@ -143,7 +157,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'inject': {
         const files = (values.filename as string[] | undefined) ?? [];
         if (files.length === 0) throw new UsageError('inject needs -f FILE, -f DIR or -f - (standard input)');
-        const config = injectionConfig(values, io.env);
+        // --from-cluster: the installed webhook's settings, so the output is what it would give.
+        const base = values['from-cluster'] ? await installedEnv() : io.env;
+        const config = injectionConfig(values, base);
         const sources = readSources(files, values.recursive === true, io.readStdin);
         const { text, outcomes } = injectSources(sources, config, { namespace: values.namespace as string | undefined });
         io.stdout(text);

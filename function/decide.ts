@@ -52,10 +52,7 @@ export function shouldInject(request: AdmissionRequest, pod: unknown, config: Co
   const spec = objectAt(pod, 'spec') as Record<string, unknown>;
   if (hasSidecar(spec)) {
     if (annotationOf(pod, STATUS_ANNOTATION) !== undefined) return skip('already_injected');
-    return skip(
-      'foreign_sidecar',
-      `pandocore: sidecar not injected: the pod already has a container named ${SIDECAR_NAME} without the ${STATUS_ANNOTATION} annotation; rename it`,
-    );
+    return skip('foreign_sidecar', `pandocore: sidecar not injected: the pod has its own container named ${SIDECAR_NAME}; rename it`);
   }
   if (stringAt(objectAt(spec, 'os'), 'name') === 'windows') {
     return skip('windows_pod', 'pandocore: sidecar not injected: Windows pods are not supported');

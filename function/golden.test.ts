@@ -88,4 +88,11 @@ for (const name of names) {
   });
 }
 
+test('no fixture warning is cut short (each fits in WARNING_MAX characters as written)', () => {
+  for (const name of names) {
+    const answer = admit(readFixture(name), defaultConfig);
+    for (const warning of answer.ok ? (answer.review.response.warnings ?? []) : []) assert.not.ok(warning.endsWith('…'), `${name}: ${warning}`);
+  }
+});
+
 test.run();

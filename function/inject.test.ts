@@ -74,7 +74,7 @@ test('hostPID, hostNetwork, Job restart policies and no token each give their wa
     'pandocore: hostPID pod: shareProcessNamespace not set (the API server rejects both)',
     'pandocore: no service account token is mounted: the sidecar runs without API access',
     'pandocore: hostNetwork pod: the sidecar health port 9901 binds on the node',
-    'pandocore: restartPolicy Never: the sidecar keeps the pod running after the app exits (sidecar.native=true lets it finish)',
+    'pandocore: restartPolicy Never: the sidecar keeps the pod running (sidecar.native=true lets it end)',
   ]);
 });
 

@@ -55,7 +55,7 @@ export function inject(pod: JsonObject, config: Config, options: InjectOptions =
     warnings.push(`pandocore: hostNetwork pod: the sidecar health port ${config.probe.port} binds on the node`);
   }
   if (!config.nativeSidecar && (spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure')) {
-    warnings.push(`pandocore: restartPolicy ${spec.restartPolicy}: the sidecar keeps the pod running after the app exits (sidecar.native=true lets it finish)`);
+    warnings.push(`pandocore: restartPolicy ${spec.restartPolicy}: the sidecar keeps the pod running (sidecar.native=true lets it end)`);
   }
 
   const status = JSON.stringify({ image: config.sidecarImage, mode, version: config.webhookVersion });

@@ -4,9 +4,9 @@
 // the image needs but `files` leaves out, fails here. Needs the npm cache or registry
 // (--prefer-offline: a warm cache installs without network).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { version } from '../package.json';
@@ -52,6 +52,7 @@ test('npm pack holds the compiled output the image runs, and no tests', () => {
     'dist/package.json',
     'dist/serve.js',
     'dist/function/main.js',
+    'dist/bin/kubectl-pando',
     'dist/function/index.js',
     'dist/function/tls/setup.js',
   ]) {
@@ -105,6 +106,29 @@ for (const entry of ['dist/serve.js', 'dist/function/main.js'])
       main.child.kill('SIGKILL');
     }
   });
+
+test('the installed kubectl-pando plugin runs from the package bin, on its own (nothing but node on the PATH)', () => {
+  const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
+  assert.equal(manifest.bin, { 'kubectl-pando': 'dist/bin/kubectl-pando' });
+  const plugin = join(app, manifest.bin['kubectl-pando']);
+  assert.ok((statSync(plugin).mode & 0o111) !== 0, 'executable');
+  const out = execFileSync(plugin, ['inject', '-f', join(ROOT, 'fixtures', 'manifests', 'shop.yaml')], {
+    encoding: 'utf8',
+    env: { PATH: dirname(process.execPath) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  assert.match(out, /name: pando-sidecar/);
+  assert.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), /^ENV PATH=\/app\/dist\/bin:\$PATH$/m);
+});
+
+test('npm install -g of the packed package puts kubectl-pando on the PATH', () => {
+  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
+  assert.ok(tarball, 'npm pack ran first');
+  const prefix = join(work, 'global');
+  npm(['install', '-g', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', join(work, tarball!)], work);
+  const out = execFileSync('kubectl-pando', ['version'], { encoding: 'utf8', env: { PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}` } });
+  assert.is(out, `kubectl-pando ${version}\n`);
+});
 
 test('the installed TLS setup job fills the Secrets through a (fake) API server', async () => {
   const fake = await startFakeApi();

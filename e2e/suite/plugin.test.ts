@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { REPO } from '../harness/tools';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kubectl, kubectlOk, startWebhook, stopWebhook, toolEnv } from '../harness/cluster';
@@ -98,6 +99,21 @@ test('kubectl pando inject -f deploy.yaml | kubectl apply -f -: the pods need no
     assert.is(containersNamed(pod, 'pando-sidecar')[0].restartPolicy, 'Always');
   } finally {
     await startWebhook(cluster);
+  }
+});
+
+test("the README's line: kubectl pando inject --from-cluster -f fixtures/manifests/shop.yaml | kubectl apply -n pando-demo -f -", async () => {
+  const injected = pando(['inject', '--from-cluster', '-f', join(REPO, 'fixtures', 'manifests', 'shop.yaml')]);
+  assert.is(injected.code, 0, injected.stderr);
+  assert.is(injected.stderr, 'deployment/checkout: injected (mode enforce)\n');
+  const applied = kubectl(cluster, ['-n', demo, 'apply', '-f', '-'], injected.stdout);
+  assert.is(applied.code, 0, applied.stderr);
+  assert.match(applied.stdout, /service\/checkout created[\s\S]*deployment.apps\/checkout created[\s\S]*cronjob.batch\/nightly-report created/);
+  const pods = await podsOf(demo, 'app=checkout', 2);
+  for (const pod of pods) {
+    assertInjected(pod, { mode: 'enforce' });
+    // The installed webhook's settings: native on this 1.37 cluster, as the webhook would inject.
+    assert.is(pod.spec.initContainers?.[0]?.name, 'pando-sidecar');
   }
 });
 
