@@ -472,7 +472,8 @@ if (helmAvailable('chart.test')) {
   test('NOTES.txt tells the next steps', () => {
     const run = helm(['install', 'pando-webhook', CHART, '--dry-run=client', '-n', 'pando-system', '--set', `licenseKey=${LICENSE.licenseKey}`]);
     assert.is(run.code, 0, run.stderr);
-    assert.match(run.stdout, /task namespace:enable NS=team-a/);
+    assert.match(run.stdout, /kubectl pando enable team-a/);
+    assert.match(run.stdout, /kubectl pando check -n team-a/);
     assert.match(run.stdout, /--labels=pandocore.xyz\/protect=true/);
     assert.match(run.stdout, /helm get values pando-webhook -n pando-system/);
     const notes = run.stdout.slice(run.stdout.indexOf('NOTES:'));
