@@ -1,6 +1,9 @@
 // The servers under the same body and load. All run at once and take turns, in rounds, so drift
 // in what else the machine does spreads over all of them instead of landing on one: saturation
 // with fixed connections, then a light paced load on one kept-alive connection, then peak memory.
+// The light load is sent to all servers side by side (their requests interleaved, never at the
+// same instant): a p99 is made of a handful of slow answers, and on a shared machine those come
+// from pauses of the whole machine, which then hit every server alike.
 import { createHistogram, RecordableHistogram } from 'node:perf_hooks';
 import type { Config } from '../function/config';
 import { LoadResult, runLoad, runPaced, summary } from './load';
@@ -8,7 +11,7 @@ import { Child, cpuSecondsOf, memoryOf } from './processes';
 import { ServerSpec, startChecked } from './servers';
 import { median } from './timing';
 
-export const HTTP_LOAD = { connections: 10, warmupSec: 2, rounds: 3, saturationSec: 3, lightRatePerSec: 100, lightConnections: 1, lightSec: 2 };
+export const HTTP_LOAD = { connections: 10, warmupSec: 2, rounds: 3, saturationSec: 3, lightRatePerSec: 100, lightConnections: 1, lightSec: 4 };
 
 /** serverCpuUsPerReq: the server's own CPU per answer at saturation, which the load generator
  * sharing the machine does not distort. */
@@ -73,12 +76,14 @@ export async function benchHttp(specs: ServerSpec[], body: string, config: Confi
         s.saturation.add(s.spec.label, await runLoad(s.url, body, { connections, durationSec: saturationSec }, s.saturation.latency));
         s.cpuSeconds += cpuSecondsOf(pid) - before;
       }
-      for (const s of running) {
-        s.light.add(
-          s.spec.label,
-          await runPaced(s.url, body, { connections: lightConnections, durationSec: lightSec, ratePerSec: lightRatePerSec }, s.light.latency),
-        );
-      }
+      const gapMs = 1000 / lightRatePerSec / running.length;
+      const light = await Promise.all(
+        running.map(async (s, i) => {
+          await new Promise((resolve) => setTimeout(resolve, i * gapMs));
+          return runPaced(s.url, body, { connections: lightConnections, durationSec: lightSec, ratePerSec: lightRatePerSec }, s.light.latency);
+        }),
+      );
+      running.forEach((s, i) => s.light.add(s.spec.label, light[i]));
     }
     return running.map((s) => ({
       key: s.spec.key,

@@ -119,7 +119,7 @@ export function printReport(r: Results) {
   const ff = r.http.find((h) => h.key === 'ff_noop')!;
   const l = r.load as typeof HTTP_LOAD;
   console.log(
-    `\n${r.body.fixture} body (${r.body.bytes} B), all ${r.http.length} servers up, taking turns for ${l.rounds} rounds: saturation ${l.connections} connections x ${l.saturationSec} s, light ${l.lightRatePerSec} req/s paced on ${l.lightConnections} kept-alive connection(s) x ${l.lightSec} s. "vs floor": node:https floor for HTTPS rows, node:http floor otherwise`,
+    `\n${r.body.fixture} body (${r.body.bytes} B), all ${r.http.length} servers up, taking turns for ${l.rounds} rounds: saturation ${l.connections} connections x ${l.saturationSec} s, light ${l.lightRatePerSec} req/s paced on ${l.lightConnections} kept-alive connection(s) x ${l.lightSec} s, to all servers side by side. "vs floor": node:https floor for HTTPS rows, node:http floor otherwise`,
   );
   table(
     [
