@@ -1,8 +1,9 @@
 // kubectl pando check: the install's troubleshooting list, run for the user. Checks are data: a
 // category, what is checked, and on failure the command that fixes it. The last check proves the
 // whole path: a server-side dry-run of a protected pod must come back with the sidecar.
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { hasSidecar, SIDECAR_CLUSTER_ROLE } from '../function/pod';
+import { daysLeft, parseBundle } from '../function/tls/certs';
 import { describeError, Kube, type Obj } from './kube';
 import { enabledNamespaces, findInstall, SERVING_SECRET, workloadReadiness, type Install } from './install';
 
@@ -17,31 +18,28 @@ export interface CheckResult {
 
 /** A certificate that expires sooner fails the check: the renewal (30 days before) did not run. */
 export const EXPIRY_FAIL_DAYS = 7;
-const DAY_MS = 86_400_000;
-
-const pemBlocks = (text: string) => text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 
 /** Whether the caBundle verifies the serving certificate for the service's DNS name. */
-export function verifyServing(caBundle: string, servingPem: string, dnsName: string): { ok: boolean; detail: string; notAfter?: Date } {
-  let serving: X509Certificate;
+export function verifyServing(caBundle: string, servingPem: string, dnsName: string): { ok: boolean; detail: string; certificate?: X509Certificate } {
+  let serving: X509Certificate | undefined;
   try {
-    serving = new X509Certificate(servingPem);
+    [serving] = parseBundle(servingPem);
   } catch (error) {
     return { ok: false, detail: `the serving certificate does not parse: ${(error as Error).message}` };
   }
-  const notAfter = new Date(serving.validTo);
-  if (!serving.checkHost(dnsName)) return { ok: false, detail: `the serving certificate is not for ${dnsName}`, notAfter };
-  const cas = pemBlocks(caBundle).flatMap((pem) => {
-    try {
-      return [new X509Certificate(pem)];
-    } catch {
-      return [];
-    }
-  });
-  if (cas.length === 0) return { ok: false, detail: 'the caBundle holds no certificate', notAfter };
+  if (!serving) return { ok: false, detail: 'no serving certificate' };
+  const certificate = serving;
+  if (!serving.checkHost(dnsName)) return { ok: false, detail: `the serving certificate is not for ${dnsName}`, certificate };
+  let cas: X509Certificate[];
+  try {
+    cas = parseBundle(caBundle);
+  } catch (error) {
+    return { ok: false, detail: `the caBundle does not parse: ${(error as Error).message}`, certificate };
+  }
+  if (cas.length === 0) return { ok: false, detail: 'the caBundle holds no certificate', certificate };
   const issuer = cas.find((ca) => serving.checkIssued(ca) && serving.verify(ca.publicKey));
-  if (!issuer) return { ok: false, detail: `none of the ${cas.length} CA certificate(s) in the caBundle signed the serving certificate`, notAfter };
-  return { ok: true, detail: `signed by ${issuer.subject.replace(/\n/g, ', ')}, for ${dnsName}`, notAfter };
+  if (!issuer) return { ok: false, detail: `none of the ${cas.length} CA certificate(s) in the caBundle signed the serving certificate`, certificate };
+  return { ok: true, detail: `signed by ${issuer.subject.replace(/\n/g, ', ')}, for ${dnsName}`, certificate };
 }
 
 export interface CheckOptions {
@@ -90,19 +88,19 @@ export async function runChecks(kube: Kube, options: CheckOptions = {}): Promise
     const crt = secret?.data?.['tls.crt'] ? Buffer.from(secret.data['tls.crt'], 'base64').toString('utf8') : '';
     if (!crt) return add('webhook', 'caBundle verifies the serving certificate', false, `Secret ${ns}/${SERVING_SECRET} holds no tls.crt`, rerunTls);
     const dnsName = `${service?.name}.${service?.namespace}.svc`;
-    let expiry: Date | undefined;
+    let certificate: X509Certificate | undefined;
     for (const hook of hooks) {
       const verdict = verifyServing(Buffer.from(hook.clientConfig.caBundle, 'base64').toString('utf8'), crt, dnsName);
-      expiry = verdict.notAfter;
+      certificate = verdict.certificate;
       if (!verdict.ok) return add('webhook', 'caBundle verifies the serving certificate', false, `${hook.name}: ${verdict.detail}`, rerunTls);
     }
     add('webhook', 'caBundle verifies the serving certificate', true, `every webhook's caBundle verifies ${ns}/${SERVING_SECRET} for ${dnsName}`);
-    const days = expiry ? Math.floor((expiry.getTime() - Date.now()) / DAY_MS) : -1;
+    const days = certificate ? Math.floor(daysLeft(certificate, new Date())) : -1;
     add(
       'webhook',
       'serving certificate not about to expire',
       days >= EXPIRY_FAIL_DAYS,
-      expiry ? `expires ${expiry.toISOString()} (in ${days} days)` : 'no expiry date',
+      certificate ? `expires ${new Date(certificate.validTo).toISOString()} (in ${days} days)` : 'no expiry date',
       `${rerunTls}   # the CronJob renews it ${EXPIRY_FAIL_DAYS}+ days ahead; check its schedule and last runs`,
     );
   });

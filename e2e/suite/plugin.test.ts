@@ -2,7 +2,7 @@
 // plugin found by kubectl on the PATH. inject | kubectl apply, check on a healthy install and on
 // each broken one, enable/disable, status; and native sidecars through the Job controller.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../harness/tools';
 import { test } from 'uvu';
@@ -207,7 +207,12 @@ test('enable sets a namespace up (idempotent); check fails naming the missing li
   assert.ok(secret, JSON.stringify(failing(checks)));
   assert.is(secret!.detail, 'missing');
   assert.is(secret!.fix, `kubectl pando enable ${namespace}`);
-  assert.is(pando(['enable', namespace]).code, 0);
+  // The fix, this time with the license from a file.
+  const licenseFile = join(cluster.dir, 'license.txt');
+  writeFileSync(licenseFile, 'license-from-a-file\n');
+  assert.is(pando(['enable', namespace, '--license-file', licenseFile]).code, 0);
+  const stored = JSON.parse(kubectlOk(cluster, ['-n', namespace, 'get', 'secret', 'pando-license', '-o', 'json']));
+  assert.is(Buffer.from(stored.data['license-key'], 'base64').toString(), 'license-from-a-file');
   assert.is(check(['-n', namespace]).code, 0);
 });
 
