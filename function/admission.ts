@@ -1,7 +1,7 @@
 // The AdmissionReview boundary: a zod schema for the envelope only (the pod is kept raw, since
 // zod drops unknown fields and a diff against a parsed copy would delete the user's fields),
 // and the builder of the answer.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const GroupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
 const GroupVersionResource = z.object({ group: z.string(), version: z.string(), resource: z.string() });

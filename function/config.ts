@@ -1,6 +1,6 @@
 // The function's configuration: environment variables parsed once, at start, into a frozen object.
 // Every bad variable is reported in one ConfigError; the process never starts half-configured.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ImageSchema, Mode, ModeSchema, NamespaceListSchema, NamespaceSchema, ObjectNameSchema, PortSchema, QuantitySchema, SecretKeySchema } from './schemas';
 
 /** A whole number given as an environment string. */

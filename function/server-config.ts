@@ -1,6 +1,6 @@
 // The settings of the host around the function (server.ts, main.ts): ports, TLS files, the
 // drain. Separate from config.ts, which holds only what the function itself reads.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, intFrom } from './config';
 
 const ServerEnvSchema = z

@@ -1,7 +1,7 @@
 // The install values: one zod schema with the seed's Helm names and defaults. Every setting the
 // function reads from its environment is declared here with the very schema the function parses it
 // with (config.ts ENV, built from function/schemas.ts), so a value cannot mean two things in two places.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENV } from '../function/config';
 import { isObject } from '../function/pod';
 import { ImageSchema, NamespaceSchema, QuantitySchema, RenewBeforeDaysSchema } from '../function/schemas';

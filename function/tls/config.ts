@@ -1,6 +1,6 @@
 // The TLS setup job's settings, from env (names shared with the rendered Job manifest).
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../config';
 import { NamespaceSchema, ObjectNameSchema, RenewBeforeDaysSchema } from '../schemas';
 
