@@ -21,16 +21,20 @@ export async function enableNamespace(kube: Kube, namespace: string, options: En
   }
   if (!(await kube.get('v1', 'Namespace', namespace))) throw new UsageError(`namespace ${namespace} not found (kubectl create namespace ${namespace})`);
 
-  let key = options.licenseKey;
-  if (key === undefined) {
-    const source = await kube.get('v1', 'Secret', license.name, install.namespace);
-    const data = source?.data?.[license.key];
-    if (!data) throw new UsageError(`no license to copy: Secret ${install.namespace}/${license.name} has no ${license.key}; pass --license-file FILE`);
-    key = Buffer.from(data, 'base64').toString('utf8');
-  }
   const metadata = (name: string) => ({ name, namespace, labels: MANAGED_BY });
-  const objects: Obj[] = [
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(account) },
+  const done: string[] = [];
+  // Objects someone else made (by hand, another chart, inject-pandocore.sh) are left as they are:
+  // the plugin never takes them over, so disable never deletes them.
+  const ensure = async (object: Obj, update: boolean) => {
+    const name = `${object.kind.toLowerCase()}/${object.metadata.name}`;
+    const existing = await kube.get(object.apiVersion, object.kind, object.metadata.name, namespace);
+    if (existing && !isOurs(existing)) return done.push(`${name} kept (not made by kubectl pando)`);
+    if (existing && !update) return done.push(`${name} kept`);
+    await kube.apply(object);
+    done.push(`${name} ${existing ? 'applied' : 'created'}`);
+  };
+  await ensure({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(account) }, true);
+  await ensure(
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
@@ -38,16 +42,36 @@ export async function enableNamespace(kube: Kube, namespace: string, options: En
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: SIDECAR_CLUSTER_ROLE },
       subjects: [{ kind: 'ServiceAccount', name: account, namespace }],
     },
-    { apiVersion: 'v1', kind: 'Secret', metadata: metadata(license.name), type: 'Opaque', data: { [license.key]: Buffer.from(key.trim()).toString('base64') } },
-  ];
-  const done: string[] = [];
-  for (const object of objects) {
-    await kube.apply(object);
-    done.push(`${object.kind.toLowerCase()}/${object.metadata.name} applied`);
+    true,
+  );
+  const secret = await kube.get('v1', 'Secret', license.name, namespace);
+  if (secret && !isOurs(secret) && options.licenseKey !== undefined) {
+    throw new UsageError(`Secret ${namespace}/${license.name} was not made by kubectl pando: update its ${license.key} yourself`);
   }
+  // The key: from --license-file, else copied from the release namespace when the Secret is new.
+  const key = options.licenseKey ?? (secret ? undefined : await releaseLicense(kube, install.namespace, license));
+  await ensure(
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: metadata(license.name),
+      type: 'Opaque',
+      data: { [license.key]: Buffer.from((key ?? '').trim()).toString('base64') },
+    },
+    key !== undefined,
+  );
   await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { [ENABLED_LABEL]: 'true' } } });
   done.push(`namespace/${namespace} labelled ${ENABLED_LABEL}=true`);
   return done;
+}
+
+const isOurs = (object: Obj) => object.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'];
+
+async function releaseLicense(kube: Kube, releaseNamespace: string, license: { name: string; key: string }): Promise<string> {
+  const source = await kube.get('v1', 'Secret', license.name, releaseNamespace);
+  const data = source?.data?.[license.key];
+  if (!data) throw new UsageError(`no license to copy: Secret ${releaseNamespace}/${license.name} has no ${license.key}; pass --license-file FILE`);
+  return Buffer.from(data, 'base64').toString('utf8');
 }
 
 export async function disableNamespace(kube: Kube, namespace: string): Promise<string[]> {
@@ -75,7 +99,7 @@ export async function disableNamespace(kube: Kube, namespace: string): Promise<s
   ]) {
     const object = await kube.get(apiVersion, kind, name, namespace);
     // Only what enable made: an account or Secret someone else owns stays.
-    if (object?.metadata?.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) continue;
+    if (!object || !isOurs(object)) continue;
     await kube.delete(apiVersion, kind, name, namespace);
     done.push(`${kind.toLowerCase()}/${name} deleted`);
   }

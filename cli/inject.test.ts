@@ -119,11 +119,22 @@ test('a stream: only the protected template changes; every other document comes 
   assert.equal(outcomes, [{ object: 'deployment/web', injected: true, reason: 'mode monitor', warnings: [] }]);
 });
 
-test('injecting twice changes nothing more (the second run skips the injected template silently)', () => {
+test('injecting twice changes nothing more (the second run reports the template already injected)', () => {
   const once = injectText(STREAM).text;
   const twice = injectText(once);
   assert.is(twice.text, once);
   assert.equal(twice.outcomes, [{ object: 'deployment/web', injected: false, reason: 'the pod already has the pando-sidecar container', warnings: [] }]);
+});
+
+test('a template injected offline before is brought up to date: a new image, mode or shape gives what a fresh injection gives', () => {
+  const old = injectText(STREAM, { ...defaultConfig, sidecarImage: 'registry.example/pando-sidecar:0.9.0' }).text;
+  for (const config of [defaultConfig, { ...defaultConfig, defaultMode: 'enforce' as const }, { ...defaultConfig, nativeSidecar: true }]) {
+    const upgraded = injectText(old, config);
+    const fresh = injectText(STREAM, config);
+    assert.equal(parseAllDocuments(upgraded.text)[1].toJS(), parseAllDocuments(fresh.text)[1].toJS());
+    assert.match(upgraded.outcomes[0].reason, /^updated, mode /);
+    assert.is(upgraded.text.split(/^---\n/m)[2], STREAM.split(/^---\n/m)[2], 'other documents untouched');
+  }
 });
 
 test('a List, a CronJob and JSON input; an excluded namespace is reported, not injected', () => {
@@ -163,6 +174,31 @@ test('a List, a CronJob and JSON input; an excluded namespace is reported, not i
       ['pod/p', false],
     ],
   );
+});
+
+test('YAML as people write it: a licence header, empty fields, a flow mapping, merge keys, CRLF line ends', () => {
+  const header = `${Array.from({ length: 40 }, (_, i) => `# licence line ${i}`).join('\n')}\n\n\n`;
+  const pod =
+    'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    pandocore.xyz/protect: "true"\n  annotations:\nspec:\n  initContainers:\n  containers:\n    - name: a\n      image: nginx\n';
+  const started = performance.now();
+  const plain = injectText(header + pod);
+  assert.ok(performance.now() - started < 2000, 'a comment header must not make the splitter backtrack');
+  assert.equal(
+    plain.outcomes.map((o) => o.injected),
+    [true],
+  );
+  // In the document it edits, the YAML library keeps every comment (a run of blank lines becomes one).
+  assert.ok(plain.text.startsWith(header.trimEnd()), 'the header is kept');
+  const crlf = injectText((header + pod).replace(/\n/g, '\r\n'));
+  assert.not.match(crlf.text, /[^\r]\n/, 'CRLF in, CRLF out');
+  const flow = injectText(
+    '{apiVersion: v1, kind: Pod, metadata: {name: f, labels: {pandocore.xyz/protect: "true"}}, spec: {containers: [{name: a, image: nginx}]}}\n',
+  );
+  assert.is(flow.outcomes[0]?.injected, true);
+  const merge = injectText(
+    'apiVersion: v1\nx-base: &b\n  name: a\n  image: nginx\nkind: Pod\nmetadata: {name: m, labels: {pandocore.xyz/protect: "true"}}\nspec:\n  containers:\n    - <<: *b\n',
+  );
+  assert.is(merge.outcomes[0]?.injected, true);
 });
 
 test('a manifest that is not YAML is refused, naming the file and line', () => {

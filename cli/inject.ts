@@ -9,7 +9,7 @@ import type { Config } from '../function/config';
 import { shouldInject } from '../function/decide';
 import { inject } from '../function/inject';
 import { buildPatch } from '../function/patch';
-import { isObject, type JsonObject } from '../function/pod';
+import { isObject, SIDECAR_NAME, STATUS_ANNOTATION, type JsonObject } from '../function/pod';
 import { InputError } from './errors';
 
 /** Where each workload kind keeps its pod template; the API groups it is served by (extensions: old manifests). */
@@ -54,8 +54,14 @@ function patchFor(object: unknown, config: Config, options: InjectOptions, outco
   const metadata = isObject(object.metadata) ? object.metadata : {};
   const name = `${String(object.kind).toLowerCase()}/${typeof metadata.name === 'string' ? metadata.name : '?'}`;
   const namespace = (typeof metadata.namespace === 'string' && metadata.namespace) || options.namespace || 'default';
-  // The pod the workload's controller would create, as far as the webhook's decision reads it.
-  const pod: JsonObject = { apiVersion: 'v1', kind: 'Pod', metadata: isObject(template.metadata) ? template.metadata : {}, spec: template.spec };
+  // The pod the workload's controller would create, as far as the webhook's decision reads it;
+  // without null fields (an empty `annotations:` in YAML), which the API server drops.
+  const pod = withoutNulls({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: isObject(template.metadata) ? template.metadata : {},
+    spec: template.spec,
+  }) as JsonObject;
   const request = {
     uid: 'offline',
     kind: { group: '', version: 'v1', kind: 'Pod' },
@@ -63,7 +69,18 @@ function patchFor(object: unknown, config: Config, options: InjectOptions, outco
     operation: 'CREATE',
     namespace,
   } as AdmissionRequest;
+  const prefix = where.path.map((key) => `/${key}`).join('');
+  // A template without metadata cannot carry the label, so the patch never needs to create it.
+  const patch = (after: JsonObject) => buildPatch(pod, after).map((op) => ({ ...op, path: `${prefix}${op.path}` }));
   const decision = shouldInject(request, pod, config);
+  if (!decision.inject && decision.reason === 'already_injected') {
+    // Injected offline before: the webhook will never touch it again, so bring it up to date here
+    // (a new image, mode or shape); unchanged when it already is.
+    const injection = inject(withoutOurSidecar(pod), config, { offline: true });
+    const ops = patch(injection.pod);
+    outcomes.push({ object: name, injected: ops.length > 0, reason: ops.length > 0 ? `updated, mode ${injection.mode}` : decision.message, warnings: [] });
+    return ops;
+  }
   if (!decision.inject) {
     if (decision.reason !== 'not_labelled')
       outcomes.push({ object: name, injected: false, reason: decision.message, warnings: decision.warning ? [decision.warning] : [] });
@@ -71,9 +88,43 @@ function patchFor(object: unknown, config: Config, options: InjectOptions, outco
   }
   const injection = inject(pod, config, { offline: true });
   outcomes.push({ object: name, injected: true, reason: `mode ${injection.mode}`, warnings: injection.warnings });
-  const prefix = where.path.map((key) => `/${key}`).join('');
-  // A template without metadata cannot carry the label, so the patch never needs to create it.
-  return buildPatch(pod, injection.pod).map((op) => ({ ...op, path: `${prefix}${op.path}` }));
+  return patch(injection.pod);
+}
+
+/** The pod as it was before our injection: without our sidecar and its status annotation. */
+function withoutOurSidecar(pod: JsonObject): JsonObject {
+  const metadata = pod.metadata as JsonObject;
+  const annotations = { ...(metadata.annotations as JsonObject) };
+  delete annotations[STATUS_ANNOTATION];
+  const spec: JsonObject = { ...(pod.spec as JsonObject) };
+  for (const list of ['containers', 'initContainers']) {
+    if (!Array.isArray(spec[list])) continue;
+    const kept = (spec[list] as JsonObject[]).filter((c) => c.name !== SIDECAR_NAME);
+    if (kept.length > 0 || list === 'containers') spec[list] = kept;
+    else delete spec[list];
+  }
+  return { ...pod, metadata: { ...metadata, annotations }, spec };
+}
+
+/** The value without null object fields, at any depth; untouched subtrees are shared. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(withoutNulls);
+    return items.every((item, i) => item === value[i]) ? value : items;
+  }
+  if (!isObject(value)) return value;
+  let changed = false;
+  const out: JsonObject = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (child === null) {
+      changed = true;
+      continue;
+    }
+    const cleaned = withoutNulls(child);
+    if (cleaned !== child) changed = true;
+    Object.defineProperty(out, key, { value: cleaned, enumerable: true, writable: true, configurable: true }); // "__proto__" stays a key
+  }
+  return changed ? out : value;
 }
 
 const unescape = (segment: string) => segment.replace(/~1/g, '/').replace(/~0/g, '~');
@@ -108,7 +159,14 @@ export interface Source {
   text: string;
 }
 
-const isJson = (source: Source) => source.name.endsWith('.json') || /^\s*[{[]/.test(source.text);
+/** JSON when it parses as JSON (a YAML flow mapping such as `{kind: Pod}` does not). */
+function parseJson(source: Source): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(source.text) };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}
 
 /** A YAML stream split at its document markers, each part with the marker line that opened it. */
 function splitYaml(text: string): Array<{ marker: string; body: string }> {
@@ -126,34 +184,47 @@ function splitYaml(text: string): Array<{ marker: string; body: string }> {
 
 /** Injects into every document of the source; returns the text to print. */
 export function injectSource(source: Source, config: Config, options: InjectOptions, outcomes: Outcome[]): string {
-  if (isJson(source)) {
-    let object: unknown;
-    try {
-      object = JSON.parse(source.text);
-    } catch (error) {
-      throw new InputError(`${source.name}: not valid JSON: ${(error as Error).message}`);
-    }
+  const json = /^\s*[{[]/.test(source.text) ? parseJson(source) : undefined;
+  if (source.name.endsWith('.json') && !json?.ok) throw new InputError(`${source.name}: not valid JSON: ${json?.error ?? 'no object'}`);
+  if (json?.ok) {
+    const object = json.value;
     const ops = patchFor(object, config, options, outcomes);
     if (ops.length === 0) return source.text;
     const errors = applyPatch(object, ops).filter(Boolean);
     if (errors.length > 0) throw new Error(`${source.name}: ${errors[0]?.message}`);
     return `${JSON.stringify(object, null, 2)}\n`;
   }
-  return splitYaml(source.text)
+  // CRLF files are edited as LF and given back with CRLF.
+  const crlf = source.text.includes('\r\n');
+  const text = crlf ? source.text.replace(/\r\n/g, '\n') : source.text;
+  const out = splitYaml(text)
     .map(({ marker, body }) => {
-      if (body.trim() === '' || /^(\s*#.*\n?|\s*\n)*$/.test(body)) return marker + body;
-      const doc = parseDocument(body);
+      if (body.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) return marker + body; // comments only
+      const doc = parseDocument(body, { merge: true });
       if (doc.errors.length > 0) {
+        // Neither JSON nor YAML: for text that looked like JSON, JSON's complaint is the useful one.
+        if (json && !json.ok) throw new InputError(`${source.name}: not valid JSON: ${json.error}`);
         const error = doc.errors[0];
-        const line = source.text.slice(0, source.text.indexOf(body) + (error.pos?.[0] ?? 0)).split('\n').length;
+        const line = text.slice(0, text.indexOf(body) + (error.pos?.[0] ?? 0)).split('\n').length;
         throw new InputError(`${source.name}:${line}: not valid YAML: ${error.message.split('\n')[0]}`);
       }
-      const ops = patchFor(doc.toJS(), config, options, outcomes);
+      let object: unknown;
+      try {
+        object = doc.toJS();
+      } catch (error) {
+        throw new InputError(`${source.name}: not valid YAML: ${(error as Error).message}`);
+      }
+      const ops = patchFor(object, config, options, outcomes);
       if (ops.length === 0) return marker + body;
-      applyToYaml(doc, ops);
+      try {
+        applyToYaml(doc, ops);
+      } catch (error) {
+        throw new InputError(`${source.name}: cannot inject here (${(error as Error).message}); expand YAML aliases in the pod template`);
+      }
       return marker + String(doc);
     })
     .join('');
+  return crlf ? out.replace(/\n/g, '\r\n') : out;
 }
 
 /** Several sources as one stream: YAML documents separated by markers, as kubectl apply -f - reads them. */

@@ -38,11 +38,13 @@ test('status: current pods, stale ones, and a restart per rolling workload; bare
       { namespace: 'shop', pod: 'debug', image: 'ghcr.io/pandocore/pando-sidecar:1.0.0', mode: 'debug', current: false },
     ],
     restarts: ['kubectl rollout restart deployment/api -n shop'],
+    reinject: ['deployment/cart -n shop'],
   });
   assert.match(text, /^configured sidecar image: ghcr\.io\/pandocore\/pando-sidecar:1\.1\.0\n/);
   assert.match(text, /shop +api-1 +ghcr\.io\/pandocore\/pando-sidecar:1\.0\.0 +enforce +no +Deployment\/api/);
   assert.match(text, /2 pod\(s\) do not run ghcr\.io\/pandocore\/pando-sidecar:1\.1\.0\./);
   assert.match(text, /\n {2}kubectl rollout restart deployment\/api -n shop\n/);
+  assert.match(text, /Injected offline \(a restart brings the same sidecar back\)[^\n]*\n {2}deployment\/cart -n shop\n/);
   assert.match(text, /Re-create by hand \(no rolling workload owns them\):\n {2}shop\/debug\n/);
 });
 

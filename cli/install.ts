@@ -2,7 +2,7 @@
 // configuration that workload runs with. Read from the cluster; nothing is assumed but the names
 // the chart fixes (templates/_helpers.tpl).
 import { ConfigError, loadConfig, type Config } from '../function/config';
-import { Kube, type Obj } from './kube';
+import { ApiError, Kube, type Obj } from './kube';
 
 export const WEBHOOK_CONFIGURATION = 'pando-webhook';
 export const WORKLOAD_NAME = 'pando-webhook';
@@ -20,6 +20,8 @@ export interface Install {
   env?: Record<string, string>;
   config?: Config;
   configProblems?: string[];
+  /** Workload kinds the user may not read (so one of them may be the webhook). */
+  forbidden?: string[];
 }
 
 const WORKLOADS: Array<{ platform: Platform; apiVersion: string; kind: string }> = [
@@ -33,7 +35,15 @@ export async function findInstall(kube: Kube, namespaceOverride?: string): Promi
   const namespace = namespaceOverride ?? webhookConfiguration?.webhooks?.[0]?.clientConfig?.service?.namespace ?? 'pando-system';
   const install: Install = { webhookConfiguration, namespace };
   for (const { platform, apiVersion, kind } of WORKLOADS) {
-    const object = await kube.get(apiVersion, kind, WORKLOAD_NAME, namespace);
+    let object: Obj | undefined;
+    try {
+      object = await kube.get(apiVersion, kind, WORKLOAD_NAME, namespace);
+    } catch (error) {
+      // A user may read Deployments but not Knative Services: look on, and say so if nothing is found.
+      if (!(error instanceof ApiError && error.code === 403)) throw error;
+      install.forbidden = [...(install.forbidden ?? []), `${kind} (${apiVersion})`];
+      continue;
+    }
     if (!object) continue;
     install.workload = { platform, object };
     install.env = envOf(platform, object);

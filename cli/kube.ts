@@ -25,6 +25,8 @@ const PLURALS: Record<string, string> = {
   Service: 'services',
   RoleBinding: 'rolebindings',
   Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
   ReplicaSet: 'replicasets',
   Job: 'jobs',
   MutatingWebhookConfiguration: 'mutatingwebhookconfigurations',
@@ -72,7 +74,8 @@ export class Kube {
   async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('no current cluster in the kubeconfig (kubectl config current-context)');
-    const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
+    // Appended, not resolved: a server URL may carry a path prefix (Rancher, Teleport, proxies).
+    const url = new URL(`${cluster.server.replace(/\/+$/, '')}${path}`);
     const options: https.RequestOptions = { method, headers: { accept: 'application/json' } };
     await this.config.applyToHTTPSOptions(options);
     const text = body === undefined ? undefined : JSON.stringify(body);

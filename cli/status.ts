@@ -20,6 +20,8 @@ export interface StatusReport {
   pods: PodStatus[];
   /** One command per workload whose pods run an old or no sidecar. */
   restarts: string[];
+  /** Workloads whose template was injected offline: a restart brings the same sidecar back. */
+  reinject: string[];
 }
 
 const RESTARTABLE = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
@@ -53,19 +55,36 @@ export async function protectedPods(kube: Kube, namespace: string | undefined): 
     }
     return owners.get(key);
   };
-  const report: StatusReport = { configuredImage, pods: [], restarts: [] };
+  const report: StatusReport = { configuredImage, pods: [], restarts: [], reinject: [] };
   const restarts = new Set<string>();
+  const reinject = new Set<string>();
+  const injectedOffline = new Map<string, boolean>();
+  const templateHasSidecar = async (workload: string, namespace: string) => {
+    const key = `${namespace}/${workload}`;
+    if (!injectedOffline.has(key)) {
+      const [kind, name] = workload.split('/');
+      const object = await kube.get('apps/v1', kind, name, namespace);
+      const spec = object?.spec?.template?.spec ?? {};
+      injectedOffline.set(
+        key,
+        [...(spec.initContainers ?? []), ...(spec.containers ?? [])].some((c: Obj) => c.name === SIDECAR_NAME),
+      );
+    }
+    return injectedOffline.get(key)!;
+  };
   for (const pod of pods) {
     const { image, mode } = statusOf(pod);
     const workload = await ownerOf(pod);
     const current = image !== undefined && image === configuredImage;
     report.pods.push({ namespace: pod.metadata.namespace, pod: pod.metadata.name, image, mode, current, workload });
     if (!current && workload && RESTARTABLE.has(workload.split('/')[0])) {
-      restarts.add(`kubectl rollout restart ${workload.toLowerCase()} -n ${pod.metadata.namespace}`);
+      if (await templateHasSidecar(workload, pod.metadata.namespace)) reinject.add(`${workload.toLowerCase()} -n ${pod.metadata.namespace}`);
+      else restarts.add(`kubectl rollout restart ${workload.toLowerCase()} -n ${pod.metadata.namespace}`);
     }
   }
   report.pods.sort((a, b) => `${a.namespace}/${a.pod}`.localeCompare(`${b.namespace}/${b.pod}`));
   report.restarts = [...restarts].sort();
+  report.reinject = [...reinject].sort();
   return report;
 }
 
@@ -85,6 +104,12 @@ export function renderStatus(report: StatusReport): string {
   if (stale.length > 0) {
     lines.push('', `${stale.length} pod(s) do not run ${report.configuredImage ?? 'the configured sidecar'}.`);
     if (report.restarts.length) lines.push('Restart their workloads when convenient, one at a time:', ...report.restarts.map((r) => `  ${r}`));
+    if (report.reinject.length) {
+      lines.push(
+        'Injected offline (a restart brings the same sidecar back): run kubectl pando inject --from-cluster on their manifests and apply them:',
+        ...report.reinject.map((r) => `  ${r}`),
+      );
+    }
     const bare = stale.filter((p) => !p.workload || !RESTARTABLE.has(p.workload.split('/')[0]));
     if (bare.length)
       lines.push('Re-create by hand (no rolling workload owns them):', ...bare.map((p) => `  ${p.namespace}/${p.pod}${p.workload ? ` (${p.workload})` : ''}`));

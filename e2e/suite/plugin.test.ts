@@ -150,6 +150,8 @@ test('a Job: its pod gets a native sidecar (an init container), and an offline-i
 });
 
 test('check fails naming the cause when the webhook is stopped', async () => {
+  // stopWebhook also writes the Knative Service's Ready=False, as Knative's controller would; the
+  // dry-run failure is the part the plugin finds by itself.
   await stopWebhook(cluster);
   try {
     const { code, checks } = check();
@@ -216,16 +218,22 @@ test('enable sets a namespace up (idempotent); check fails naming the missing li
   assert.is(check(['-n', namespace]).code, 0);
 });
 
-test('disable undoes enable: label and objects gone, and new pods are no longer injected', () => {
+test('disable undoes enable: label and objects gone, and new pods are no longer injected; objects it did not make stay', () => {
   const namespace = plainNamespace(unique('e2e-disable'));
-  assert.is(pando(['enable', namespace]).code, 0);
+  // A license Secret made by hand before: enable keeps it, disable leaves it.
+  kubectlOk(cluster, ['-n', namespace, 'create', 'secret', 'generic', 'pando-license', '--from-literal=license-key=by-hand']);
+  const enabled = pando(['enable', namespace]);
+  assert.is(enabled.code, 0, enabled.stderr);
+  assert.match(enabled.stdout, /secret\/pando-license kept \(not made by kubectl pando\)/);
   const run = pando(['disable', namespace]);
   assert.is(run.code, 0, run.stderr);
   const ns = JSON.parse(kubectlOk(cluster, ['get', 'namespace', namespace, '-o', 'json']));
   assert.is(ns.metadata.labels['pandocore.xyz/enabled'], undefined);
-  for (const kind of ['serviceaccount/pando-sidecar', 'rolebinding/pando-sidecar', 'secret/pando-license']) {
+  for (const kind of ['serviceaccount/pando-sidecar', 'rolebinding/pando-sidecar']) {
     assert.is(kubectl(cluster, ['-n', namespace, 'get', kind]).code, 1, `${kind} is still there`);
   }
+  const secret = JSON.parse(kubectlOk(cluster, ['-n', namespace, 'get', 'secret', 'pando-license', '-o', 'json']));
+  assert.is(Buffer.from(secret.data['license-key'], 'base64').toString(), 'by-hand');
   const checked = check(['-n', namespace]);
   assert.is(checked.code, 1);
   assert.ok(failing(checked.checks).some((c) => c.check === `${namespace} enabled`));
@@ -244,7 +252,9 @@ test('status: each protected pod, whether it runs the configured sidecar, and wh
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stdout, /configured sidecar image: ghcr\.io\/pandocore\/pando-sidecar:1\.0\.0/);
   assert.match(run.stdout, new RegExp(`${demo} +${pod.metadata.name} +registry.example/pando-sidecar:0.9.0 +monitor +no +Deployment/${name}`));
-  assert.match(run.stdout, new RegExp(`kubectl rollout restart deployment/${name} -n ${demo}`));
+  // Its template was injected offline: a restart would bring 0.9.0 back, so status says re-inject.
+  assert.match(run.stdout, new RegExp(`Injected offline[^\\n]*\\n(  .*\\n)*  deployment/${name} -n ${demo}\\n`));
+  assert.not.match(run.stdout, new RegExp(`kubectl rollout restart deployment/${name} `));
   const json = JSON.parse(pando(['status', '-A', '-o', 'json']).stdout);
   assert.ok(json.pods.some((p: Obj) => p.pod === pod.metadata.name && p.current === false));
   assert.ok(
