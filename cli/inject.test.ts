@@ -201,6 +201,19 @@ test('YAML as people write it: a licence header, empty fields, a flow mapping, m
   assert.is(merge.outcomes[0]?.injected, true);
 });
 
+test('document markers: a document on the marker line, a comment after the marker, a %YAML directive', () => {
+  const onMarker = injectText(
+    '--- {apiVersion: v1, kind: Pod, metadata: {name: a, labels: {pandocore.xyz/protect: "true"}}, spec: {containers: [{name: a, image: nginx}]}}\n',
+  );
+  assert.is(onMarker.outcomes[0]?.injected, true);
+  assert.is(parseAllDocuments(onMarker.text)[0].toJS().spec.containers[1].name, 'pando-sidecar');
+  const commented = injectText(`--- # the shop\n${STREAM.split(/^---\n/m)[1]}`);
+  assert.match(commented.text, /^--- # the shop\n/);
+  assert.is(commented.outcomes[0]?.injected, true);
+  const directive = '%YAML 1.2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n';
+  assert.is(injectText(directive).text, directive);
+});
+
 test('a manifest that is not YAML is refused, naming the file and line', () => {
   try {
     injectText('apiVersion: v1\nkind: Pod\nmetadata: {name: [}\n', defaultConfig, 'broken.yaml');

@@ -168,14 +168,17 @@ function parseJson(source: Source): { ok: true; value: unknown } | { ok: false; 
   }
 }
 
-/** A YAML stream split at its document markers, each part with the marker line that opened it. */
+/** A YAML stream split at its document markers, each part with the marker that opened it. A
+ * document may start on the marker line itself (`--- {kind: Pod, ...}`). */
 function splitYaml(text: string): Array<{ marker: string; body: string }> {
   const parts: Array<{ marker: string; body: string }> = [];
   let current = { marker: '', body: '' };
   for (const line of text.split(/(?<=\n)/)) {
     if (/^---(\s|$)/.test(line)) {
+      // The whole line when only a comment follows the marker; else the document starts after it.
+      const marker = /^---\s*(#.*)?$/.test(line.trimEnd()) ? line : /^---[ \t]+/.exec(line)![0];
       parts.push(current);
-      current = { marker: line, body: '' };
+      current = { marker, body: line.slice(marker.length) };
     } else current.body += line;
   }
   parts.push(current);
@@ -199,7 +202,8 @@ export function injectSource(source: Source, config: Config, options: InjectOpti
   const text = crlf ? source.text.replace(/\r\n/g, '\n') : source.text;
   const out = splitYaml(text)
     .map(({ marker, body }) => {
-      if (body.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) return marker + body; // comments only
+      // Comments and directives (%YAML) only: nothing to parse on its own.
+      if (body.split('\n').every((line) => /^\s*(#.*)?$|^%/.test(line))) return marker + body;
       const doc = parseDocument(body, { merge: true });
       if (doc.errors.length > 0) {
         // Neither JSON nor YAML: for text that looked like JSON, JSON's complaint is the useful one.
@@ -221,7 +225,8 @@ export function injectSource(source: Source, config: Config, options: InjectOpti
       } catch (error) {
         throw new InputError(`${source.name}: cannot inject here (${(error as Error).message}); expand YAML aliases in the pod template`);
       }
-      return marker + String(doc);
+      // A document edited from the marker line starts on the next one: block YAML cannot share it.
+      return `${marker === '' || marker.endsWith('\n') ? marker : '---\n'}${String(doc)}`;
     })
     .join('');
   return crlf ? out.replace(/\n/g, '\r\n') : out;
