@@ -5,7 +5,7 @@ import type { X509Certificate } from 'node:crypto';
 import { hasSidecar, SIDECAR_CLUSTER_ROLE } from '../function/pod';
 import { daysLeft, parseBundle } from '../function/tls/certs';
 import { describeError, Kube, type Obj } from './kube';
-import { enabledNamespaces, findInstall, SERVING_SECRET, workloadReadiness, type Install } from './install';
+import { enabledNamespaces, findInstall, namesOf, SERVING_SECRET, workloadReadiness, type Install } from './install';
 
 export interface CheckResult {
   category: string;
@@ -191,8 +191,7 @@ export async function runChecks(kube: Kube, options: CheckOptions = {}): Promise
   });
 
   // The namespaces: each needs its account, binding and license before a pod there can run.
-  const account = install.config?.serviceAccount ?? 'pando-sidecar';
-  const license = install.config?.licenseSecret ?? { name: 'pando-license', key: 'license-key' };
+  const { serviceAccount: account, licenseSecret: license } = namesOf(install);
   let namespaces: string[] = [];
   await attempt('namespaces', 'enabled namespaces', async () => {
     const { labelled, listed } = await enabledNamespaces(kube, install);

@@ -5,7 +5,7 @@
 import { SIDECAR_CLUSTER_ROLE } from '../function/pod';
 import { UsageError } from './errors';
 import { Kube, type Obj } from './kube';
-import { ENABLED_LABEL, enabledNamespaces, findInstall, MANAGED_BY } from './install';
+import { ENABLED_LABEL, enabledNamespaces, findInstall, MANAGED_BY, namesOf } from './install';
 
 export interface EnableOptions {
   /** The license key itself, read from --license-file; otherwise copied from the release namespace. */
@@ -14,8 +14,7 @@ export interface EnableOptions {
 
 export async function enableNamespace(kube: Kube, namespace: string, options: EnableOptions = {}): Promise<string[]> {
   const install = await findInstall(kube);
-  const account = install.config?.serviceAccount ?? 'pando-sidecar';
-  const license = install.config?.licenseSecret ?? { name: 'pando-license', key: 'license-key' };
+  const { serviceAccount: account, licenseSecret: license } = namesOf(install);
   if (namespace === install.namespace || install.config?.excludedNamespaces.has(namespace)) {
     throw new UsageError(`${namespace} is never injected (the release namespace or excludedNamespaces)`);
   }
@@ -80,8 +79,7 @@ export async function disableNamespace(kube: Kube, namespace: string): Promise<s
   if (listed.includes(namespace)) {
     throw new UsageError(`${namespace} is enabled by the Helm release (its namespaces value): helm upgrade pando-webhook ... without it`);
   }
-  const account = install.config?.serviceAccount ?? 'pando-sidecar';
-  const license = install.config?.licenseSecret ?? { name: 'pando-license', key: 'license-key' };
+  const { serviceAccount: account, licenseSecret: license } = namesOf(install);
   const done: string[] = [];
   // First the label: the webhook stops injecting before what injected pods need goes away.
   // The plugin's field manager releases its label; other owners of the label keep theirs.

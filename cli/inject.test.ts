@@ -180,9 +180,7 @@ test('YAML as people write it: a licence header, empty fields, a flow mapping, m
   const header = `${Array.from({ length: 40 }, (_, i) => `# licence line ${i}`).join('\n')}\n\n\n`;
   const pod =
     'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    pandocore.xyz/protect: "true"\n  annotations:\nspec:\n  initContainers:\n  containers:\n    - name: a\n      image: nginx\n';
-  const started = performance.now();
-  const plain = injectText(header + pod);
-  assert.ok(performance.now() - started < 2000, 'a comment header must not make the splitter backtrack');
+  const plain = injectText(header + pod); // the old comment check backtracked for hours on 40 lines
   assert.equal(
     plain.outcomes.map((o) => o.injected),
     [true],

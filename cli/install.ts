@@ -2,7 +2,8 @@
 // configuration that workload runs with. Read from the cluster; nothing is assumed but the names
 // the chart fixes (templates/_helpers.tpl).
 import { ConfigError, loadConfig, type Config } from '../function/config';
-import { ApiError, Kube, type Obj } from './kube';
+import { KubeError } from '../function/tls/kube';
+import { Kube, type Obj } from './kube';
 
 export const WEBHOOK_CONFIGURATION = 'pando-webhook';
 export const WORKLOAD_NAME = 'pando-webhook';
@@ -40,7 +41,7 @@ export async function findInstall(kube: Kube, namespaceOverride?: string): Promi
       object = await kube.get(apiVersion, kind, WORKLOAD_NAME, namespace);
     } catch (error) {
       // A user may read Deployments but not Knative Services: look on, and say so if nothing is found.
-      if (!(error instanceof ApiError && error.code === 403)) throw error;
+      if (!(error instanceof KubeError && error.status === 403)) throw error;
       install.forbidden = [...(install.forbidden ?? []), `${kind} (${apiVersion})`];
       continue;
     }
@@ -58,14 +59,27 @@ export async function findInstall(kube: Kube, namespaceOverride?: string): Promi
   return install;
 }
 
+/** The names the installed webhook uses; the function's defaults when its settings cannot be read. */
+export function namesOf(install: Install): Pick<Config, 'serviceAccount' | 'licenseSecret'> {
+  return install.config ?? loadConfig({});
+}
+
 /** The webhook's environment as the workload declares it (plain values only, as the chart writes them). */
 export function envOf(platform: Platform, object: Obj): Record<string, string> {
   if (platform === 'openfaas') return { ...(object.spec?.environment ?? {}) };
-  const container = object.spec?.template?.spec?.containers?.[0];
+  const containers: Obj[] = object.spec?.template?.spec?.containers ?? [];
+  return containerEnv(containers.find((c) => c.name === WORKLOAD_NAME) ?? containers[0]);
+}
+
+/** A container's plain env values (not valueFrom). */
+export function containerEnv(container: Obj | undefined): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of container?.env ?? []) if (typeof e?.value === 'string') env[e.name] = e.value;
   return env;
 }
+
+/** The platform whose workload this object is, if it is one. */
+export const platformOf = (object: Obj): Platform | undefined => WORKLOADS.find((w) => w.apiVersion === object.apiVersion && w.kind === object.kind)?.platform;
 
 /** Whether the workload reports itself ready, in its platform's terms. */
 export function workloadReadiness(platform: Platform, object: Obj): { ready: boolean; detail: string } {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ApiError, Kube } from './kube';
+import { KubeError } from '../function/tls/kube';
+import { Kube } from './kube';
 
 async function withApi(answer: (req: http.IncomingMessage, res: http.ServerResponse) => void, body: (kube: Kube, seen: string[]) => Promise<void>) {
   const seen: string[] = [];
@@ -70,8 +71,8 @@ test('not found is undefined (or an empty list); a refusal is an error that says
         await kube.get('v1', 'Secret', 'forbidden', 'team-a');
         assert.unreachable('no error');
       } catch (error) {
-        assert.instance(error, ApiError);
-        assert.is((error as ApiError).code, 403);
+        assert.instance(error, KubeError);
+        assert.is((error as KubeError).status, 403);
         assert.match((error as Error).message, /HTTP 403: secrets "forbidden" is forbidden/);
       }
     },

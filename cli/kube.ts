@@ -1,11 +1,16 @@
 // The cluster. The official Kubernetes client does the kubeconfig: contexts, exec credential
 // plugins, tokens, client certificates, in-cluster config. The few calls the plugin makes go out
-// as plain JSON requests over those credentials, because the client's generic object API drops
-// the spec of custom resources (Knative Service, OpenFaaS Function) and turns timestamps into
-// Dates. "Not found" becomes undefined, so callers read as checks.
-import http from 'node:http';
-import https from 'node:https';
+// as plain JSON requests over those credentials (the TLS setup's kubeRequest), because the
+// client's generic object API drops the spec of custom resources (Knative Service, OpenFaaS
+// Function) and turns timestamps into Dates. "Not found" becomes undefined, so callers read as checks.
+import type https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
+import { KubeError, kubeRequest, statusMessage, type KubeAnswer } from '../function/tls/kube';
+
+/** `status -A` lists every protected pod of a cluster; the TLS setup's 1 MiB is far too little. */
+const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+export const isNotFound = (error: unknown) => error instanceof KubeError && error.status === 404;
 
 /** An object as the API server sends it, read by its documented paths. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -41,22 +46,6 @@ export function resourcePath(apiVersion: string, kind: string, namespace?: strin
   return `${base}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
-interface Answer {
-  status: number;
-  body: Obj;
-  headers: http.IncomingHttpHeaders;
-}
-
 export class Kube {
   readonly config = new KubeConfig();
 
@@ -71,49 +60,27 @@ export class Kube {
     return this.config.getContextObject(this.config.getCurrentContext())?.namespace || 'default';
   }
 
-  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer> {
+  /** One call with the kubeconfig's credentials; a refusal becomes a KubeError with its status. */
+  private async call(method: string, path: string, body?: unknown, contentType?: string): Promise<{ body: Obj; headers: KubeAnswer['headers'] }> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('no current cluster in the kubeconfig (kubectl config current-context)');
-    // Appended, not resolved: a server URL may carry a path prefix (Rancher, Teleport, proxies).
-    const url = new URL(`${cluster.server.replace(/\/+$/, '')}${path}`);
-    const options: https.RequestOptions = { method, headers: { accept: 'application/json' } };
-    await this.config.applyToHTTPSOptions(options);
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    if (text !== undefined) Object.assign(options.headers!, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
-    const client = url.protocol === 'http:' ? http : https;
-    return new Promise<Answer>((resolve, reject) => {
-      const req = client.request(url, { ...options, timeout: 30_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          let parsed: Obj;
-          try {
-            parsed = raw ? JSON.parse(raw) : {};
-          } catch {
-            parsed = { message: raw.slice(0, 300) };
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
-        });
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname}: no answer in 30 s`)));
-      req.on('error', (error) => reject(new Error(`${cluster.server}: ${error.message}`)));
-      req.end(text);
-    });
-  }
-
-  private async call(method: string, path: string, body?: unknown, contentType?: string): Promise<Answer> {
-    const answer = await this.request(method, path, body, contentType);
-    if (answer.status >= 400) throw new ApiError(answer.status, `${method} ${path}: HTTP ${answer.status}: ${answer.body.message ?? answer.body.reason ?? ''}`);
-    return answer;
+    const requestOptions: https.RequestOptions = {};
+    await this.config.applyToHTTPSOptions(requestOptions);
+    const access = { baseUrl: cluster.server, requestOptions, timeoutMs: 30_000, maxResponseBytes: MAX_RESPONSE_BYTES };
+    const answer = await kubeRequest(access, method, path, body, contentType);
+    if (answer.status < 200 || answer.status >= 300) throw new KubeError(method, path, answer.status, statusMessage(answer.text));
+    try {
+      return { body: answer.text ? JSON.parse(answer.text) : {}, headers: answer.headers };
+    } catch {
+      throw new KubeError(method, path, answer.status, 'response is not JSON');
+    }
   }
 
   async get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<Obj | undefined> {
     try {
       return (await this.call('GET', resourcePath(apiVersion, kind, namespace, name))).body;
     } catch (error) {
-      if (error instanceof ApiError && error.code === 404) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }
@@ -123,7 +90,7 @@ export class Kube {
     try {
       return (await this.call('GET', `${resourcePath(apiVersion, kind, namespace)}${query}`)).body.items ?? [];
     } catch (error) {
-      if (error instanceof ApiError && error.code === 404) return []; // the kind's API is not installed
+      if (isNotFound(error)) return []; // the kind's API is not installed
       throw error;
     }
   }
@@ -140,7 +107,7 @@ export class Kube {
       await this.call('DELETE', resourcePath(apiVersion, kind, namespace, name));
       return true;
     } catch (error) {
-      if (error instanceof ApiError && error.code === 404) return false;
+      if (isNotFound(error)) return false;
       throw error;
     }
   }

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { apiClient, ok, type Api } from './api';
+import { containerEnv, envOf, platformOf } from '../../cli/install';
 import { writePki } from './pki';
 import { freePort, isAlive, startDaemon, stopPid, waitFor } from './processes';
 import { REPO, toolsDir } from './tools';
@@ -318,22 +319,11 @@ export function helmInstall(state: ClusterState) {
   ]);
 }
 
-const envOf = (container: Obj): Record<string, string> =>
-  Object.fromEntries((container.env ?? []).filter((e: Obj) => typeof e.value === 'string').map((e: Obj) => [e.name, e.value]));
-
-/** The webhook container's env as the install sets it (Knative Service, Deployment, ...). */
+/** The webhook container's env as the install sets it (Knative Service, Deployment, Function). */
 export function webhookEnv(docs: Obj[]): Record<string, string> {
   for (const doc of docs) {
-    const spec =
-      doc.kind === 'Service' && doc.apiVersion === 'serving.knative.dev/v1'
-        ? doc.spec?.template?.spec
-        : doc.kind === 'Deployment'
-          ? doc.spec?.template?.spec
-          : doc.kind === 'Function'
-            ? { containers: [{ env: Object.entries(doc.spec?.environment ?? {}).map(([name, value]) => ({ name, value })) }] }
-            : undefined;
-    const container = spec?.containers?.find((c: Obj) => c.name === 'pando-webhook') ?? spec?.containers?.[0];
-    if (container) return envOf(container);
+    const platform = platformOf(doc);
+    if (platform) return envOf(platform, doc);
   }
   throw new Error('the install has no webhook workload');
 }
@@ -344,7 +334,7 @@ const tlsJobOf = (docs: Obj[]) => docs.find((d) => d.kind === 'Job' && d.metadat
 export function tlsJobEnv(docs: Obj[]): Record<string, string> {
   const job = tlsJobOf(docs);
   if (!job) throw new Error('the install has no TLS setup Job (tls.certManager=true?)');
-  return envOf(job.spec.template.spec.containers[0]);
+  return containerEnv(job.spec.template.spec.containers[0]);
 }
 
 export async function applyKnativeCrds(state: ClusterState) {

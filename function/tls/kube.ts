@@ -25,19 +25,24 @@ export interface KubeApi {
 }
 
 export interface KubeAccess {
+  /** The API server's URL; a path prefix (a proxy's) is kept. */
   baseUrl: string;
-  token: string;
+  token?: string;
   ca?: string | Buffer;
   /** Connection reuse, for callers that make many calls (tests). */
   agent?: http.Agent;
   timeoutMs?: number;
+  /** Larger answers are cut off (lists of a whole cluster need more than the setup's 1 MiB). */
+  maxResponseBytes?: number;
+  /** Credentials and TLS options from elsewhere: a kubeconfig, through the official client. */
+  requestOptions?: https.RequestOptions;
 }
 
 export const secretPath = (namespace: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
 export const mutatingWebhookPath = (name: string) => `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
 
 /** The API's own explanation from a Status object, shortened; never the request body. */
-function statusMessage(text: string): string {
+export function statusMessage(text: string): string {
   try {
     const status = JSON.parse(text) as { message?: unknown; reason?: unknown };
     if (typeof status.message === 'string') return `${status.message.slice(0, 300)}${status.reason ? ` (${String(status.reason)})` : ''}`;
@@ -55,19 +60,24 @@ export interface KubeAnswer {
 
 /** One API call, whatever its status: the answer's status, text (at most 1 MiB) and headers. */
 export function kubeRequest(access: KubeAccess, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<KubeAnswer> {
-  const base = new URL(access.baseUrl);
-  const transport = base.protocol === 'https:' ? https : http;
+  // Appended, not resolved against the base: that would drop a path prefix.
+  const url = new URL(`${access.baseUrl.replace(/\/+$/, '')}${path}`);
+  const transport = url.protocol === 'https:' ? https : http;
+  const limit = access.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+  const extra = access.requestOptions ?? {};
   return new Promise<KubeAnswer>((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = transport.request(
-      new URL(path, base),
+      url,
       {
+        ...extra,
         method,
-        ca: access.ca,
-        agent: access.agent,
+        ca: access.ca ?? extra.ca,
+        agent: access.agent ?? extra.agent,
         timeout: access.timeoutMs ?? REQUEST_TIMEOUT_MS,
         headers: {
-          authorization: `Bearer ${access.token}`,
+          ...extra.headers,
+          ...(access.token ? { authorization: `Bearer ${access.token}` } : {}),
           accept: 'application/json',
           ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
         },
@@ -77,7 +87,7 @@ export function kubeRequest(access: KubeAccess, method: string, path: string, bo
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
+          if (size > limit) req.destroy(new Error(`response over ${limit} bytes`));
           else chunks.push(chunk);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
