@@ -14,7 +14,7 @@ test('the production bundle leaves out the framework, Express and the zod locale
     bundle: true,
     minify: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     write: false,
     metafile: true,
     outfile: join(ROOT, 'dist', 'serve.js'),
