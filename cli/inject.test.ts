@@ -137,6 +137,17 @@ test('a template injected offline before is brought up to date: a new image, mod
   }
 });
 
+test('re-injecting a template with pod-level resources counts the sidecar once, as a fresh injection does', () => {
+  const stream = STREAM.replace(/^(\s+)containers:$/m, '$1resources: {requests: {cpu: 500m, memory: 1Gi}, limits: {memory: 2Gi}}\n$&');
+  assert.ok(stream !== STREAM, 'the template has pod-level resources');
+  const old = injectText(stream, { ...defaultConfig, sidecarImage: 'registry.example/pando-sidecar:0.9.0' }).text;
+  for (const config of [defaultConfig, { ...defaultConfig, nativeSidecar: true }]) {
+    const upgraded = parseAllDocuments(injectText(old, config).text)[1].toJS();
+    assert.equal(upgraded, parseAllDocuments(injectText(stream, config).text)[1].toJS());
+    assert.equal(upgraded.spec.template.spec.resources, { requests: { cpu: '550m', memory: '1088Mi' }, limits: { memory: '2176Mi' } });
+  }
+});
+
 test('a List, a CronJob and JSON input; an excluded namespace is reported, not injected', () => {
   const list = {
     apiVersion: 'v1',

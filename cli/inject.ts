@@ -9,6 +9,7 @@ import type { Config } from '../function/config';
 import { shouldInject } from '../function/decide';
 import { inject } from '../function/inject';
 import { buildPatch } from '../function/patch';
+import { lowerForSidecar, type SidecarResources } from '../function/pod-resources';
 import { isObject, SIDECAR_NAME, STATUS_ANNOTATION, type JsonObject } from '../function/pod';
 import { InputError } from './errors';
 
@@ -99,6 +100,10 @@ function withoutOurSidecar(pod: JsonObject): JsonObject {
   const spec: JsonObject = { ...(pod.spec as JsonObject) };
   for (const list of ['containers', 'initContainers']) {
     if (!Array.isArray(spec[list])) continue;
+    const ours = (spec[list] as JsonObject[]).find((c) => c.name === SIDECAR_NAME);
+    // Pod-level resources counted our sidecar in: take its amounts back out.
+    const resources = ours && isObject(ours.resources) ? lowerForSidecar(spec.resources, ours.resources as SidecarResources) : undefined;
+    if (resources) spec.resources = resources;
     const kept = (spec[list] as JsonObject[]).filter((c) => c.name !== SIDECAR_NAME);
     if (kept.length > 0 || list === 'containers') spec[list] = kept;
     else delete spec[list];

@@ -121,6 +121,63 @@ test('native: the patch adds the init container in one operation, with or withou
   }
 });
 
+// Pod-level resources: the real API server refused these pods after injection ("must be greater
+// than or equal to aggregate container requests of 114Mi"); podProblems checks as it does.
+const withPodResources = (resources: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  pod({
+    resources,
+    containers: [{ name: 'app', image: 'nginx', volumeMounts: [TOKEN], resources: { requests: { cpu: '250m', memory: '50Mi' } } }],
+    ...extra,
+  });
+
+for (const [shape, config] of [
+  ['regular', defaultConfig],
+  ['native', native],
+] as const) {
+  test(`${shape}: a pod with pod-level resources stays valid: the sidecar's requests and limits are added, with a warning`, () => {
+    const object = withPodResources({ requests: { cpu: '500m', memory: '100Mi' }, limits: { cpu: '1', memory: '200Mi' } });
+    assert.is(podProblems(object), undefined, 'valid as written');
+    const answer = admit(reviewFor(object), config);
+    assert.ok(answer.ok);
+    if (!answer.ok) return;
+    const after = applyReview(object, answer.review);
+    assert.is(podProblems(after), undefined);
+    assert.equal(after.spec.resources, { requests: { cpu: '550m', memory: '164Mi' }, limits: { cpu: '1200m', memory: '328Mi' } });
+    assert.ok(
+      answer.review.response.warnings?.includes(
+        'pandocore: spec.resources raised for the sidecar: requests cpu +50m memory +64Mi; limits cpu +200m memory +128Mi',
+      ),
+    );
+  });
+
+  test(`${shape}: an init container that needs the whole pod still fits beside the sidecar`, () => {
+    const object = withPodResources(
+      { requests: { memory: '1Gi' } },
+      { initContainers: [{ name: 'migrate', image: 'migrate:1', resources: { requests: { memory: '1Gi' } } }] },
+    );
+    assert.is(podProblems(object), undefined, 'valid as written');
+    const after = applyReview(object, (admit(reviewFor(object), config) as any).review);
+    assert.is(podProblems(after), undefined);
+    assert.equal(after.spec.resources, { requests: { memory: '1088Mi' } });
+  });
+}
+
+test('only what the pod declares is raised; a pod without pod-level resources gets none', () => {
+  const { pod: out } = inject(withPodResources({ limits: { memory: '1G' } }), defaultConfig);
+  assert.equal((out.spec as any).resources, { limits: { memory: '1134217728' } });
+  assert.is((inject(pod(), defaultConfig).pod.spec as any).resources, undefined);
+  const cpuOnly = inject(withPodResources({ requests: { 'hugepages-2Mi': '2Mi' } }), defaultConfig);
+  assert.equal((cpuOnly.pod.spec as any).resources, { requests: { 'hugepages-2Mi': '2Mi' } });
+  assert.equal(cpuOnly.warnings, []);
+});
+
+test('a pod-level value that is not a quantity is left for the API server to refuse, with a warning', () => {
+  const input = withPodResources({ requests: { memory: 'lots' } });
+  const { pod: out, warnings } = inject(input, defaultConfig);
+  assert.is((out.spec as any).resources, (input.spec as any).resources);
+  assert.equal(warnings, ['pandocore: spec.resources.requests.memory is not a quantity; left as is']);
+});
+
 test('offline (kubectl pando inject): no token warning, since the API server mounts it later, unless the pod opts out', () => {
   const manifest = pod({ containers: [{ name: 'app', image: 'nginx' }] });
   assert.equal(inject(manifest, defaultConfig, { offline: true }).warnings, []);

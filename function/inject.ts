@@ -3,6 +3,7 @@
 // input, which lets the patch builder skip unchanged subtrees by identity.
 import type { Config } from './config';
 import { annotationOf, isObject, JsonObject, MODE_ANNOTATION, SIDECAR_CLUSTER_ROLE, STATUS_ANNOTATION, TOKEN_MOUNT_PATH } from './pod';
+import { raiseForSidecar } from './pod-resources';
 import { Mode, MODES, ModeSchema } from './schemas';
 import { sidecarContainer, VolumeMount } from './sidecar';
 
@@ -31,6 +32,12 @@ export function inject(pod: JsonObject, config: Config, options: InjectOptions =
   // A native sidecar goes first among the init containers, so it also watches the others.
   if (config.nativeSidecar) newSpec.initContainers = [sidecar, ...((spec.initContainers as JsonObject[] | undefined) ?? [])];
   else newSpec.containers = [...containers, sidecar];
+
+  const podResources = raiseForSidecar(spec.resources, sidecar.resources);
+  if (podResources) {
+    if ('resources' in podResources) newSpec.resources = podResources.resources;
+    warnings.push(podResources.warning);
+  }
 
   if (spec.hostPID === true) {
     warnings.push('pandocore: hostPID pod: shareProcessNamespace not set (the API server rejects both)');

@@ -144,6 +144,12 @@ const CASES: Record<string, { pod: Obj; namespace?: string; options?: ReviewOpti
     }),
     about: 'a container named pando-sidecar that is not ours (no status annotation): unchanged, with a warning',
   },
+  'pod-resources': {
+    pod: deploymentPod((p) => {
+      p.spec.resources = { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } };
+    }),
+    about: "pod-level resources (spec.resources): raised by the sidecar's requests and limits, with a warning",
+  },
 };
 
 const dir = join(__dirname, '..', '..', 'fixtures');

@@ -6,15 +6,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments } from 'yaml';
 import { admit } from '../function/admit';
-import { admittedPod, applyReview, podFromManifest, podProblems, reviewFor } from './support/apiserver';
+import { formatQuantity } from '../function/quantity';
+import type { Config } from '../function/config';
+import { aggregateRequests, admittedPod, applyReview, podFromManifest, podProblems, reviewFor } from './support/apiserver';
 import { defaultConfig } from './support/config';
 import { LEVELS, securityLevel } from './support/podsecurity';
 
 const CORPUS = join(__dirname, '..', '..', '..', 'shared', 'corpus', 'pods');
 type Obj = Record<string, any>;
 
-function answer(pod: Obj) {
-  const result = admit(reviewFor(pod), defaultConfig);
+function answer(pod: Obj, config: Config = defaultConfig) {
+  const result = admit(reviewFor(pod), config);
   if (!result.ok) throw new Error(result.error);
   return result;
 }
@@ -77,6 +79,30 @@ if (!existsSync(CORPUS)) {
         assert.is(answer(patched).review.response.patch, undefined);
       }
     });
+
+    // Pod-level resources as tight as the API server allows: the pod requests exactly what its
+    // containers request together (or a little, when they request nothing).
+    for (const [shape, config] of [
+      ['regular', defaultConfig],
+      ['native', { ...defaultConfig, nativeSidecar: true }],
+    ] as const) {
+      test(`${file}: ${shape} sidecar: with tight pod-level resources, the injected pod is still valid`, () => {
+        for (const template of pods) {
+          const pod = admittedPod(template, 'corpus');
+          if (pod.spec.os?.name === 'windows' || sidecars(pod) > 0) continue;
+          pod.metadata.labels = { ...pod.metadata.labels, 'pandocore.xyz/protect': 'true' };
+          const requests: Obj = { cpu: '10m', memory: '16Mi' };
+          for (const [name, amount] of aggregateRequests(pod.spec)) if (name === 'cpu' || name === 'memory') requests[name] = formatQuantity(amount);
+          pod.spec.resources = { requests };
+          assert.is(podProblems(pod), undefined, 'valid before injection');
+          const result = answer(pod, config);
+          assert.is(result.record.decision, 'inject', `${result.record.reason}`);
+          const patched = applyReview(pod, result.review);
+          assert.is(podProblems(patched), undefined);
+          assert.is(sidecars(patched), 1);
+        }
+      });
+    }
   }
 }
 

@@ -63,6 +63,17 @@ test('helm install: every object created, the Deployment variant serves, a label
   firstPods.push(answer.body);
 });
 
+test('regular sidecar: a pod with pod-level resources is accepted, the sidecar counted in them', async () => {
+  const pod = simplePod(unique('pod-resources'));
+  pod.spec.resources = { requests: { cpu: '100m', memory: '100Mi' }, limits: { cpu: '500m', memory: '200Mi' } };
+  pod.spec.containers[0].resources = { requests: { cpu: '100m', memory: '100Mi' } };
+  const answer = await create('pando-demo', pod);
+  assert.is(answer.status, 201, JSON.stringify(answer.body).slice(0, 400));
+  assertInjected(answer.body);
+  assert.is(answer.body.spec.containers.at(-1).name, 'pando-sidecar');
+  assert.equal(answer.body.spec.resources, { requests: { cpu: '150m', memory: '164Mi' }, limits: { cpu: '700m', memory: '328Mi' } });
+});
+
 test('helm get values shows what the user set', () => {
   const values = helmOk(state, ['get', 'values', RELEASE, '-n', SYSTEM_NAMESPACE]);
   assert.match(values, /USER-SUPPLIED VALUES/);

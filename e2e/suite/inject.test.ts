@@ -23,6 +23,17 @@ test('kubectl run with the protect label, as the README shows, stores the pod wi
   );
 });
 
+test('native sidecar: a pod with pod-level resources is accepted, the sidecar counted in them', async () => {
+  const name = unique('pod-resources');
+  const pod = simplePod(name);
+  pod.spec.resources = { requests: { cpu: '100m', memory: '100Mi' }, limits: { cpu: '500m', memory: '200Mi' } };
+  pod.spec.containers[0].resources = { requests: { cpu: '100m', memory: '100Mi' } };
+  const answer = await createPod(demo, pod);
+  assert.is(answer.status, 201, JSON.stringify(answer.body).slice(0, 400));
+  assertInjected(answer.body);
+  assert.equal(answer.body.spec.resources, { requests: { cpu: '150m', memory: '164Mi' }, limits: { cpu: '700m', memory: '328Mi' } });
+});
+
 test('kubectl apply -f of a labelled pod manifest injects it', () => {
   const name = unique('applied');
   kubectlOk(cluster, ['-n', demo, 'apply', '-f', '-'], JSON.stringify(simplePod(name)));

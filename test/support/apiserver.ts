@@ -4,10 +4,12 @@
 // - reviewFor: the admission.k8s.io/v1 AdmissionReview the API server POSTs.
 // - applyReview: the answer's JSON Patch applied by an implementation other than the one that
 //   built it (fast-json-patch, validating, like evanphx/json-patch refusing missing parents).
-// - podProblems: the patched pod checked against the Kubernetes Pod schema.
+// - podProblems: the patched pod checked against the Kubernetes Pod schema, and its pod-level
+//   resources against its containers' as the API server's validation checks them.
 import { applyPatch, deepClone, Operation } from 'fast-json-patch';
 import { Pod } from 'kubernetes-models/v1';
 import type { AdmissionReviewResponse } from '../../function/admission';
+import { formatQuantity, parseQuantity } from '../../function/quantity';
 
 type Obj = Record<string, any>;
 
@@ -167,8 +169,61 @@ export function applyReview(object: Obj, review: AdmissionReviewResponse): Obj {
 export function podProblems(pod: Obj): string | undefined {
   try {
     new Pod(pod as any).validate();
-    return undefined;
   } catch (error) {
     return (error as Error).message.slice(0, 500);
   }
+  return podLevelResourceProblems(pod);
+}
+
+type Amounts = Map<string, bigint>;
+
+const amountsOf = (list: Obj | undefined): Amounts => new Map(Object.entries(list ?? {}).map(([name, value]) => [name, parseQuantity(String(value))!]));
+const plus = (a: Amounts, b: Amounts): Amounts => new Map([...new Set([...a.keys(), ...b.keys()])].map((k) => [k, (a.get(k) ?? 0n) + (b.get(k) ?? 0n)]));
+const max = (a: Amounts, b: Amounts): Amounts =>
+  new Map([...new Set([...a.keys(), ...b.keys()])].map((k) => [k, (a.get(k) ?? 0n) > (b.get(k) ?? 0n) ? (a.get(k) ?? 0n) : (b.get(k) ?? 0n)]));
+/** A container's requests, defaulted from its limits as the API server defaults them. */
+const requestsOf = (c: Obj): Amounts => new Map([...amountsOf(c.resources?.limits), ...amountsOf(c.resources?.requests)]);
+
+/**
+ * What the containers of a pod request together, as Kubernetes counts it: the app containers and
+ * every native sidecar (restartPolicy Always) run together; an init container runs with the
+ * native sidecars started before it.
+ */
+export function aggregateRequests(spec: Obj): Amounts {
+  let sidecars: Amounts = new Map();
+  let init: Amounts = new Map();
+  for (const c of spec.initContainers ?? []) {
+    if (c.restartPolicy === 'Always') {
+      sidecars = plus(sidecars, requestsOf(c));
+      init = max(init, sidecars);
+    } else init = max(init, plus(requestsOf(c), sidecars));
+  }
+  const app = (spec.containers ?? []).reduce((sum: Amounts, c: Obj) => plus(sum, requestsOf(c)), new Map());
+  return max(plus(app, sidecars), init);
+}
+
+/** The API server's checks of spec.resources (pod-level resources), or undefined when they pass. */
+export function podLevelResourceProblems(pod: Obj): string | undefined {
+  const resources = pod.spec?.resources;
+  if (!resources) return undefined;
+  const requests = amountsOf(resources.requests);
+  const limits = amountsOf(resources.limits);
+  const problems: string[] = [];
+  for (const [name, total] of aggregateRequests(pod.spec)) {
+    const declared = requests.get(name);
+    if (declared !== undefined && total > declared) {
+      problems.push(`spec.resources.requests[${name}]: must be greater than or equal to aggregate container requests of ${formatQuantity(total)}`);
+    }
+  }
+  for (const c of pod.spec.containers ?? []) {
+    for (const [name, limit] of amountsOf(c.resources?.limits)) {
+      const declared = limits.get(name);
+      if (declared !== undefined && limit > declared) problems.push(`container ${c.name} limits[${name}]: must be less than or equal to pod limits`);
+    }
+  }
+  for (const [name, request] of requests) {
+    const limit = limits.get(name);
+    if (limit !== undefined && request > limit) problems.push(`spec.resources.requests[${name}]: must be less than or equal to ${name} limit`);
+  }
+  return problems.length ? problems.join('; ') : undefined;
 }
