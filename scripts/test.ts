@@ -1,10 +1,12 @@
 // `npm test`: runs every *.test.js of the unit and integration tests (build/function, build/cli and
-// build/test; or under --root DIR) with uvu, then prints one closing line "N passed, N failed".
+// build/test; or under --root DIR) with uvu, then prints one closing line "N passed, N failed"
+// (", N skipped" after it, with the reasons above it, when a suite cannot run on this machine).
 // Fails when a test fails, when no test ran, or when a test file never calls .run() (uvu would
 // skip it silently).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SKIP_LINE } from '../test/support/skip';
 
 const args = process.argv.slice(2);
 const rootFlag = args.indexOf('--root');
@@ -34,10 +36,17 @@ const run = spawnSync(process.execPath, [uvu, root, filter, '--no-color'], {
 });
 process.stdout.write(run.stdout);
 const count = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(run.stdout)?.[1] ?? 0);
+// uvu's Total counts the tests that ran; Skipped counts those registered with test.skip apart.
 const total = count('Total');
 const passed = count('Passed');
-const failed = total - passed - count('Skipped');
+const skipped = count('Skipped');
+const failed = total - passed;
 const ok = run.status === 0 && total > 0 && failed === 0;
-console.log(`${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed`);
+const reasons = run.stdout
+  .split('\n')
+  .filter((line) => line.startsWith(SKIP_LINE))
+  .map((line) => line.slice(SKIP_LINE.length));
+if (reasons.length) console.log(`\nskipped here (CI runs them):\n${reasons.map((r) => `  - ${r}`).join('\n')}`);
+console.log(`${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed${skipped ? `, ${skipped} skipped` : ''}`);
 if (total === 0) console.error('no test ran');
 process.exit(ok ? 0 : 1);

@@ -1,18 +1,15 @@
 // The real-world manifests in ../shared/corpus/pods (Pods, and workloads whose pod template
 // becomes a pod with generateName), each with and without the protect label.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseAllDocuments } from 'yaml';
 import { admit } from '../function/admit';
 import { formatQuantity } from '../function/quantity';
 import type { Config } from '../function/config';
 import { aggregateRequests, admittedPod, applyReview, podFromManifest, podProblems, reviewFor } from './support/apiserver';
 import { defaultConfig } from './support/config';
+import { corpusFiles } from './support/corpus';
 import { LEVELS, securityLevel } from './support/podsecurity';
 
-const CORPUS = join(__dirname, '..', '..', '..', 'shared', 'corpus', 'pods');
 type Obj = Record<string, any>;
 
 function answer(pod: Obj, config: Config = defaultConfig) {
@@ -23,20 +20,13 @@ function answer(pod: Obj, config: Config = defaultConfig) {
 
 const sidecars = (pod: Obj) => ['initContainers', 'containers'].flatMap((k) => pod.spec[k] ?? []).filter((c: Obj) => c.name === 'pando-sidecar').length;
 
-if (!existsSync(CORPUS)) {
-  // CI always has the corpus beside the checkout: there its absence is a failure, not a skip.
-  if (process.env.CI) throw new Error(`corpus.test: ${CORPUS} is missing (CI needs ../shared beside the checkout)`);
-  console.log(`corpus.test: ${CORPUS} is absent, so the real-world corpus was skipped`);
-} else {
-  const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml'));
+const files = corpusFiles(test, 'the real-world corpus');
+if (files.length > 0) {
   test('the corpus is there and holds pods', () => {
     assert.ok(files.length >= 50, `${files.length} files`);
   });
 
-  for (const file of files) {
-    const docs = parseAllDocuments(readFileSync(join(CORPUS, file), 'utf8'))
-      .map((d) => d.toJS())
-      .filter(Boolean);
+  for (const { file, docs } of files) {
     const pods = docs.map((d) => podFromManifest(d)).filter((p): p is Obj => p !== undefined);
 
     test(`${file}: without the protect label, the pod is left alone`, () => {

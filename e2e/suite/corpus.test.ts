@@ -1,39 +1,26 @@
 // Every workload of ../shared/corpus/pods, its pod template created as a Pod on the real API
 // server: injected as the webhook promises, and Pod Security admission (baseline, restricted)
 // accepts the injected pod exactly when it accepts the original.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseAllDocuments } from 'yaml';
 import { kubectlOk } from '../harness/cluster';
 import { podFromManifest } from '../../test/support/apiserver';
+import { corpusFiles } from '../../test/support/corpus';
 import { cluster, containersNamed, createPod, enabledNamespace, mapLimit, PROTECT, unique, type Obj } from './context';
 import { assertInjected, assertUntouched } from './checks';
-
-const CORPUS = join(__dirname, '..', '..', '..', '..', 'shared', 'corpus', 'pods');
-if (!existsSync(CORPUS)) {
-  if (process.env.CI) throw new Error(`${CORPUS} is missing: CI needs the shared corpus beside the checkout`);
-  console.log(`e2e corpus: ${CORPUS} is absent, so the corpus suite was skipped`);
-}
 
 interface Case {
   file: string;
   pod: Obj;
 }
 
-const cases: Case[] = existsSync(CORPUS)
-  ? readdirSync(CORPUS)
-      .filter((f) => f.endsWith('.yaml'))
-      .flatMap((file) =>
-        parseAllDocuments(readFileSync(join(CORPUS, file), 'utf8'))
-          .map((d) => d.toJS())
-          .filter(Boolean)
-          .map((doc) => podFromManifest(doc))
-          .filter((pod): pod is Obj => pod !== undefined)
-          .map((pod) => ({ file, pod })),
-      )
-  : [];
+const corpus = corpusFiles(test, 'the e2e corpus suite');
+const cases: Case[] = corpus.flatMap(({ file, docs }) =>
+  docs
+    .map((doc) => podFromManifest(doc))
+    .filter((pod): pod is Obj => pod !== undefined)
+    .map((pod) => ({ file, pod })),
+);
 
 const LEVELS = { privileged: 'e2e-corpus', baseline: 'e2e-corpus-baseline', restricted: 'e2e-corpus-restricted' } as const;
 
@@ -56,10 +43,11 @@ function createAccounts(namespace: string) {
   if (docs.length) kubectlOk(cluster, ['apply', '-f', '-'], docs.join('\n---\n'));
 }
 
-test('the corpus is there and holds pods', () => {
-  if (!existsSync(CORPUS)) return;
-  assert.ok(cases.length >= 50, `${cases.length} pods`);
-});
+if (corpus.length > 0) {
+  test('the corpus is there and holds pods', () => {
+    assert.ok(cases.length >= 50, `${cases.length} pods`);
+  });
+}
 
 /**
  * The pod hardened for Pod Security restricted, as a team would before moving to it: non-root,

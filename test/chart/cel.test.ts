@@ -11,7 +11,7 @@ import { defaultConfig } from '../support/config';
 import { fixtureNames, readFixture } from '../support/fixtures';
 import { helmAvailable, LICENSE, render } from '../support/chart';
 
-const rendered = helmAvailable('cel.test') ? render(LICENSE) : undefined;
+const rendered = helmAvailable(test, 'the chart CEL expressions') ? render(LICENSE) : undefined;
 const matchCondition = rendered?.find((o) => o.kind === 'MutatingWebhookConfiguration')?.webhooks[0].matchConditions[0].expression;
 const validation = rendered?.find((o) => o.kind === 'ValidatingAdmissionPolicy')?.spec.validations[0].expression;
 

@@ -112,7 +112,7 @@ test("values.yaml holds exactly the schema defaults, the seed's values first, ea
   });
 });
 
-if (helmAvailable('chart.test')) {
+if (helmAvailable(test, 'the chart rendered by helm')) {
   const rendered = Object.entries(VARIANTS).map(([name, raw]) => {
     const values = parseValues({ ...LICENSE, ...raw });
     return { name, values, objects: render({ ...LICENSE, ...raw }) };
