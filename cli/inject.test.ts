@@ -9,7 +9,7 @@ import { admittedPod, applyReview, podFromManifest, podProblems, reviewFor } fro
 import { defaultConfig } from '../test/support/config';
 import { corpusFiles } from '../test/support/corpus';
 import { InputError } from './errors';
-import { injectSources } from './inject';
+import { injectSources, uninjectSources } from './inject';
 
 type Obj = Record<string, any>;
 const PROTECT = { 'pandocore.xyz/protect': 'true' };
@@ -144,6 +144,73 @@ test('re-injecting a template with pod-level resources counts the sidecar once, 
     assert.equal(upgraded.spec.template.spec.resources, { requests: { cpu: '550m', memory: '1088Mi' }, limits: { memory: '2176Mi' } });
   }
 });
+
+/** True when every line of `before` is still in `after`, in order: inject only added or replaced lines. */
+function keptEveryLine(before: string, after: string): boolean {
+  const lines = after.split('\n');
+  let at = 0;
+  for (const line of before.split('\n')) {
+    while (at < lines.length && lines[at] !== line) at++;
+    if (at++ >= lines.length) return false;
+  }
+  return true;
+}
+
+test('inject | uninject gives the stream back byte for byte, comments and other documents included', () => {
+  // yaml writes a comment one space after its value: the stream as inject keeps it byte for byte.
+  const stream = STREAM.replace(/ {2,}#/g, ' #');
+  for (const config of [defaultConfig, { ...defaultConfig, nativeSidecar: true }]) {
+    const injected = injectText(stream, config).text;
+    assert.ok(keptEveryLine(stream, injected) && injected !== stream);
+    const back = uninjectSources([{ name: 'in.yaml', text: injected }]);
+    assert.is(back.text, stream);
+    assert.equal(back.removed, ['deployment/web']);
+    // Written with wider comment spacing, the injected document is given back as the same objects.
+    const wide = uninjectSources([{ name: 'in.yaml', text: injectText(STREAM, config).text }]).text;
+    assert.equal(
+      parseAllDocuments(wide).map((d) => d.toJS()),
+      parseAllDocuments(STREAM).map((d) => d.toJS()),
+    );
+  }
+  const json = `${JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: PROTECT }, spec: { containers: [{ name: 'a', image: 'x' }] } }, null, 2)}\n`;
+  assert.is(uninjectSources([{ name: 'p.json', text: injectText(json, defaultConfig, 'p.json').text }]).text, json);
+});
+
+test('uninject leaves alone what has no injection of ours, and says so', () => {
+  const back = uninjectSources([{ name: 'in.yaml', text: STREAM }]);
+  assert.is(back.text, STREAM);
+  assert.equal(back.removed, []);
+});
+
+if (corpus.length) {
+  test('corpus: inject | uninject gives every file back as objects, and byte for byte wherever inject kept the lines it did not change', () => {
+    let exact = 0;
+    for (const native of [false, true]) {
+      for (const { file, docs, text: original } of corpus) {
+        const labelled = docs.map((d) => JSON.stringify(protect(d))).join('\n---\n');
+        const injected = injectText(labelled, { ...defaultConfig, nativeSidecar: native }, `${file}.json`).text;
+        const back = uninjectSources([{ name: `${file}.json`, text: injected }]).text;
+        assert.equal(
+          parseAllDocuments(back).map((d) => d.toJS()),
+          parseAllDocuments(labelled).map((d) => d.toJS()),
+          file,
+        );
+        // The YAML file itself, labelled by adding a line, as a user's repository holds it.
+        const text = original.replace(/^( +)labels:[ \t]*\n/m, (line, indent) => `${line}${indent}  pandocore.xyz/protect: "true"\n`);
+        let yamlInjected: string;
+        try {
+          yamlInjected = injectText(text, { ...defaultConfig, nativeSidecar: native }, file).text;
+        } catch {
+          continue; // an anchor or alias on a changed path: inject refuses with a clear error (tested above)
+        }
+        if (!keptEveryLine(text, yamlInjected)) continue;
+        assert.is(uninjectSources([{ name: file, text: yamlInjected }]).text, text, file);
+        exact++;
+      }
+    }
+    assert.ok(exact >= 80, `only ${exact} files compared byte for byte`);
+  });
+}
 
 test('a List, a CronJob and JSON input; an excluded namespace is reported, not injected', () => {
   const list = {

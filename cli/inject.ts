@@ -9,8 +9,8 @@ import type { Config } from '../function/config';
 import { shouldInject } from '../function/decide';
 import { inject } from '../function/inject';
 import { buildPatch } from '../function/patch';
-import { lowerForSidecar, type SidecarResources } from '../function/pod-resources';
-import { isObject, SIDECAR_NAME, STATUS_ANNOTATION, type JsonObject } from '../function/pod';
+import { isObject, type JsonObject } from '../function/pod';
+import { uninject } from '../function/uninject';
 import { InputError } from './errors';
 
 /** Where each workload kind keeps its pod template; the API groups it is served by (extensions: old manifests). */
@@ -40,11 +40,14 @@ export interface Outcome {
 
 const groupOf = (apiVersion: unknown) => (typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
 
-/** The JSON Patch the webhook would give this object's pod, with paths relative to the object. */
-function patchFor(object: unknown, config: Config, options: InjectOptions, outcomes: Outcome[]): Operation[] {
+/** What a command does to one pod: the pod it should become, or undefined to leave it alone. */
+type PodEdit = (pod: JsonObject, object: string, namespace: string) => JsonObject | undefined;
+
+/** The JSON Patch that makes this object's pod (or pod template) what `edit` returns, with paths relative to the object. */
+function patchFor(object: unknown, options: InjectOptions, edit: PodEdit): Operation[] {
   if (!isObject(object)) return [];
   if (object.kind === 'List' && Array.isArray(object.items)) {
-    return object.items.flatMap((item, i) => patchFor(item, config, options, outcomes).map((op) => ({ ...op, path: `/items/${i}${op.path}` })));
+    return object.items.flatMap((item, i) => patchFor(item, options, edit).map((op) => ({ ...op, path: `/items/${i}${op.path}` })));
   }
   const where = typeof object.kind === 'string' ? TEMPLATE_PATHS[object.kind] : undefined;
   if (!where || !where.groups.includes(groupOf(object.apiVersion))) return [];
@@ -63,52 +66,56 @@ function patchFor(object: unknown, config: Config, options: InjectOptions, outco
     metadata: isObject(template.metadata) ? template.metadata : {},
     spec: template.spec,
   }) as JsonObject;
-  const request = {
-    uid: 'offline',
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    operation: 'CREATE',
-    namespace,
-  } as AdmissionRequest;
+  const after = edit(pod, name, namespace);
+  if (!after) return [];
   const prefix = where.path.map((key) => `/${key}`).join('');
   // A template without metadata cannot carry the label, so the patch never needs to create it.
-  const patch = (after: JsonObject) => buildPatch(pod, after).map((op) => ({ ...op, path: `${prefix}${op.path}` }));
-  const decision = shouldInject(request, pod, config);
-  if (!decision.inject && decision.reason === 'already_injected') {
-    // Injected offline before: the webhook will never touch it again, so bring it up to date here
-    // (a new image, mode or shape); unchanged when it already is.
-    const injection = inject(withoutOurSidecar(pod), config, { offline: true });
-    const ops = patch(injection.pod);
-    outcomes.push({ object: name, injected: ops.length > 0, reason: ops.length > 0 ? `updated, mode ${injection.mode}` : decision.message, warnings: [] });
-    return ops;
-  }
-  if (!decision.inject) {
-    if (decision.reason !== 'not_labelled')
-      outcomes.push({ object: name, injected: false, reason: decision.message, warnings: decision.warning ? [decision.warning] : [] });
-    return [];
-  }
-  const injection = inject(pod, config, { offline: true });
-  outcomes.push({ object: name, injected: true, reason: `mode ${injection.mode}`, warnings: injection.warnings });
-  return patch(injection.pod);
+  return buildPatch(pod, after).map((op) => ({ ...op, path: `${prefix}${op.path}` }));
 }
 
-/** The pod as it was before our injection: without our sidecar and its status annotation. */
-function withoutOurSidecar(pod: JsonObject): JsonObject {
-  const metadata = pod.metadata as JsonObject;
-  const annotations = { ...(metadata.annotations as JsonObject) };
-  delete annotations[STATUS_ANNOTATION];
-  const spec: JsonObject = { ...(pod.spec as JsonObject) };
-  for (const list of ['containers', 'initContainers']) {
-    if (!Array.isArray(spec[list])) continue;
-    const ours = (spec[list] as JsonObject[]).find((c) => c.name === SIDECAR_NAME);
-    // Pod-level resources counted our sidecar in: take its amounts back out.
-    const resources = ours && isObject(ours.resources) ? lowerForSidecar(spec.resources, ours.resources as SidecarResources) : undefined;
-    if (resources) spec.resources = resources;
-    const kept = (spec[list] as JsonObject[]).filter((c) => c.name !== SIDECAR_NAME);
-    if (kept.length > 0 || list === 'containers') spec[list] = kept;
-    else delete spec[list];
-  }
-  return { ...pod, metadata: { ...metadata, annotations }, spec };
+/** The webhook's decision and injection, offline. */
+function injectEdit(config: Config, outcomes: Outcome[]): PodEdit {
+  return (pod, object, namespace) => {
+    const request = {
+      uid: 'offline',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      namespace,
+    } as AdmissionRequest;
+    const decision = shouldInject(request, pod, config);
+    const earlier = !decision.inject && decision.reason === 'already_injected' ? uninject(pod) : undefined;
+    if (earlier) {
+      // Injected offline before: the webhook will never touch it again, so bring it up to date here
+      // (a new image, mode or shape); unchanged when it already is.
+      const injection = inject(earlier, config, { offline: true });
+      const changed = buildPatch(pod, injection.pod).length > 0;
+      outcomes.push({
+        object,
+        injected: changed,
+        reason: changed ? `updated, mode ${injection.mode}` : (decision as { message: string }).message,
+        warnings: [],
+      });
+      return injection.pod;
+    }
+    if (!decision.inject) {
+      if (decision.reason !== 'not_labelled')
+        outcomes.push({ object, injected: false, reason: decision.message, warnings: decision.warning ? [decision.warning] : [] });
+      return undefined;
+    }
+    const injection = inject(pod, config, { offline: true });
+    outcomes.push({ object, injected: true, reason: `mode ${injection.mode}`, warnings: injection.warnings });
+    return injection.pod;
+  };
+}
+
+/** Our injection taken back out (kubectl pando uninject), from what its status annotation recorded. */
+function uninjectEdit(removed: string[]): PodEdit {
+  return (pod, object) => {
+    const before = uninject(pod);
+    if (before) removed.push(object);
+    return before;
+  };
 }
 
 /** The value without null object fields, at any depth; untouched subtrees are shared. */
@@ -191,12 +198,12 @@ function splitYaml(text: string): Array<{ marker: string; body: string }> {
 }
 
 /** Injects into every document of the source; returns the text to print. */
-export function injectSource(source: Source, config: Config, options: InjectOptions, outcomes: Outcome[]): string {
+function editSource(source: Source, options: InjectOptions, edit: PodEdit): string {
   const json = /^\s*[{[]/.test(source.text) ? parseJson(source) : undefined;
   if (source.name.endsWith('.json') && !json?.ok) throw new InputError(`${source.name}: not valid JSON: ${json?.error ?? 'no object'}`);
   if (json?.ok) {
     const object = json.value;
-    const ops = patchFor(object, config, options, outcomes);
+    const ops = patchFor(object, options, edit);
     if (ops.length === 0) return source.text;
     const errors = applyPatch(object, ops).filter(Boolean);
     if (errors.length > 0) throw new Error(`${source.name}: ${errors[0]?.message}`);
@@ -223,7 +230,7 @@ export function injectSource(source: Source, config: Config, options: InjectOpti
       } catch (error) {
         throw new InputError(`${source.name}: not valid YAML: ${(error as Error).message}`);
       }
-      const ops = patchFor(object, config, options, outcomes);
+      const ops = patchFor(object, options, edit);
       if (ops.length === 0) return marker + body;
       try {
         applyToYaml(doc, ops);
@@ -231,17 +238,29 @@ export function injectSource(source: Source, config: Config, options: InjectOpti
         throw new InputError(`${source.name}: cannot inject here (${(error as Error).message}); expand YAML aliases in the pod template`);
       }
       // A document edited from the marker line starts on the next one: block YAML cannot share it.
-      return `${marker === '' || marker.endsWith('\n') ? marker : '---\n'}${String(doc)}`;
+      // Written back in the document's own sequence style, so unchanged lines keep their bytes.
+      const indentSeq = !/^( *)[^\s#-][^\n]*:[ \t]*\n\1- /m.test(body);
+      return `${marker === '' || marker.endsWith('\n') ? marker : '---\n'}${doc.toString({ indentSeq })}`;
     })
     .join('');
   return crlf ? out.replace(/\n/g, '\r\n') : out;
 }
 
 /** Several sources as one stream: YAML documents separated by markers, as kubectl apply -f - reads them. */
+function editSources(sources: Source[], options: InjectOptions, edit: PodEdit): string {
+  const texts = sources.map((source) => editSource(source, options, edit));
+  if (texts.length === 1) return texts[0];
+  return texts.map((t) => (t.endsWith('\n') || t === '' ? t : `${t}\n`)).join('---\n');
+}
+
+/** kubectl pando inject: every protected pod and pod template injected as the webhook would. */
 export function injectSources(sources: Source[], config: Config, options: InjectOptions = {}): { text: string; outcomes: Outcome[] } {
   const outcomes: Outcome[] = [];
-  const texts = sources.map((source) => injectSource(source, config, options, outcomes));
-  if (texts.length === 1) return { text: texts[0], outcomes };
-  const text = texts.map((t) => (t.endsWith('\n') || t === '' ? t : `${t}\n`)).join('---\n');
-  return { text, outcomes };
+  return { text: editSources(sources, options, injectEdit(config, outcomes)), outcomes };
+}
+
+/** kubectl pando uninject: what inject or the webhook added, taken out; the objects it changed. */
+export function uninjectSources(sources: Source[], options: InjectOptions = {}): { text: string; removed: string[] } {
+  const removed: string[] = [];
+  return { text: editSources(sources, options, uninjectEdit(removed)), removed };
 }

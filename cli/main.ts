@@ -1,5 +1,6 @@
 // kubectl-pando: the kubectl plugin of pando-webhook (`kubectl pando ...`).
 //   inject -f FILE|DIR|- ...   inject offline, print the manifests (the webhook's own code)
+//   uninject -f FILE|DIR|-     take out what inject or the webhook added
 //   check [-n NS] [-o json]    the troubleshooting list, run; exit 1 on any failure
 //   enable NS | disable NS     set a namespace up for protected pods, or undo it
 //   status [-A | -n NS]        protected pods, their sidecar, what to restart after an upgrade
@@ -10,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, ENV, loadConfig } from '../function/config';
 import { version } from '../package.json';
 import { InputError, UsageError } from './errors';
-import { injectSources, type Source } from './inject';
+import { injectSources, uninjectSources, type Source } from './inject';
 // The cluster commands load the Kubernetes client only when run: inject starts without it.
 type KubeModule = typeof import('./kube');
 const cluster = async () => ({
@@ -42,6 +43,10 @@ const USAGE = `kubectl pando: the PandoCore sidecar, from the command line (pand
       webhook would at admission; prints every document, the others unchanged. What it did goes
       to stderr. --from-cluster: the installed webhook's settings (then the flags over them).
       e.g. kubectl pando inject --from-cluster -f deploy.yaml | kubectl apply -f -
+  kubectl pando uninject -f FILE|DIR|- [-f ...]
+      Takes out of every Pod and pod template what inject or the webhook added (the sidecar, and
+      the fields it set, as its pandocore.xyz/status annotation recorded them); prints every
+      document, the others unchanged. e.g. kubectl get deploy web -o yaml | kubectl pando uninject -f -
   kubectl pando check [-n NS] [-o json]
       Checks the install end to end, ending with a server-side dry-run of a protected pod.
   kubectl pando enable NS [--license-file FILE]
@@ -170,6 +175,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (outcomes.length === 0) io.stderr('no Pod or pod template labelled pandocore.xyz/protect=true: nothing injected\n');
         return 0;
       }
+      case 'uninject': {
+        const files = (values.filename as string[] | undefined) ?? [];
+        if (files.length === 0) throw new UsageError('uninject needs -f FILE, -f DIR or -f - (standard input)');
+        const { text, removed } = uninjectSources(readSources(files, values.recursive === true, io.readStdin), {
+          namespace: values.namespace as string | undefined,
+        });
+        io.stdout(text);
+        for (const object of removed) io.stderr(`${object}: sidecar removed\n`);
+        if (removed.length === 0) io.stderr('no Pod or pod template with the sidecar injected: nothing removed\n');
+        return 0;
+      }
       case 'check': {
         const { kube, runChecks, renderChecks } = await connect();
         const results = await runChecks(kube, { namespace: values.namespace as string | undefined });
@@ -203,7 +219,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return 0;
       }
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}: inject, check, enable, disable, status or version`);
+        throw new UsageError(`unknown command ${JSON.stringify(command)}: inject, uninject, check, enable, disable, status or version`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof InputError) {

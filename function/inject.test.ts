@@ -38,6 +38,8 @@ test('the pod out: the sidecar appended, process namespace shared, the pando-sid
     image: 'ghcr.io/pandocore/pando-sidecar:1.0.0',
     mode: 'monitor',
     version: TEST_VERSION,
+    // What uninject gives back: these were absent (the default account counts as absent).
+    restore: { shareProcessNamespace: null, serviceAccountName: null, annotations: null },
   });
   // The input is never changed.
   assert.equal(input, pod());

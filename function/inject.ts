@@ -7,6 +7,9 @@ import { raiseForSidecar } from './pod-resources';
 import { Mode, MODES, ModeSchema } from './schemas';
 import { sidecarContainer, VolumeMount } from './sidecar';
 
+/** The spec fields an injection may change besides adding the sidecar (function/uninject.ts restores them). */
+export const RESTORABLE_SPEC_FIELDS = ['initContainers', 'shareProcessNamespace', 'serviceAccountName', 'resources'] as const;
+
 export interface Injection {
   pod: JsonObject;
   warnings: string[];
@@ -65,7 +68,23 @@ export function inject(pod: JsonObject, config: Config, options: InjectOptions =
     warnings.push(`pandocore: restartPolicy ${spec.restartPolicy}: the sidecar keeps the pod running (sidecar.native=true lets it end)`);
   }
 
-  const status = JSON.stringify({ image: config.sidecarImage, mode, version: config.webhookVersion });
+  // What the injection changed besides adding the sidecar, as it was before (null: absent), so
+  // that kubectl pando uninject can give the pod back exactly.
+  // The same record whether the API server defaulted the pod or not (offline), so the two paths
+  // give equal pods: the default account counts as absent, and serviceAccount follows
+  // serviceAccountName. The init containers themselves are all still there: only whether the
+  // list existed counts.
+  const restore: JsonObject = {};
+  for (const field of RESTORABLE_SPEC_FIELDS) if (newSpec[field] !== spec[field]) restore[field] = spec[field] ?? null;
+  if ('serviceAccountName' in restore) restore.serviceAccountName = null;
+  if (restore.initContainers !== null) delete restore.initContainers;
+  if (!isObject(metadata.annotations)) restore.annotations = null;
+  const status = JSON.stringify({
+    image: config.sidecarImage,
+    mode,
+    version: config.webhookVersion,
+    ...(Object.keys(restore).length ? { restore } : {}),
+  });
   const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
   const newMetadata = { ...metadata, annotations: { ...annotations, [STATUS_ANNOTATION]: status } };
   return { pod: { ...pod, metadata: newMetadata, spec: newSpec }, warnings, mode };

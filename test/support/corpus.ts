@@ -13,6 +13,7 @@ export const CORPUS = join(__dirname, '..', '..', '..', '..', 'shared', 'corpus'
 
 export interface CorpusFile {
   file: string;
+  text: string;
   docs: Obj[];
 }
 
@@ -25,10 +26,11 @@ export function corpusFiles(suite: Test, what: string): CorpusFile[] {
   return readdirSync(CORPUS)
     .filter((file) => file.endsWith('.yaml'))
     .sort()
-    .map((file) => ({
-      file,
-      docs: parseAllDocuments(readFileSync(join(CORPUS, file), 'utf8'))
+    .map((file) => {
+      const text = readFileSync(join(CORPUS, file), 'utf8');
+      const docs = parseAllDocuments(text)
         .map((d) => d.toJS())
-        .filter((d) => d && typeof d === 'object'),
-    }));
+        .filter((d) => d && typeof d === 'object');
+      return { file, text, docs };
+    });
 }
