@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from '../log';
+import { TLS_POLICY } from './policy';
 
 export interface PairFiles {
   certFile: string;
@@ -48,7 +49,7 @@ export function reloadOnChange(server: https.Server, files: PairFiles, loaded: P
       now = stampOf(files);
       if (now === stamp || now === failed) return;
       const pair = readPair(files);
-      server.setSecureContext({ cert: pair.cert, key: pair.key });
+      server.setSecureContext({ ...TLS_POLICY, cert: pair.cert, key: pair.key }); // a new context: the policy again
       stamp = pair.stamp;
       log('info', 'TLS certificate reloaded', { certFile: files.certFile });
     } catch (error) {
