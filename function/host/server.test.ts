@@ -151,13 +151,17 @@ test('a certificate swapped on disk is served from the next connection, without 
   volume.write(first);
   const main = startMain({ PANDO_TLS_CERT_FILE: volume.certFile, PANDO_TLS_KEY_FILE: volume.keyFile });
   try {
-    const { https: url } = await main.waitFor('serving');
+    const { https: url, http: plain } = await main.waitFor('serving');
     const verified = { ca: ca.cert, servername: NAMES[0], method: 'GET', path: '/healthz' };
     assert.is((await send(url, verified)).serial, serialOf(first.cert));
+    const served = async () => JSON.parse((await send(url, { ...verified, path: '/tls/certificate' })).text).certificate;
+    assert.is(serialOf(await served()), serialOf(first.cert), 'GET /tls/certificate: the served certificate, no key');
     volume.write(second);
     const after = await send(url, verified);
     assert.is(after.status, 200);
     assert.is(after.serial, serialOf(second.cert));
+    assert.is(serialOf(await served()), serialOf(second.cert));
+    assert.is((await send(plain, { method: 'GET', path: '/tls/certificate' })).status, 404, 'HTTPS only');
     assert.is.not(serialOf(first.cert), serialOf(second.cert));
     assert.ok(main.lines.some((l) => l.msg === 'TLS certificate reloaded'));
     assert.is(main.child.pid !== undefined && main.child.exitCode, null, 'same process');

@@ -7,6 +7,8 @@
 //   body over 3 MiB, malformed JSON     413, 400 (body.ts)
 //   JSON nested over 64 levels          400 {"error"}, before parsing (body.ts)
 //   OPTIONS * (asterisk form)           404 {"error"}
+//   GET /tls/certificate on HTTPS       200 {"certificate": PEM}: the one served now, public, for
+//                                       kubectl pando check (through the API server's Service proxy)
 // and what the framework's Express app answers itself, kept byte for byte (same-bytes.test.ts):
 //   a path with a bad percent escape    400 {"error":"bad request"}
 //   /favicon.ico, /robots.txt           404, empty body
@@ -18,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { HandlerRequest, sendJson } from '../http';
 import type { Logger } from '../log';
 import { EDGE_LIMITS, EdgeLimits, ServerConfig } from '../server-config';
-import { reloadOnChange, TLS_WAIT, waitForPair, WaitSchedule } from '../tls/files';
+import { CERTIFICATE_PATH, reloadOnChange, TLS_WAIT, waitForPair, WaitSchedule } from '../tls/files';
 import { TLS_POLICY } from '../tls/policy';
 import { hasBody, lingerThenClose, MAX_BODY_BYTES, readBody, refuseBody } from './body';
 import { createDrainer } from './drain';
@@ -97,6 +99,8 @@ function createBodyBudget(limitBytes: number) {
 interface ListenerOptions {
   /** False on plain HTTP when TLS is configured: only the probes are answered there. */
   admissions: boolean;
+  /** HTTPS only: the certificate served now (PEM). */
+  servedCertificate?: () => string;
   isReady: () => boolean;
   track: (res: http.ServerResponse) => void;
   budget: ReturnType<typeof createBodyBudget>;
@@ -117,6 +121,9 @@ function createListener(handler: Handler, log: Logger, options: ListenerOptions)
       return lingerThenClose(req);
     }
     if (req.url === '*') return sendJson(res, 404, { error: 'no such path: *' });
+    if (options.servedCertificate && req.method === 'GET' && pathOf(req.url ?? '/') === CERTIFICATE_PATH) {
+      return sendJson(res, 200, { certificate: options.servedCertificate() });
+    }
     const declared = Number(req.headers['content-length']);
     const reserved = hasBody(req) ? (Number.isSafeInteger(declared) && declared <= MAX_BODY_BYTES ? declared : MAX_BODY_BYTES) : 0;
     if (!options.budget.take(reserved)) {
@@ -195,9 +202,11 @@ export async function startServers(handler: Handler, config: ServerConfig, log: 
       if (!pair || drainer.draining) return undefined;
       // Loaded only when TLS is configured: plain HTTP starts without it.
       const { createServer } = await import('node:https');
-      const secure = createServer({ ...options, ...TLS_POLICY, cert: pair.cert, key: pair.key }, createListener(handler, log, { ...shared, admissions: true }));
+      let served = pair.cert.toString('utf8');
+      const secureListener = createListener(handler, log, { ...shared, admissions: true, servedCertificate: () => served });
+      const secure = createServer({ ...options, ...TLS_POLICY, cert: pair.cert, key: pair.key }, secureListener);
       secure.maxConnections = limits.maxConnections;
-      reloadOnChange(secure, files, pair, log);
+      reloadOnChange(secure, files, pair, log, (cert) => (served = cert.toString('utf8')));
       const url = `https://127.0.0.1:${await listen(secure, port)}`;
       if (drainer.draining) {
         secure.close(); // a drain began while it was starting
