@@ -11,6 +11,7 @@ import * as core from 'kubernetes-models/v1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as batch from 'kubernetes-models/batch/v1';
 import * as policy from 'kubernetes-models/policy/v1';
+import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as rbac from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as admission from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import * as knative from '@kubernetes-models/knative/serving.knative.dev/v1';
@@ -31,6 +32,7 @@ const MODELS: Record<string, Model> = {
   'v1/Service': core.Service,
   'apps/v1/Deployment': apps.Deployment,
   'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': networking.NetworkPolicy,
   'batch/v1/Job': batch.Job,
   'batch/v1/CronJob': batch.CronJob,
   'rbac.authorization.k8s.io/v1/Role': rbac.Role,
