@@ -132,15 +132,26 @@ if (rendered) {
       assert.ok(result.ok, name);
       if (!result.ok) continue;
       const after = applyReview(object, result.review);
-      const hasSidecar = [...after.spec.containers, ...(after.spec.initContainers ?? [])].some((c: { name: string }) => c.name === 'pando-sidecar');
-      const ours = after.metadata.annotations?.['pandocore.xyz/status'] !== undefined;
-      if (hasSidecar) injected++;
+      const sidecars = [...after.spec.containers, ...(after.spec.initContainers ?? [])].filter((c: Obj) => c.name === 'pando-sidecar');
+      const hasSidecar = sidecars.length > 0;
+      // Ours: the configured image with the license from the configured Secret key (foreign-sidecar is not).
+      const ourSidecar =
+        sidecars.length === 1 &&
+        sidecars[0].image === config.sidecarImage &&
+        (sidecars[0].env ?? []).some(
+          (e: Obj) =>
+            e.name === 'PANDO_LICENSE_KEY' &&
+            e.valueFrom?.secretKeyRef?.name === config.licenseSecret.name &&
+            e.valueFrom?.secretKeyRef?.key === config.licenseSecret.key,
+        );
+      const annotated = after.metadata.annotations?.['pandocore.xyz/status'] !== undefined;
+      if (ourSidecar) injected++;
       const windows = after.spec.os?.name === 'windows';
-      assert.is(passesPolicy(after), hasSidecar || windows, name);
-      assert.is(callsWebhook(after), !(hasSidecar && ours), name);
+      assert.is(passesPolicy(after), ourSidecar || windows, name);
+      assert.is(callsWebhook(after), !(ourSidecar && annotated), name);
       if (hasSidecar) assert.equal(updateProblems(after, after), [], `${name}: an UPDATE that leaves the sidecar alone`);
     }
-    assert.ok(injected >= 10, `only ${injected} fixtures injected`);
+    assert.ok(injected >= 20, `only ${injected} fixture pods injected (both shapes)`);
   });
 }
 

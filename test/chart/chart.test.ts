@@ -412,8 +412,8 @@ if (helmAvailable('chart.test')) {
 
   test('safety net: Warn+Audit by default, Deny on request, allowing everything while the webhook configuration is absent', () => {
     for (const { name, values, objects } of rendered) {
-      const binding = find(objects, 'ValidatingAdmissionPolicyBinding');
-      const policy = find(objects, 'ValidatingAdmissionPolicy');
+      const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding' && o.metadata.name === 'pando-sidecar-required')!;
+      const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name === 'pando-sidecar-required')!;
       assert.equal(binding.spec.validationActions, values.safetyNet.deny ? ['Deny'] : ['Warn', 'Audit'], name);
       assert.equal(policy.spec.paramKind, { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration' });
       assert.equal(binding.spec.paramRef, { name: find(objects, 'MutatingWebhookConfiguration').metadata.name, parameterNotFoundAction: 'Allow' });
