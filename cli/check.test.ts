@@ -98,4 +98,34 @@ test('check reads the certificate the webhook serves (Service proxy), never the 
   );
 });
 
+test('without a Service proxy to the pods, check says so and leaves the proof to the dry-run; still no Secret read', async () => {
+  const requests: string[] = [];
+  const kube = {
+    get: async (_apiVersion: string, kind: string, name: string, namespace?: string) => {
+      requests.push(`get ${kind} ${namespace ?? ''}/${name}`);
+      return kind === 'MutatingWebhookConfiguration'
+        ? {
+            webhooks: [
+              {
+                name: 'inject.pandocore.xyz',
+                clientConfig: { service: { namespace: 'pando-system', name: 'pando-webhook-https', port: 443 }, caBundle: 'eA==' },
+              },
+            ],
+          }
+        : undefined;
+    },
+    list: async () => [],
+    serviceProxyGet: async () => {
+      throw new Error('no endpoints available for service "pando-webhook-https"');
+    },
+    dryRunPod: async () => {
+      throw new Error('no cluster');
+    },
+  } as unknown as Kube;
+  const verdict = (await runChecks(kube)).find((r) => r.check === 'caBundle verifies the serving certificate');
+  assert.ok(verdict?.ok);
+  assert.match(verdict!.detail, /could not be read through the Service proxy \(no endpoints available/);
+  assert.not.ok(requests.some((r) => r.startsWith('get Secret')));
+});
+
 test.run();
