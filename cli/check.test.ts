@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCa, issueServingCert } from '../function/tls/certs';
-import { renderChecks, verifyServing } from './check';
+import { renderChecks, runChecks, verifyServing } from './check';
+import type { Kube, Obj } from './kube';
 import { parseWarnings } from './kube';
 
 const NAME = 'pando-webhook-https.pando-system.svc';
@@ -58,6 +59,73 @@ test('the report: one line per check under its category, the fix under each fail
       '',
     ].join('\n'),
   );
+});
+
+test('check reads the certificate the webhook serves (Service proxy), never the serving Secret with its key', async () => {
+  const ca = await createCa('pando-webhook-ca');
+  const serving = await issueServingCert(ca, { dnsNames: [NAME] });
+  const mwc = {
+    metadata: { name: 'pando-webhook' },
+    webhooks: [
+      {
+        name: 'inject.pandocore.xyz',
+        clientConfig: { service: { namespace: 'pando-system', name: 'pando-webhook-https', port: 443 }, caBundle: Buffer.from(ca.cert).toString('base64') },
+      },
+    ],
+  };
+  const requests: string[] = [];
+  const kube = {
+    get: async (_apiVersion: string, kind: string, name: string, namespace?: string) => {
+      requests.push(`get ${kind} ${namespace ?? ''}/${name}`);
+      return kind === 'MutatingWebhookConfiguration' ? mwc : undefined;
+    },
+    list: async () => [],
+    serviceProxyGet: async (namespace: string, service: string, port: string, path: string): Promise<Obj> => {
+      requests.push(`proxy ${namespace}/${service}:${port}${path}`);
+      return { certificate: serving.cert };
+    },
+    dryRunPod: async () => {
+      throw new Error('no cluster');
+    },
+  } as unknown as Kube;
+  const results = await runChecks(kube);
+  const verdict = results.find((r) => r.check === 'caBundle verifies the serving certificate');
+  assert.ok(verdict?.ok, JSON.stringify(verdict));
+  assert.ok(requests.includes('proxy pando-system/https:pando-webhook-https:443/tls/certificate'), requests.join('\n'));
+  assert.not.ok(
+    requests.some((r) => r.startsWith('get Secret pando-system/')),
+    requests.join('\n'),
+  );
+});
+
+test('without a Service proxy to the pods, check says so and leaves the proof to the dry-run; still no Secret read', async () => {
+  const requests: string[] = [];
+  const kube = {
+    get: async (_apiVersion: string, kind: string, name: string, namespace?: string) => {
+      requests.push(`get ${kind} ${namespace ?? ''}/${name}`);
+      return kind === 'MutatingWebhookConfiguration'
+        ? {
+            webhooks: [
+              {
+                name: 'inject.pandocore.xyz',
+                clientConfig: { service: { namespace: 'pando-system', name: 'pando-webhook-https', port: 443 }, caBundle: 'eA==' },
+              },
+            ],
+          }
+        : undefined;
+    },
+    list: async () => [],
+    serviceProxyGet: async () => {
+      throw new Error('no endpoints available for service "pando-webhook-https"');
+    },
+    dryRunPod: async () => {
+      throw new Error('no cluster');
+    },
+  } as unknown as Kube;
+  const verdict = (await runChecks(kube)).find((r) => r.check === 'caBundle verifies the serving certificate');
+  assert.ok(verdict?.ok);
+  assert.match(verdict!.detail, /could not be read through the Service proxy \(no endpoints available/);
+  assert.not.ok(requests.some((r) => r.startsWith('get Secret')));
 });
 
 test.run();

@@ -64,6 +64,50 @@ export async function enableNamespace(kube: Kube, namespace: string, options: En
   return done;
 }
 
+/**
+ * kubectl pando enable --rotate-license: writes the key (from --license-file, else the release
+ * namespace's Secret, which the operator has just updated) into every license Secret enable
+ * made, in every namespace labelled for the webhook. Secrets made by others, and namespaces the
+ * Helm release enables (helm upgrade rotates those), are listed, not touched.
+ */
+export async function rotateLicense(kube: Kube, options: EnableOptions = {}): Promise<string[]> {
+  const install = await findInstall(kube);
+  const { licenseSecret: license } = namesOf(install);
+  const key = (options.licenseKey ?? (await releaseLicense(kube, install.namespace, license))).trim();
+  const data = Buffer.from(key).toString('base64');
+  const { labelled, listed } = await enabledNamespaces(kube, install);
+  const done: string[] = [];
+  for (const namespace of [...new Set(labelled)].sort()) {
+    const name = `${namespace}/secret/${license.name}`;
+    if (listed.includes(namespace)) {
+      done.push(`${name} kept (the Helm release enables ${namespace}: helm upgrade --set-file licenseKey=... rotates it)`);
+      continue;
+    }
+    const secret = await kube.get('v1', 'Secret', license.name, namespace);
+    if (!secret) {
+      done.push(`${name} missing (kubectl pando enable ${namespace} makes it)`);
+      continue;
+    }
+    if (!isOurs(secret)) {
+      done.push(`${name} kept (not made by kubectl pando: update its ${license.key} yourself)`);
+      continue;
+    }
+    if (secret.data?.[license.key] === data) {
+      done.push(`${name} already current`);
+      continue;
+    }
+    await kube.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: license.name, namespace, labels: MANAGED_BY },
+      type: 'Opaque',
+      data: { [license.key]: data },
+    });
+    done.push(`${name} rotated`);
+  }
+  return done;
+}
+
 const isOurs = (object: Obj) => object.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'];
 
 async function releaseLicense(kube: Kube, releaseNamespace: string, license: { name: string; key: string }): Promise<string> {

@@ -85,6 +85,11 @@ export class Kube {
     }
   }
 
+  /** GET of a path on a Service's pods, through the API server's Service proxy (RBAC: services/proxy). */
+  async serviceProxyGet(namespace: string, service: string, port: string, path: string): Promise<Obj> {
+    return (await this.call('GET', `/api/v1/namespaces/${namespace}/services/${service}:${port}/proxy${path}`)).body;
+  }
+
   async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<Obj[]> {
     const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
     try {

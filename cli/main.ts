@@ -52,6 +52,9 @@ const USAGE = `kubectl pando: the PandoCore sidecar, from the command line (pand
   kubectl pando enable NS [--license-file FILE]
   kubectl pando disable NS
       Sets NS up for protected pods (ServiceAccount, RoleBinding, license Secret, label), or undoes it.
+  kubectl pando enable --rotate-license [--license-file FILE]
+      Writes the key (the file's, else the release namespace's Secret's) into every license Secret
+      enable made, in every enabled namespace; run it after changing the key.
   kubectl pando status [-A | -n NS] [-o json]
       Protected pods, whether each runs the configured sidecar, and what to restart after an upgrade.
   kubectl pando version
@@ -73,6 +76,7 @@ const OPTIONS = {
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
   'license-file': { type: 'string' },
+  'rotate-license': { type: 'boolean' },
   native: { type: 'boolean' },
   'from-cluster': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -195,7 +199,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
       }
       case 'enable':
       case 'disable': {
-        if (args.length !== 1) throw new UsageError(`${command} needs one namespace: kubectl pando ${command} NAMESPACE`);
+        const rotate = command === 'enable' && values['rotate-license'] === true;
+        if (rotate ? args.length !== 0 : args.length !== 1) {
+          throw new UsageError(
+            rotate
+              ? 'enable --rotate-license takes no namespace: it rotates every one enable set up'
+              : `${command} needs one namespace: kubectl pando ${command} NAMESPACE`,
+          );
+        }
         const licenseFile = values['license-file'] as string | undefined;
         let licenseKey: string | undefined;
         if (licenseFile) {
@@ -205,7 +216,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
             throw new InputError(`--license-file ${licenseFile}: ${(error as Error).message}`);
           }
         }
-        const { kube, enableNamespace, disableNamespace } = await connect();
+        const { kube, enableNamespace, disableNamespace, rotateLicense } = await connect();
+        if (rotate) {
+          io.stdout((await rotateLicense(kube, { licenseKey })).map((line) => `${line}\n`).join(''));
+          return 0;
+        }
         const done = command === 'enable' ? await enableNamespace(kube, args[0], { licenseKey }) : await disableNamespace(kube, args[0]);
         io.stdout(done.map((line) => `${line}\n`).join(''));
         io.stdout(command === 'enable' ? `${args[0]} enabled: new pods labelled pandocore.xyz/protect=true get the sidecar\n` : `${args[0]} disabled\n`);

@@ -1,5 +1,7 @@
-// kubectl pando status: the protected pods, whether each runs the current sidecar (its status
-// annotation against the configured image), and the workloads to restart after an upgrade.
+// kubectl pando status: the protected pods, whether each runs the current sidecar, and the
+// workloads to restart after an upgrade. What a pod runs is read from its spec (the sidecar
+// container, its image and PANDO_MODE) and its status (the image the kubelet runs), never from
+// the status annotation, which anyone who creates the pod can write.
 import { isObject, SIDECAR_NAME, STATUS_ANNOTATION } from '../function/pod';
 import { Kube, type Obj } from './kube';
 import { findInstall } from './install';
@@ -7,10 +9,16 @@ import { findInstall } from './install';
 export interface PodStatus {
   namespace: string;
   pod: string;
-  /** The sidecar image the pod runs, from its status annotation (or the container). */
+  /** The sidecar container's image in the pod's spec; undefined without a sidecar. */
   image?: string;
+  /** The image the kubelet reports running for that container, once it has started. */
+  running?: string;
+  /** PANDO_MODE of the sidecar container. */
   mode?: string;
+  /** The spec's image is the configured one, and so is the running one when reported. */
   current: boolean;
+  /** What the spec or the status contradicts: a status annotation naming an image the pod does not have, a running image not the spec's. */
+  problems?: string[];
   /** kind/name of the workload that owns the pod, if any. */
   workload?: string;
 }
@@ -26,16 +34,48 @@ export interface StatusReport {
 
 const RESTARTABLE = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 
-function statusOf(pod: Obj): { image?: string; mode?: string } {
-  const raw = pod.metadata?.annotations?.[STATUS_ANNOTATION];
+/** A reference as a runtime reports it: registry, repository and tag (or digest) spelled out. */
+export function normalizeImage(image: string): string {
+  const [name, digest] = image.split('@', 2);
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? '' : name.slice(0, slash);
+  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
+  let full = hasRegistry ? name : `docker.io/${slash < 0 ? `library/${name}` : name}`;
+  if (!digest && !/:[^/]+$/.test(full)) full += ':latest';
+  return digest ? `${full}@${digest}` : full;
+}
+
+/** The sidecar of a pod as its spec and status say, the annotation only checked against them. */
+export function sidecarStatusOf(pod: Obj, configuredImage: string | undefined): Pick<PodStatus, 'image' | 'running' | 'mode' | 'current' | 'problems'> {
+  const spec = pod.spec ?? {};
+  const sidecar = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].find((c: Obj) => c?.name === SIDECAR_NAME);
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const running = statuses.find((c: Obj) => c?.name === SIDECAR_NAME)?.image;
+  const image = typeof sidecar?.image === 'string' ? sidecar.image : undefined;
+  const modeEnv = (sidecar?.env ?? []).find((e: Obj) => e?.name === 'PANDO_MODE');
+  const problems: string[] = [];
+  const claimed = annotatedImage(pod);
+  if (claimed !== undefined && claimed !== image) problems.push(`status annotation names ${claimed}, the spec ${image ?? 'no sidecar'}`);
+  const runningOther = typeof running === 'string' && image !== undefined && normalizeImage(running) !== normalizeImage(image);
+  if (runningOther) problems.push(`running ${running}, not the spec's ${image}`);
+  const current = image !== undefined && configuredImage !== undefined && normalizeImage(image) === normalizeImage(configuredImage) && !runningOther;
+  return {
+    image,
+    running: typeof running === 'string' ? running : undefined,
+    mode: typeof modeEnv?.value === 'string' ? modeEnv.value : undefined,
+    current,
+    ...(problems.length ? { problems } : {}),
+  };
+}
+
+/** The image the status annotation claims, if it parses. */
+function annotatedImage(pod: Obj): string | undefined {
   try {
-    const parsed = raw ? JSON.parse(raw) : undefined;
-    if (isObject(parsed)) return { image: String(parsed.image), mode: String(parsed.mode) };
+    const parsed = JSON.parse(pod.metadata?.annotations?.[STATUS_ANNOTATION] ?? 'null');
+    return isObject(parsed) && typeof parsed.image === 'string' ? parsed.image : undefined;
   } catch {
-    // fall through to the container
+    return undefined;
   }
-  const sidecar = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c: Obj) => c.name === SIDECAR_NAME);
-  return { image: sidecar?.image };
 }
 
 export async function protectedPods(kube: Kube, namespace: string | undefined): Promise<StatusReport> {
@@ -73,10 +113,10 @@ export async function protectedPods(kube: Kube, namespace: string | undefined): 
     return injectedOffline.get(key)!;
   };
   for (const pod of pods) {
-    const { image, mode } = statusOf(pod);
+    const sidecar = sidecarStatusOf(pod, configuredImage);
     const workload = await ownerOf(pod);
-    const current = image !== undefined && image === configuredImage;
-    report.pods.push({ namespace: pod.metadata.namespace, pod: pod.metadata.name, image, mode, current, workload });
+    const current = sidecar.current;
+    report.pods.push({ namespace: pod.metadata.namespace, pod: pod.metadata.name, ...sidecar, workload });
     if (!current && workload && RESTARTABLE.has(workload.split('/')[0])) {
       if (await templateHasSidecar(workload, pod.metadata.namespace)) reinject.add(`${workload.toLowerCase()} -n ${pod.metadata.namespace}`);
       else restarts.add(`kubectl rollout restart ${workload.toLowerCase()} -n ${pod.metadata.namespace}`);
@@ -100,6 +140,8 @@ export function renderStatus(report: StatusReport): string {
   );
   lines.unshift(`configured sidecar image: ${report.configuredImage ?? '(webhook not found)'}`, '');
   if (report.pods.length === 0) lines.push('(no pod labelled pandocore.xyz/protect=true)');
+  const contradicted = report.pods.filter((p) => p.problems?.length);
+  if (contradicted.length) lines.push('', 'Not what they claim:', ...contradicted.map((p) => `  ${p.namespace}/${p.pod}: ${p.problems!.join('; ')}`));
   const stale = report.pods.filter((p) => !p.current);
   if (stale.length > 0) {
     lines.push('', `${stale.length} pod(s) do not run ${report.configuredImage ?? 'the configured sidecar'}.`);

@@ -13,6 +13,13 @@ test('an empty environment gives the documented defaults', () => {
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.probe));
 });
 
+test("the sidecar's UID: its own by default (not distroless nonroot's 65532), set by PANDO_SIDECAR_UID, never root", () => {
+  assert.is(loadConfig({}).sidecarUid, 42311);
+  assert.is.not(loadConfig({}).sidecarUid, 65532);
+  assert.is(loadConfig({ PANDO_SIDECAR_UID: '5000' }).sidecarUid, 5000);
+  for (const bad of ['0', '-1', 'root', '4294967296']) assert.throws(() => loadConfig({ PANDO_SIDECAR_UID: bad }), /PANDO_SIDECAR_UID/, bad);
+});
+
 test('each variable maps onto its setting', () => {
   const config = loadConfig({
     PANDO_DEFAULT_MODE: 'enforce',

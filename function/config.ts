@@ -31,6 +31,10 @@ const DEFAULTS = {
   licenseSecretKey: 'license-key',
   resources: { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '200m', memoryLimit: '128Mi' },
   healthPort: 9901,
+  // Not 65532 (distroless "nonroot", what many apps run as) nor another common app UID: with
+  // shareProcessNamespace, a process of the same UID could read the sidecar's environment (the
+  // license key) in /proc and signal it.
+  sidecarUid: 42311,
   probePeriodSeconds: 10,
   probeTimeoutSeconds: 2,
   probeFailureThreshold: 3,
@@ -72,6 +76,11 @@ export const ENV = {
   PANDO_SIDECAR_CPU_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.cpuLimit, help: 'sidecar CPU limit' },
   PANDO_SIDECAR_MEMORY_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.memoryLimit, help: 'sidecar memory limit' },
   PANDO_SIDECAR_HEALTH_PORT: { schema: intFrom(PortSchema), default: String(DEFAULTS.healthPort), help: "port of the sidecar's /healthz and /readyz" },
+  PANDO_SIDECAR_UID: {
+    schema: intFrom(z.number().int().min(1).max(2147483647)),
+    default: String(DEFAULTS.sidecarUid),
+    help: "UID and GID the sidecar runs as, 1-2147483647: one no app container uses, or the app could read the sidecar's license key with shareProcessNamespace",
+  },
   PANDO_PROBE_PERIOD_SECONDS: { schema: intFrom(z.number().int().min(1).max(300)), default: String(DEFAULTS.probePeriodSeconds), help: 'probe period, 1-300' },
   PANDO_PROBE_TIMEOUT_SECONDS: { schema: intFrom(z.number().int().min(1).max(60)), default: String(DEFAULTS.probeTimeoutSeconds), help: 'probe timeout, 1-60' },
   PANDO_PROBE_FAILURE_THRESHOLD: {
@@ -95,6 +104,8 @@ export interface Config {
   readonly licenseSecret: { readonly name: string; readonly key: string };
   readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit: string; readonly memoryLimit: string };
   readonly probe: { readonly port: number; readonly periodSeconds: number; readonly timeoutSeconds: number; readonly failureThreshold: number };
+  /** runAsUser and runAsGroup of the sidecar. */
+  readonly sidecarUid: number;
   /** Recorded in the pod's status annotation; set by the caller, not by env. */
   readonly webhookVersion: string;
 }
@@ -138,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined>, webhookVersi
       timeoutSeconds: v.PANDO_PROBE_TIMEOUT_SECONDS,
       failureThreshold: v.PANDO_PROBE_FAILURE_THRESHOLD,
     },
+    sidecarUid: v.PANDO_SIDECAR_UID,
     webhookVersion,
   });
 }

@@ -6,7 +6,7 @@
 //        body not an AdmissionReview v1         400 {"error": "..."}
 //        valid review                           200 AdmissionReview (always allowed)
 //   any other method                            405, Allow: GET, POST
-// Malformed JSON (400) and bodies over the limit (413) are refused before the function runs,
+// Malformed or over-nested JSON (400) and bodies over the limit (413) are refused before the function runs,
 // by host/body.ts; under the bare functions-framework CLI, Express answers those itself.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { admit } from './admit';

@@ -9,7 +9,7 @@ import { Config, ConfigError, loadConfig } from './config';
 import { createHandler } from './http';
 import { jsonLogger } from './log';
 import { loadServerConfig, ServerConfig } from './server-config';
-import { startServers } from './host/server';
+import { SERVER_TIMEOUTS, startServers } from './host/server';
 import { version } from '../package.json';
 
 /** Checks the function's and the server's variables together, so one message names every bad one. */
@@ -37,7 +37,9 @@ function configsOrExit(): { config: Config; serverConfig: ServerConfig } {
 async function main() {
   const log = jsonLogger();
   const { config, serverConfig } = configsOrExit();
-  const running = await startServers(createHandler(config, log), serverConfig, log);
+  const requestMs = serverConfig.requestTimeoutMs ?? SERVER_TIMEOUTS.requestMs;
+  const timeouts = { ...SERVER_TIMEOUTS, requestMs, headersMs: Math.min(SERVER_TIMEOUTS.headersMs, requestMs) };
+  const running = await startServers(createHandler(config, log), serverConfig, log, timeouts);
   log('info', 'serving', { ...running.urls, pid: process.pid });
   let stopping = false;
   const stop = async (reason: string, code: number) => {

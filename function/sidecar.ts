@@ -9,9 +9,6 @@ export interface VolumeMount {
   readOnly: true;
 }
 
-/** Fixed non-root identity, so a pod-level runAsUser: 0 cannot make the sidecar fail to start. */
-export const SIDECAR_UID = 65532;
-
 export function sidecarContainer(config: Config, mode: Mode, tokenMount?: VolumeMount) {
   const probe = (path: string) => ({
     httpGet: { path, port: config.probe.port, scheme: 'HTTP' },
@@ -41,11 +38,12 @@ export function sidecarContainer(config: Config, mode: Mode, tokenMount?: Volume
       limits: { cpu: config.resources.cpuLimit, memory: config.resources.memoryLimit },
     },
     // Pod Security Standards "restricted", set on the container so the pod's own settings
-    // (even runAsUser: 0 or privileged siblings) neither weaken nor break it.
+    // (even runAsUser: 0 or privileged siblings) neither weaken nor break it. Its own UID, which
+    // no app shares (config.ts says why).
     securityContext: {
       runAsNonRoot: true,
-      runAsUser: SIDECAR_UID,
-      runAsGroup: SIDECAR_UID,
+      runAsUser: config.sidecarUid,
+      runAsGroup: config.sidecarUid,
       allowPrivilegeEscalation: false,
       privileged: false,
       readOnlyRootFilesystem: true,

@@ -25,6 +25,7 @@ export const VALUE_OF_ENV: Record<EnvName, string | null> = {
   PANDO_SIDECAR_CPU_LIMIT: 'sidecar.resources.limits.cpu',
   PANDO_SIDECAR_MEMORY_LIMIT: 'sidecar.resources.limits.memory',
   PANDO_SIDECAR_HEALTH_PORT: 'sidecar.healthPort',
+  PANDO_SIDECAR_UID: 'sidecar.uid',
   PANDO_PROBE_PERIOD_SECONDS: 'sidecar.probe.periodSeconds',
   PANDO_PROBE_TIMEOUT_SECONDS: 'sidecar.probe.timeoutSeconds',
   PANDO_PROBE_FAILURE_THRESHOLD: 'sidecar.probe.failureThreshold',
@@ -60,6 +61,7 @@ export const ROUTES = ['direct', 'knative-local-tls'] as const;
 export const AUTOSCALERS = ['kpa', 'hpa'] as const;
 export const PLATFORMS = ['knative', 'deployment', 'openfaas'] as const;
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
+const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 
 /**
  * The chart's values (manifests/pando-webhook/values.yaml), the seed's names first. The chart's
@@ -77,6 +79,7 @@ export const ValuesSchema = z
         native: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         serviceAccount: field('PANDO_SERVICE_ACCOUNT'),
         healthPort: field('PANDO_SIDECAR_HEALTH_PORT'),
+        uid: field('PANDO_SIDECAR_UID'),
         resources: z
           .strictObject({
             requests: z.strictObject({ cpu: field('PANDO_SIDECAR_CPU_REQUEST'), memory: field('PANDO_SIDECAR_MEMORY_REQUEST') }).prefault({}),
@@ -133,11 +136,26 @@ export const ValuesSchema = z
       .prefault({}),
     safetyNet: z.strictObject({ deny: z.boolean().default(false) }).prefault({}),
     namespace: z.strictObject({ create: z.boolean().default(false) }).prefault({}),
-    podSecurity: z.strictObject({ enforce: z.enum(['baseline', 'restricted']).default('baseline') }).prefault({}),
+    podSecurity: z.strictObject({ enforce: z.enum(['baseline', 'restricted']).default('restricted') }).prefault({}),
+    networkPolicy: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        apiServerCidrs: z.array(z.string().regex(CIDR, 'must be an IPv4 or IPv6 CIDR such as 10.0.0.0/24')).default([]),
+        knativeNamespaces: z.array(NamespaceSchema).default(['knative-serving', 'kourier-system', 'istio-system']),
+      })
+      .prefault({}),
+    openfaas: z.strictObject({ adminOnlyNamespace: z.boolean().default(false) }).prefault({}),
   })
   .superRefine((v, ctx) => {
     // The chart's templates fail with the same sentences (templates/_helpers.tpl, pando.validate).
     if (v.maxReplicas < v.replicas) ctx.addIssue({ code: 'custom', path: ['maxReplicas'], message: `must be at least replicas (${v.replicas})` });
+    if (v.platform === 'openfaas' && !v.openfaas.adminOnlyNamespace) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['openfaas', 'adminOnlyNamespace'],
+        message: 'must be true with platform=openfaas: only cluster admins may deploy functions into the release namespace (docs/deploy.md)',
+      });
+    }
     if (v.webhook.route === 'knative-local-tls' && v.tls.certManager) {
       ctx.addIssue({
         code: 'custom',

@@ -1,11 +1,11 @@
 // Body reading on a real loopback server: what the handler gets for each kind of body, and the
-// refusals (413 declared or streamed, 400 malformed) with their log lines.
+// refusals (413 declared or streamed, 400 malformed or nested too deep) with their log lines.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { jsonLogger } from '../log';
-import { BodyResult, readBody, refuseBody } from './body';
+import { BodyResult, createDepthScan, MAX_JSON_DEPTH, readBody, refuseBody } from './body';
 
 const LIMIT = 100;
 let server: http.Server;
@@ -89,6 +89,57 @@ test('malformed JSON gets 400 with its size, and the log line holds no byte of t
     { time: undefined, level: 'warn', msg: 'admission rejected', decision: 'error', reason: 'malformed_json', status: 400, bytes: 18 },
   );
   assert.not.match(JSON.stringify(logs), /secret-marker/);
+});
+
+const nested = (depth: number) => `${'{"a":['.repeat(depth / 2)}1${']}'.repeat(depth / 2)}`;
+const scan = (text: string, chunkSize = text.length, max = MAX_JSON_DEPTH) => {
+  const withinDepth = createDepthScan(max);
+  const bytes = Buffer.from(text);
+  for (let i = 0; i < bytes.length; i += chunkSize) if (!withinDepth(bytes.subarray(i, i + chunkSize))) return false;
+  return true;
+};
+
+test('the depth scan counts brackets outside strings only, across chunk boundaries', () => {
+  assert.ok(scan(nested(MAX_JSON_DEPTH)));
+  assert.not.ok(scan(nested(MAX_JSON_DEPTH + 2)));
+  assert.ok(scan('[[1],[2],{"a":{"b":[]}}]', 24, 4), 'siblings do not add up');
+  assert.not.ok(scan('[[1],[2],{"a":{"b":[]}}]', 24, 3));
+  assert.not.ok(scan('[[[[1]]]]', 1, 3));
+  const bracketsInStrings = JSON.stringify({ s: '[[[[{{{{', t: 'a\\"[[[[', u: '\u005b\u007b' });
+  assert.ok(scan(bracketsInStrings, 1, 1), bracketsInStrings);
+  assert.ok(scan(JSON.stringify({ s: 'é[ü{"' }), 3, 1), 'multi-byte characters split across chunks');
+  assert.not.ok(scan(String.raw`{"a":"\\"}[[`, 1, 1), 'an escaped backslash: the quote after it ends the string');
+  assert.ok(scan(String.raw`{"a":"\"[["}`, 1, 1), 'an escaped quote: the string goes on');
+});
+
+test('a body nested deeper than MAX_JSON_DEPTH gets 400 before it is parsed; one at the limit is read', async () => {
+  const server = http.createServer((req, res) =>
+    readBody(req, 1 << 20, (result) => {
+      results.push(result);
+      if (!result.ok) return refuseBody(req, res, result, log);
+      res.end('{}');
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const saved = port;
+  port = (server.address() as AddressInfo).port;
+  try {
+    const atLimit = await send(JSON_TYPE, [nested(MAX_JSON_DEPTH)]);
+    assert.is(atLimit.status, 200);
+    const deep = await send(JSON_TYPE, [nested(MAX_JSON_DEPTH + 2)]);
+    assert.is(deep.status, 400);
+    assert.equal(JSON.parse(deep.text), { error: `request body nests deeper than ${MAX_JSON_DEPTH} levels, which no AdmissionReview needs` });
+    assert.is(results.length, 1);
+    assert.ok(!results[0].ok && results[0].reason === 'too_deep');
+    assert.equal(
+      logs.map((l) => [l.reason, l.status]),
+      [['too_deep', 400]],
+    );
+  } finally {
+    port = saved;
+    server.closeAllConnections();
+    server.close();
+  }
 });
 
 test.run();

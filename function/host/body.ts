@@ -1,6 +1,7 @@
 // The request body, read before the function runs: under a size limit, parsed as JSON once.
 //   Content-Length over the limit     413 at once, nothing read
 //   streamed past the limit           413 as soon as it passes
+//   JSON nested over MAX_JSON_DEPTH   400 {"error"} as soon as the scan sees it, never parsed
 //   JSON content type, not JSON       400 {"error"}, logged without the body
 //   no body (Content-Length: 0)       {} for a JSON content type, as the framework's body-parser gives
 // A refused connection is closed gently (lingerThenClose), so the client reads its 413.
@@ -10,10 +11,52 @@ import type { Logger } from '../log';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+/**
+ * Deepest JSON nesting accepted. A Pod in an AdmissionReview nests about 16 levels (its deepest
+ * fields: affinity terms, projected volumes), managedFields a few more; the API server drops
+ * unknown fields of a Pod, so nothing real comes near 64. Deeper bodies cost JSON.parse several
+ * times the CPU of a flat one and are refused before parsing.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * Tracks the nesting of a JSON text fed in chunks, byte by byte: brackets outside strings. UTF-8
+ * continuation bytes are all over 0x7f, so no multi-byte character is mistaken for one of these.
+ * Malformed text is left for JSON.parse to refuse.
+ */
+export function createDepthScan(maxDepth = MAX_JSON_DEPTH) {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  /** False once the text has nested deeper than maxDepth. */
+  return function withinDepth(chunk: Uint8Array): boolean {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (byte === BACKSLASH) escaped = true;
+        else if (byte === QUOTE) inString = false;
+      } else if (byte === QUOTE) inString = true;
+      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+        if (++depth > maxDepth) return false;
+      } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) depth--;
+    }
+    return true;
+  };
+}
+
 /** How long a connection refused with 413 stays open, unread, so the client can read the answer. */
 export const LINGER_MS = 1000;
 
-export type BodyResult = { ok: true; body: unknown } | { ok: false; status: 413 | 400; reason: 'body_too_large' | 'malformed_json'; bytes: number };
+export type BodyResult =
+  { ok: true; body: unknown } | { ok: false; status: 413 | 400; reason: 'body_too_large' | 'malformed_json' | 'too_deep'; bytes: number };
 
 /**
  * What body-parser hands the function when the edge read nothing: `{}` for a declared empty
@@ -32,16 +75,19 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return done({ ok: false, status: 413, reason: 'body_too_large', bytes: declared });
   const chunks: Buffer[] = [];
+  const withinDepth = isJsonContentType(req.headers['content-type']) ? createDepthScan() : () => true;
   let size = 0;
   let refused = false;
   req.on('data', (chunk: Buffer) => {
     if (refused) return;
     size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-    else {
+    if (size > limit) {
       refused = true;
       done({ ok: false, status: 413, reason: 'body_too_large', bytes: size });
-    }
+    } else if (!withinDepth(chunk)) {
+      refused = true;
+      done({ ok: false, status: 400, reason: 'too_deep', bytes: size });
+    } else chunks.push(chunk);
   });
   req.on('end', () => {
     if (refused) return;
@@ -58,12 +104,14 @@ export function readBody(req: IncomingMessage, limit: number, done: (result: Bod
   req.on('error', () => req.destroy());
 }
 
-/** Answers a refused body (one log line, never the body) and, for 413, closes the connection. */
+/** Answers a refused body (one log line, never the body); when the body was not read to its end, closes the connection. */
 export function refuseBody(req: IncomingMessage, res: ServerResponse, refusal: Extract<BodyResult, { ok: false }>, log: Logger, limit = MAX_BODY_BYTES) {
   const { status, reason, bytes } = refusal;
   log('warn', 'admission rejected', { decision: 'error', reason, status, bytes });
-  if (status === 400) return sendJson(res, 400, { error: `request body is not valid JSON (${bytes} bytes)` });
-  sendJson(res, 413, { error: `request body over ${limit} bytes` }, { connection: 'close' });
+  if (reason === 'malformed_json') return sendJson(res, 400, { error: `request body is not valid JSON (${bytes} bytes)` });
+  const error =
+    reason === 'too_deep' ? `request body nests deeper than ${MAX_JSON_DEPTH} levels, which no AdmissionReview needs` : `request body over ${limit} bytes`;
+  sendJson(res, status, { error }, { connection: 'close' }); // the rest of the body is never read
   lingerThenClose(req);
 }
 

@@ -1,7 +1,9 @@
 // The production entry (node dist/function/main.js) as a child process, on loopback: HTTPS
-// verified against the CA under the webhook's DNS name, a certificate swapped on disk served on
-// the next connection, HTTPS started late when the Secret is filled after start, and SIGTERM
-// finishing every request in flight before exiting 0.
+// verified against the CA under the webhook's DNS name, admissions on HTTPS only once TLS is
+// configured, TLS 1.2+ with AEAD suites whatever NODE_OPTIONS says, the connection cap and the
+// request timeout, a certificate swapped on disk served on the next connection, HTTPS started
+// late when the Secret is filled after start, and SIGTERM finishing every request in flight
+// before exiting 0.
 import { X509Certificate } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { startNode } from '../../test/support/child';
@@ -9,6 +11,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -127,10 +130,9 @@ test('HTTPS answers under the webhook DNS name, verified against the CA; another
   volume.write(await issueServingCert(ca, { dnsNames: NAMES }));
   const main = startMain({ PANDO_TLS_CERT_FILE: volume.certFile, PANDO_TLS_KEY_FILE: volume.keyFile });
   try {
-    const { https: url, http: plain } = await main.waitFor('serving');
+    const { https: url } = await main.waitFor('serving');
     assert.ok(url, 'HTTPS served from the start');
     assertGolden(await send(url, { ca: ca.cert, servername: 'pando-webhook.pando-system.svc', body }));
-    assertGolden(await send(plain, { body }));
     const wrongName = await send(url, { ca: ca.cert, servername: 'pando-webhook.default.svc', body }).catch((e) => e);
     assert.is(wrongName.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
     const otherCa = await send(url, { ca: (await createCa('other CA')).cert, servername: NAMES[0], body }).catch((e) => e);
@@ -149,13 +151,17 @@ test('a certificate swapped on disk is served from the next connection, without 
   volume.write(first);
   const main = startMain({ PANDO_TLS_CERT_FILE: volume.certFile, PANDO_TLS_KEY_FILE: volume.keyFile });
   try {
-    const { https: url } = await main.waitFor('serving');
+    const { https: url, http: plain } = await main.waitFor('serving');
     const verified = { ca: ca.cert, servername: NAMES[0], method: 'GET', path: '/healthz' };
     assert.is((await send(url, verified)).serial, serialOf(first.cert));
+    const served = async () => JSON.parse((await send(url, { ...verified, path: '/tls/certificate' })).text).certificate;
+    assert.is(serialOf(await served()), serialOf(first.cert), 'GET /tls/certificate: the served certificate, no key');
     volume.write(second);
     const after = await send(url, verified);
     assert.is(after.status, 200);
     assert.is(after.serial, serialOf(second.cert));
+    assert.is(serialOf(await served()), serialOf(second.cert));
+    assert.is((await send(plain, { method: 'GET', path: '/tls/certificate' })).status, 404, 'HTTPS only');
     assert.is.not(serialOf(first.cert), serialOf(second.cert));
     assert.ok(main.lines.some((l) => l.msg === 'TLS certificate reloaded'));
     assert.is(main.child.pid !== undefined && main.child.exitCode, null, 'same process');
@@ -175,7 +181,7 @@ test('certificate files missing at start: HTTP serves (not ready), HTTPS starts 
     assert.ok(main.lines.some((l) => l.msg === 'waiting for the TLS certificate files, serving HTTP only' && l.reason === 'ENOENT'));
     assert.is((await send(serving.http, { method: 'GET', path: '/readyz' })).status, 503);
     assert.is((await send(serving.http, { method: 'GET', path: '/healthz' })).status, 200);
-    assertGolden(await send(serving.http, { body }));
+    assert.is((await send(serving.http, { body })).status, 403, 'admissions wait for HTTPS, never fall back to HTTP');
     volume.write(await issueServingCert(ca, { dnsNames: NAMES }));
     const { https: url } = await main.waitFor('serving HTTPS');
     assertGolden(await send(url, { ca: ca.cert, servername: NAMES[0], body }));
@@ -183,6 +189,123 @@ test('certificate files missing at start: HTTP serves (not ready), HTTPS starts 
   } finally {
     assert.is(await stopMain(main), 0);
     volume.remove();
+  }
+});
+
+test('with TLS configured, plain HTTP answers the probes and refuses admissions with 403', async () => {
+  const ca = await createCa('test CA');
+  const volume = secretVolume();
+  volume.write(await issueServingCert(ca, { dnsNames: NAMES }));
+  const main = startMain({ PANDO_TLS_CERT_FILE: volume.certFile, PANDO_TLS_KEY_FILE: volume.keyFile });
+  try {
+    const { https: url, http: plain } = await main.waitFor('serving');
+    for (const path of ['/healthz', '/readyz']) assert.is((await send(plain, { method: 'GET', path })).status, 200, path);
+    const refused = await send(plain, { body });
+    assert.is(refused.status, 403);
+    assert.match(JSON.parse(refused.text).error, /served over HTTPS only/);
+    const logged = await main.waitFor('admission rejected');
+    assert.equal([logged.reason, logged.status], ['plain_http', 403]);
+    assertGolden(await send(url, { ca: ca.cert, servername: NAMES[0], body }));
+  } finally {
+    assert.is(await stopMain(main), 0);
+    volume.remove();
+  }
+});
+
+test('without TLS configured (npm start, the knative-local-tls route), plain HTTP serves admissions', async () => {
+  const main = startMain({});
+  try {
+    const { http: plain, https: secure } = await main.waitFor('serving');
+    assert.is(secure, undefined);
+    assertGolden(await send(plain, { body }));
+  } finally {
+    assert.is(await stopMain(main), 0);
+  }
+});
+
+/** The outcome of one TLS handshake: the protocol and suite agreed, or the error's code. */
+function handshake(url: string, ca: string, options: tls.ConnectionOptions) {
+  return new Promise<string>((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(new URL(url).port), ca, servername: NAMES[0], ...options }, () => {
+      const agreed = `${socket.getProtocol()} ${socket.getCipher().standardName}`;
+      socket.destroy();
+      resolve(agreed);
+    });
+    socket.setTimeout(3000, () => socket.destroy(new Error('timed out')));
+    socket.on('error', (e: NodeJS.ErrnoException) => resolve(`refused: ${e.code ?? e.message}`));
+  });
+}
+
+test('TLS 1.2+ and AEAD suites only, even with NODE_OPTIONS asking for TLS 1.0 and every cipher, and after a reload', async () => {
+  const ca = await createCa('test CA');
+  const volume = secretVolume();
+  volume.write(await issueServingCert(ca, { dnsNames: NAMES }));
+  const main = startMain({
+    PANDO_TLS_CERT_FILE: volume.certFile,
+    PANDO_TLS_KEY_FILE: volume.keyFile,
+    NODE_OPTIONS: '--tls-min-v1.0 --tls-cipher-list=ALL@SECLEVEL=0',
+  });
+  try {
+    const { https: url } = await main.waitFor('serving');
+    const weak: tls.ConnectionOptions[] = [
+      { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'ALL@SECLEVEL=0' },
+      { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES256-SHA' },
+    ];
+    const check = async () => {
+      for (const options of weak) assert.match(await handshake(url, ca.cert, options), /^refused/, JSON.stringify(options));
+      assert.is(
+        await handshake(url, ca.cert, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }),
+        'TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
+      );
+      assert.match(await handshake(url, ca.cert, {}), /^TLSv1\.3 TLS_AES_/);
+    };
+    await check();
+    volume.write(await issueServingCert(ca, { dnsNames: NAMES }));
+    assert.is((await send(url, { ca: ca.cert, servername: NAMES[0], method: 'GET', path: '/healthz' })).status, 200);
+    assert.ok(main.lines.some((l) => l.msg === 'TLS certificate reloaded'));
+    await check();
+  } finally {
+    assert.is(await stopMain(main), 0);
+    volume.remove();
+  }
+});
+
+test('PANDO_MAX_CONNECTIONS: connections over the cap are closed unanswered; PANDO_REQUEST_TIMEOUT_SECONDS cuts a slow upload', async () => {
+  const main = startMain({ PANDO_MAX_CONNECTIONS: '3', PANDO_REQUEST_TIMEOUT_SECONDS: '1' });
+  const sockets: net.Socket[] = [];
+  try {
+    const { http: plain } = await main.waitFor('serving');
+    const port = Number(new URL(plain).port);
+    const open = () =>
+      new Promise<net.Socket>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+        socket.on('error', () => undefined);
+        sockets.push(socket);
+      });
+    const held = await Promise.all([open(), open(), open()]);
+    const fourth = await open();
+    const outcome = await new Promise<string>((resolve) => {
+      fourth.on('data', () => resolve('answered'));
+      fourth.on('close', () => resolve('closed'));
+      fourth.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    assert.is(outcome, 'closed');
+    // A slow upload on a held connection: cut by the request timeout with 408.
+    const started = performance.now();
+    const cut = await new Promise<string>((resolve) => {
+      let text = '';
+      held[0].on('data', (c) => (text += c));
+      held[0].on('close', () => resolve(text));
+      held[0].write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    });
+    assert.match(cut, /^HTTP\/1\.1 408/);
+    assert.ok(performance.now() - started < 3000, `cut after ${performance.now() - started} ms`);
+    for (const socket of held) socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is((await send(plain, { method: 'GET', path: '/healthz' })).status, 200, 'served again below the cap');
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    assert.is(await stopMain(main), 0);
   }
 });
 
@@ -236,12 +359,7 @@ test('SIGTERM: no new connection, every request in flight answered 200, then exi
   const main = startMain({ PANDO_TLS_CERT_FILE: volume.certFile, PANDO_TLS_KEY_FILE: volume.keyFile });
   try {
     const { http: plain, https: secure } = await main.waitFor('serving');
-    const held = [
-      heldRequest(plain),
-      heldRequest(plain),
-      heldRequest(secure, { ca: ca.cert, servername: NAMES[0] }),
-      heldRequest(secure, { ca: ca.cert, servername: NAMES[0] }),
-    ];
+    const held = [1, 2, 3, 4].map(() => heldRequest(secure, { ca: ca.cert, servername: NAMES[0] }));
     await Promise.all(held.map((h) => h.accepted)); // the server has read each request's headers
     main.child.kill('SIGTERM');
     await main.waitFor('draining');
@@ -286,6 +404,30 @@ test('SIGTERM with a request that never finishes: exit after PANDO_DRAIN_TIMEOUT
     assert.ok(main.lines.some((l) => l.msg === 'drain timed out, closing the remaining connections'));
   } finally {
     main.child.kill('SIGKILL');
+  }
+});
+
+test('bodies buffered at once are bounded: over the budget, 503 with Retry-After; freed once answered', async () => {
+  const logs: any[] = [];
+  const log = jsonLogger((l) => void logs.push(JSON.parse(l)));
+  const running = await startServers(
+    (_req, res) => res.end('{}'),
+    { port: 0, drainTimeoutMs: 1000, limits: { maxConnections: 100, bodyBudgetBytes: 2 * Buffer.byteLength(body) } },
+    log,
+    { requestMs: 5000, headersMs: 5000, keepAliveMs: 5000 },
+  );
+  try {
+    const held = [heldRequest(running.urls.http), heldRequest(running.urls.http)];
+    await Promise.all(held.map((h) => h.accepted));
+    const busy = await send(running.urls.http, { body });
+    assert.is(busy.status, 503);
+    assert.is(busy.headers['retry-after'], '1');
+    assert.ok(logs.some((l) => l.reason === 'busy'));
+    await Promise.all(held.map((h) => h.finish()));
+    for (const h of held) assert.is((await h.answer).status, 200);
+    assert.is((await send(running.urls.http, { body })).status, 200, 'the budget is given back');
+  } finally {
+    await running.drain();
   }
 });
 

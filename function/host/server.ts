@@ -1,21 +1,28 @@
 // The production host: the registered function's handler (http.ts) served from node:http, with
 // no Express and no functions-framework at run time. Before the handler runs:
 //   GET /readyz while waiting for TLS   503 {"status"}
+//   plain HTTP when TLS is configured   403 {"error"} for all but GET/HEAD: admissions go to HTTPS
+//   connection over maxConnections      closed at once, no answer
+//   bodies buffered over the budget     503 {"error"}, Retry-After: 1
 //   body over 3 MiB, malformed JSON     413, 400 (body.ts)
+//   JSON nested over 64 levels          400 {"error"}, before parsing (body.ts)
 //   OPTIONS * (asterisk form)           404 {"error"}
+//   GET /tls/certificate on HTTPS       200 {"certificate": PEM}: the one served now, public, for
+//                                       kubectl pando check (through the API server's Service proxy)
 // and what the framework's Express app answers itself, kept byte for byte (same-bytes.test.ts):
 //   a path with a bad percent escape    400 {"error":"bad request"}
 //   /favicon.ico, /robots.txt           404, empty body
-// HTTPS serves the same listener once the certificate files can be read (tls/files.ts), and
-// drain.ts stops both servers on SIGTERM.
+// HTTPS serves the same listener once the certificate files can be read (tls/files.ts), with
+// TLS 1.2+ and AEAD suites only (tls/policy.ts); drain.ts stops both servers on SIGTERM.
 import http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { HandlerRequest, sendJson } from '../http';
 import type { Logger } from '../log';
-import type { ServerConfig } from '../server-config';
-import { reloadOnChange, TLS_WAIT, waitForPair, WaitSchedule } from '../tls/files';
-import { MAX_BODY_BYTES, readBody, refuseBody } from './body';
+import { EDGE_LIMITS, EdgeLimits, ServerConfig } from '../server-config';
+import { CERTIFICATE_PATH, reloadOnChange, TLS_WAIT, waitForPair, WaitSchedule } from '../tls/files';
+import { TLS_POLICY } from '../tls/policy';
+import { hasBody, lingerThenClose, MAX_BODY_BYTES, readBody, refuseBody } from './body';
 import { createDrainer } from './drain';
 
 export type Handler = (req: HandlerRequest, res: http.ServerResponse) => void;
@@ -39,8 +46,8 @@ export interface ServerTimeouts {
   tlsWait?: WaitSchedule;
 }
 export const SERVER_TIMEOUTS: ServerTimeouts = {
-  requestMs: 30_000, // a request that never finishes is cut off (408)
-  headersMs: 10_000, // slow senders of headers too
+  requestMs: EDGE_LIMITS.requestTimeoutSeconds * 1000, // a request that never finishes is cut off (408)
+  headersMs: 5_000, // slow senders of headers too (the API server sends its headers at once)
   keepAliveMs: 65_000, // the API server reuses connections
 };
 
@@ -73,15 +80,66 @@ function answeredLikeTheFramework(req: http.IncomingMessage, res: http.ServerRes
   return true;
 }
 
+/** Bytes of request bodies buffered at once, across both listeners. */
+function createBodyBudget(limitBytes: number) {
+  let used = 0;
+  return {
+    /** Reserves `bytes` (the declared length, or the size limit when unknown); false when over. */
+    take(bytes: number): boolean {
+      if (used + bytes > limitBytes) return false;
+      used += bytes;
+      return true;
+    },
+    give(bytes: number) {
+      used -= bytes;
+    },
+  };
+}
+
+interface ListenerOptions {
+  /** False on plain HTTP when TLS is configured: only the probes are answered there. */
+  admissions: boolean;
+  /** HTTPS only: the certificate served now (PEM). */
+  servedCertificate?: () => string;
+  isReady: () => boolean;
+  track: (res: http.ServerResponse) => void;
+  budget: ReturnType<typeof createBodyBudget>;
+}
+
+const PROBE_METHODS = new Set(['GET', 'HEAD']);
+
 /** The listener both servers share: edge checks, body, then the function. */
-function createListener(handler: Handler, log: Logger, isReady: () => boolean, track: (res: http.ServerResponse) => void): http.RequestListener {
+function createListener(handler: Handler, log: Logger, options: ListenerOptions): http.RequestListener {
   return (req, res) => {
-    track(res);
-    if (req.method === 'GET' && !isReady() && (req.url ?? '').split('?', 1)[0] === '/readyz') {
+    options.track(res);
+    if (req.method === 'GET' && !options.isReady() && (req.url ?? '').split('?', 1)[0] === '/readyz') {
       return sendJson(res, 503, { status: 'waiting for the TLS certificate' });
     }
+    if (!options.admissions && !PROBE_METHODS.has(req.method ?? '')) {
+      log('warn', 'admission rejected', { decision: 'error', reason: 'plain_http', status: 403 });
+      sendJson(res, 403, { error: 'admission reviews are served over HTTPS only; plain HTTP answers GET /healthz and /readyz' }, { connection: 'close' });
+      return lingerThenClose(req);
+    }
     if (req.url === '*') return sendJson(res, 404, { error: 'no such path: *' });
+    if (options.servedCertificate && req.method === 'GET' && pathOf(req.url ?? '/') === CERTIFICATE_PATH) {
+      return sendJson(res, 200, { certificate: options.servedCertificate() });
+    }
+    const declared = Number(req.headers['content-length']);
+    const reserved = hasBody(req) ? (Number.isSafeInteger(declared) && declared <= MAX_BODY_BYTES ? declared : MAX_BODY_BYTES) : 0;
+    if (!options.budget.take(reserved)) {
+      log('warn', 'admission rejected', { decision: 'error', reason: 'busy', status: 503 });
+      sendJson(res, 503, { error: 'too many request bodies in progress, retry' }, { connection: 'close', 'retry-after': '1' });
+      return lingerThenClose(req);
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      options.budget.give(reserved);
+    };
+    res.once('close', release);
     readBody(req, MAX_BODY_BYTES, (result) => {
+      release(); // the raw bytes are garbage once parsed or refused
       if (!result.ok) return refuseBody(req, res, result, log);
       if (answeredLikeTheFramework(req, res, log)) return;
       (req as HandlerRequest).body = result.body;
@@ -117,10 +175,12 @@ export function serverOptions(timeouts: ServerTimeouts): http.ServerOptions {
 
 export async function startServers(handler: Handler, config: ServerConfig, log: Logger, timeouts = SERVER_TIMEOUTS): Promise<RunningServers> {
   const options = serverOptions(timeouts);
+  const limits: EdgeLimits = config.limits ?? EDGE_LIMITS;
   const drainer = createDrainer(config.drainTimeoutMs, log);
   let waitingForTls = config.tls !== undefined;
-  const listener = createListener(handler, log, () => !waitingForTls, drainer.track);
-  const plain = http.createServer(options, listener);
+  const shared = { isReady: () => !waitingForTls, track: drainer.track, budget: createBodyBudget(limits.bodyBudgetBytes) };
+  const plain = http.createServer(options, createListener(handler, log, { ...shared, admissions: config.tls === undefined }));
+  plain.maxConnections = limits.maxConnections;
   drainer.add(plain);
   const running: RunningServers = {
     http: plain,
@@ -142,8 +202,11 @@ export async function startServers(handler: Handler, config: ServerConfig, log: 
       if (!pair || drainer.draining) return undefined;
       // Loaded only when TLS is configured: plain HTTP starts without it.
       const { createServer } = await import('node:https');
-      const secure = createServer({ ...options, cert: pair.cert, key: pair.key }, listener);
-      reloadOnChange(secure, files, pair, log);
+      let served = pair.cert.toString('utf8');
+      const secureListener = createListener(handler, log, { ...shared, admissions: true, servedCertificate: () => served });
+      const secure = createServer({ ...options, ...TLS_POLICY, cert: pair.cert, key: pair.key }, secureListener);
+      secure.maxConnections = limits.maxConnections;
+      reloadOnChange(secure, files, pair, log, (cert) => (served = cert.toString('utf8')));
       const url = `https://127.0.0.1:${await listen(secure, port)}`;
       if (drainer.draining) {
         secure.close(); // a drain began while it was starting

@@ -4,6 +4,10 @@ import { readFileSync, statSync } from 'node:fs';
 import type https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from '../log';
+import { TLS_POLICY } from './policy';
+
+/** Where the HTTPS listener answers with the certificate it serves now (kubectl pando check reads it). */
+export const CERTIFICATE_PATH = '/tls/certificate';
 
 export interface PairFiles {
   certFile: string;
@@ -39,7 +43,7 @@ export function readPair(files: PairFiles): Pair {
  * certificate in use and is retried once the files change again (not on every connection: a pair
  * that stays broken would otherwise cost a read and a log line per connection).
  */
-export function reloadOnChange(server: https.Server, files: PairFiles, loaded: Pair, log: Logger): void {
+export function reloadOnChange(server: https.Server, files: PairFiles, loaded: Pair, log: Logger, onReload: (cert: Buffer) => void = () => {}): void {
   let stamp = loaded.stamp;
   let failed = '';
   server.prependListener('connection', () => {
@@ -48,8 +52,9 @@ export function reloadOnChange(server: https.Server, files: PairFiles, loaded: P
       now = stampOf(files);
       if (now === stamp || now === failed) return;
       const pair = readPair(files);
-      server.setSecureContext({ cert: pair.cert, key: pair.key });
+      server.setSecureContext({ ...TLS_POLICY, cert: pair.cert, key: pair.key }); // a new context: the policy again
       stamp = pair.stamp;
+      onReload(pair.cert);
       log('info', 'TLS certificate reloaded', { certFile: files.certFile });
     } catch (error) {
       failed = now;

@@ -11,6 +11,7 @@ import * as core from 'kubernetes-models/v1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as batch from 'kubernetes-models/batch/v1';
 import * as policy from 'kubernetes-models/policy/v1';
+import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as rbac from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as admission from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import * as knative from '@kubernetes-models/knative/serving.knative.dev/v1';
@@ -31,6 +32,7 @@ const MODELS: Record<string, Model> = {
   'v1/Service': core.Service,
   'apps/v1/Deployment': apps.Deployment,
   'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': networking.NetworkPolicy,
   'batch/v1/Job': batch.Job,
   'batch/v1/CronJob': batch.CronJob,
   'rbac.authorization.k8s.io/v1/Role': rbac.Role,
@@ -410,8 +412,8 @@ if (helmAvailable(test, 'the chart rendered by helm')) {
 
   test('safety net: Warn+Audit by default, Deny on request, allowing everything while the webhook configuration is absent', () => {
     for (const { name, values, objects } of rendered) {
-      const binding = find(objects, 'ValidatingAdmissionPolicyBinding');
-      const policy = find(objects, 'ValidatingAdmissionPolicy');
+      const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding' && o.metadata.name === 'pando-sidecar-required')!;
+      const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name === 'pando-sidecar-required')!;
       assert.equal(binding.spec.validationActions, values.safetyNet.deny ? ['Deny'] : ['Warn', 'Audit'], name);
       assert.equal(policy.spec.paramKind, { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration' });
       assert.equal(binding.spec.paramRef, { name: find(objects, 'MutatingWebhookConfiguration').metadata.name, parameterNotFoundAction: 'Allow' });

@@ -96,7 +96,8 @@ export const VARIANTS: Record<string, Obj> = {
   'namespace.create=true': { namespace: { create: true }, podSecurity: { enforce: 'restricted' } },
   'platform=deployment': { platform: 'deployment' },
   'platform=deployment,tls.certManager=true': { platform: 'deployment', tls: { certManager: true } },
-  'platform=openfaas': { platform: 'openfaas' },
+  'platform=openfaas': { platform: 'openfaas', openfaas: { adminOnlyNamespace: true } },
+  'networkPolicy.enabled=false': { networkPolicy: { enabled: false } },
   'namespaces=[team-a,team-b]': { namespaces: ['team-a', 'team-b'] },
   'license.create=false': { license: { create: false }, licenseKey: '' },
 };

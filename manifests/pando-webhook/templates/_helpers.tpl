@@ -23,6 +23,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: webhook
 {{- end -}}
 
+{{/* The webhook's pods on each platform: the label Knative puts on a Knative Service's revision
+pods, the one the OpenFaaS operator puts on a Function's, or the Deployment's selector. */}}
+{{- define "pando.podSelector" -}}
+{{- if eq .Values.platform "knative" -}}
+serving.knative.dev/service: pando-webhook
+{{- else if eq .Values.platform "openfaas" -}}
+faas_function: pando-webhook
+{{- else -}}
+{{- include "pando.selectorLabels" . -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Pod Security "restricted" on a container (Knative allows no pod-level context). */}}
 {{- define "pando.containerSecurityContext" -}}
 runAsNonRoot: true
@@ -67,6 +79,7 @@ PANDO_SIDECAR_MEMORY_REQUEST: {{ .Values.sidecar.resources.requests.memory | quo
 PANDO_SIDECAR_CPU_LIMIT: {{ .Values.sidecar.resources.limits.cpu | quote }}
 PANDO_SIDECAR_MEMORY_LIMIT: {{ .Values.sidecar.resources.limits.memory | quote }}
 PANDO_SIDECAR_HEALTH_PORT: {{ .Values.sidecar.healthPort | quote }}
+PANDO_SIDECAR_UID: {{ .Values.sidecar.uid | quote }}
 PANDO_PROBE_PERIOD_SECONDS: {{ .Values.sidecar.probe.periodSeconds | quote }}
 PANDO_PROBE_TIMEOUT_SECONDS: {{ .Values.sidecar.probe.timeoutSeconds | quote }}
 PANDO_PROBE_FAILURE_THRESHOLD: {{ .Values.sidecar.probe.failureThreshold | quote }}
@@ -110,6 +123,14 @@ restartPolicy and the sidecar would block the pod as a plain init container. */}
 {{- range .Values.namespaces -}}
 {{- if or (eq . $.Release.Namespace) (has . $.Values.excludedNamespaces) -}}
 {{- fail (printf "namespaces: %s is never injected (the release namespace or excludedNamespaces)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq .Values.platform "openfaas" -}}
+{{- if eq .Release.Namespace "openfaas-fn" -}}
+{{- fail "platform=openfaas: not in openfaas-fn, where whoever the OpenFaaS gateway lets deploy could run a function as the TLS setup account (which rewrites the webhook configuration) or mount the CA key and the serving key: install in a namespace only cluster admins deploy into (docs/deploy.md)" -}}
+{{- end -}}
+{{- if not .Values.openfaas.adminOnlyNamespace -}}
+{{- fail (printf "platform=openfaas: set openfaas.adminOnlyNamespace=true to confirm that only cluster admins can deploy functions into %s: its accounts and Secrets can rewrite the webhook configuration and sign certificates (docs/deploy.md)" .Release.Namespace) -}}
 {{- end -}}
 {{- end -}}
 {{- if and .Values.namespaces (not .Values.license.create) (not .Values.licenseKey) -}}
@@ -158,9 +179,16 @@ spec:
         {{- include "pando.containerSecurityContext" . | nindent 8 }}
 {{- end }}
 
-{{/* CEL: the pod carries a pando-sidecar, as a container or a native sidecar init container. */}}
-{{- define "pando.hasSidecarCel" -}}
-object.spec.containers.exists(c, c.name == 'pando-sidecar') || (has(object.spec.initContainers) && object.spec.initContainers.exists(c, c.name == 'pando-sidecar'))
+{{/* CEL: the pando-sidecar containers of a pod (call with "object" or "oldObject"), as a
+container or a native sidecar init container. */}}
+{{- define "pando.sidecarsCel" -}}
+{{ . }}.spec.containers.filter(c, c.name == 'pando-sidecar') + (has({{ . }}.spec.initContainers) ? {{ . }}.spec.initContainers.filter(c, c.name == 'pando-sidecar') : [])
+{{- end }}
+
+{{/* CEL, of a container c: the sidecar as this release injects it, the configured image with
+the license from the configured Secret key. A container merely named pando-sidecar is not. */}}
+{{- define "pando.oursCel" -}}
+c.image == {{ squote .Values.sidecar.image }} && has(c.env) && c.env.exists(e, e.name == 'PANDO_LICENSE_KEY' && has(e.valueFrom) && has(e.valueFrom.secretKeyRef) && e.valueFrom.secretKeyRef.name == {{ squote .Values.license.secretName }} && e.valueFrom.secretKeyRef.key == {{ squote .Values.license.secretKey }})
 {{- end }}
 
 {{/* What both webhooks of the configuration share; each adds its name and namespaceSelector. */}}
@@ -187,9 +215,10 @@ failurePolicy: Ignore
 sideEffects: None
 reinvocationPolicy: IfNeeded
 timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
-# Skip the call for pods that carry our sidecar (reinvocation, injected offline). A foreign
-# pando-sidecar (no status annotation) is sent, and the webhook warns about the conflict.
+# Skip the call only for pods that carry our sidecar, the configured image with the configured
+# license, and our status annotation (reinvocation, injected offline). Anything else is sent: a
+# foreign pando-sidecar, or our annotation on a pod without our sidecar, cannot skip the webhook.
 matchConditions:
   - name: not-injected-yet
-    expression: {{ printf "!((%s) && has(object.metadata.annotations) && 'pandocore.xyz/status' in object.metadata.annotations)" (include "pando.hasSidecarCel" .) | quote }}
+    expression: {{ printf "!(has(object.metadata.annotations) && 'pandocore.xyz/status' in object.metadata.annotations && (%s).exists(c, %s))" (include "pando.sidecarsCel" "object") (include "pando.oursCel" .) | quote }}
 {{- end }}
