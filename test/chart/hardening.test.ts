@@ -19,7 +19,7 @@ const PLATFORMS: Record<string, { values: Obj; selector: Obj }> = {
 const find = (objects: Obj[], kind: string, name?: string): Obj => objects.find((o) => o.kind === kind && (!name || o.metadata.name === name)) as Obj;
 const KNATIVE_PORTS = [8012, 8022, 8112, 9090, 9091];
 
-if (helmAvailable('hardening.test')) {
+if (helmAvailable(test, 'the chart hardening')) {
   test('NetworkPolicy: on by default, selecting the webhook pods of each platform, no egress, ingress to 8443 only (and queue-proxy on Knative)', () => {
     for (const [platform, { values, selector }] of Object.entries(PLATFORMS)) {
       const objects = render({ ...LICENSE, ...values });
