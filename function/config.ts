@@ -75,6 +75,11 @@ export const ENV = {
   PANDO_SIDECAR_MEMORY_REQUEST: { schema: QuantitySchema, default: DEFAULTS.resources.memoryRequest, help: 'sidecar memory request' },
   PANDO_SIDECAR_CPU_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.cpuLimit, help: 'sidecar CPU limit' },
   PANDO_SIDECAR_MEMORY_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.memoryLimit, help: 'sidecar memory limit' },
+  PANDO_SIDECAR_RESOURCE_OVERRIDES: {
+    schema: booleanFrom,
+    default: 'true',
+    help: 'true: pods may size the sidecar with the pandocore.xyz/sidecar-{cpu,memory}-{request,limit} annotations; false: ignored, with a warning',
+  },
   PANDO_SIDECAR_HEALTH_PORT: { schema: intFrom(PortSchema), default: String(DEFAULTS.healthPort), help: "port of the sidecar's /healthz and /readyz" },
   PANDO_SIDECAR_UID: {
     schema: intFrom(z.number().int().min(1).max(2147483647)),
@@ -103,6 +108,8 @@ export interface Config {
   readonly serviceAccount: string;
   readonly licenseSecret: { readonly name: string; readonly key: string };
   readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit: string; readonly memoryLimit: string };
+  /** Whether the pod's sidecar resource annotations are honoured. */
+  readonly resourceOverrides: boolean;
   readonly probe: { readonly port: number; readonly periodSeconds: number; readonly timeoutSeconds: number; readonly failureThreshold: number };
   /** runAsUser and runAsGroup of the sidecar. */
   readonly sidecarUid: number;
@@ -143,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined>, webhookVersi
       cpuLimit: v.PANDO_SIDECAR_CPU_LIMIT,
       memoryLimit: v.PANDO_SIDECAR_MEMORY_LIMIT,
     },
+    resourceOverrides: v.PANDO_SIDECAR_RESOURCE_OVERRIDES,
     probe: {
       port: v.PANDO_SIDECAR_HEALTH_PORT,
       periodSeconds: v.PANDO_PROBE_PERIOD_SECONDS,

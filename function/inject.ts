@@ -3,6 +3,7 @@
 // input, which lets the patch builder skip unchanged subtrees by identity.
 import type { Config } from './config';
 import { annotationOf, isObject, JsonObject, MODE_ANNOTATION, SIDECAR_CLUSTER_ROLE, STATUS_ANNOTATION, TOKEN_MOUNT_PATH } from './pod';
+import { sidecarResources } from './overrides';
 import { raiseForSidecar } from './pod-resources';
 import { Mode, MODES, ModeSchema } from './schemas';
 import { sidecarContainer, VolumeMount } from './sidecar';
@@ -30,7 +31,7 @@ export function inject(pod: JsonObject, config: Config, options: InjectOptions =
 
   const mode = modeOf(pod, config, warnings);
   const tokenMount = findTokenMount(containers);
-  const sidecar = sidecarContainer(config, mode, tokenMount);
+  const sidecar = sidecarContainer(config, mode, tokenMount, sidecarResources(pod, config, warnings));
   const newSpec: JsonObject = { ...spec };
   // A native sidecar goes first among the init containers, so it also watches the others.
   if (config.nativeSidecar) newSpec.initContainers = [sidecar, ...((spec.initContainers as JsonObject[] | undefined) ?? [])];

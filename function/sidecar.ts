@@ -2,6 +2,7 @@
 import type { Config } from './config';
 import type { Mode } from './schemas';
 import { SIDECAR_NAME } from './pod';
+import type { SidecarResources } from './overrides';
 
 export interface VolumeMount {
   name: string;
@@ -9,7 +10,7 @@ export interface VolumeMount {
   readOnly: true;
 }
 
-export function sidecarContainer(config: Config, mode: Mode, tokenMount?: VolumeMount) {
+export function sidecarContainer(config: Config, mode: Mode, tokenMount?: VolumeMount, resources: SidecarResources = configuredResources(config)) {
   const probe = (path: string) => ({
     httpGet: { path, port: config.probe.port, scheme: 'HTTP' },
     periodSeconds: config.probe.periodSeconds,
@@ -33,10 +34,7 @@ export function sidecarContainer(config: Config, mode: Mode, tokenMount?: Volume
     // which Pod Security baseline forbids. Probes name the port by number instead.
     livenessProbe: probe('/healthz'),
     readinessProbe: probe('/readyz'),
-    resources: {
-      requests: { cpu: config.resources.cpuRequest, memory: config.resources.memoryRequest },
-      limits: { cpu: config.resources.cpuLimit, memory: config.resources.memoryLimit },
-    },
+    resources,
     // Pod Security Standards "restricted", set on the container so the pod's own settings
     // (even runAsUser: 0 or privileged siblings) neither weaken nor break it. Its own UID, which
     // no app shares (config.ts says why).
@@ -54,3 +52,8 @@ export function sidecarContainer(config: Config, mode: Mode, tokenMount?: Volume
     ...(tokenMount ? { volumeMounts: [tokenMount] } : {}),
   };
 }
+
+const configuredResources = (config: Config): SidecarResources => ({
+  requests: { cpu: config.resources.cpuRequest, memory: config.resources.memoryRequest },
+  limits: { cpu: config.resources.cpuLimit, memory: config.resources.memoryLimit },
+});
