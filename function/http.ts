@@ -36,7 +36,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function createHandler(config: Config, log: Logger) {
+/** Told of every admission answered or refused, as it is logged (the image's host counts them: metrics.ts). */
+export type AdmissionObserver = (record: { decision: string; reason: string; mode?: string }, seconds: number, warnings?: readonly string[]) => void;
+
+export function createHandler(config: Config, log: Logger, observe: AdmissionObserver = () => {}) {
   return function handleAdmission(req: HandlerRequest, res: ServerResponse): void {
     const started = performance.now();
     const path = (req.url ?? '/').split('?', 1)[0];
@@ -49,15 +52,18 @@ export function createHandler(config: Config, log: Logger) {
     }
     if (!isJsonContentType(req.headers['content-type'])) {
       log('warn', 'admission rejected', { decision: 'error', reason: 'bad_content_type', status: 400 });
+      observe({ decision: 'error', reason: 'bad_content_type' }, (performance.now() - started) / 1000);
       return sendJson(res, 400, { error: 'content-type must be application/json' });
     }
     const result = admit(req.body, config);
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     if (!result.ok) {
       log('warn', 'admission rejected', { ...result.record, status: 400, error: result.error, durationMs });
+      observe(result.record, durationMs / 1000);
       return sendJson(res, 400, { error: result.error });
     }
     sendJson(res, 200, result.review);
     log(result.record.decision === 'error' ? 'error' : 'info', 'admission', { ...result.record, durationMs });
+    observe(result.record, durationMs / 1000, result.review.response.warnings);
   };
 }

@@ -7,6 +7,7 @@
 //                       the pod restarts and says why
 import { Config, ConfigError, loadConfig } from './config';
 import { createHandler } from './http';
+import { createMetrics, withMetricsPath } from './metrics';
 import { jsonLogger } from './log';
 import { loadServerConfig, ServerConfig } from './server-config';
 import { SERVER_TIMEOUTS, startServers } from './host/server';
@@ -39,7 +40,9 @@ async function main() {
   const { config, serverConfig } = configsOrExit();
   const requestMs = serverConfig.requestTimeoutMs ?? SERVER_TIMEOUTS.requestMs;
   const timeouts = { ...SERVER_TIMEOUTS, requestMs, headersMs: Math.min(SERVER_TIMEOUTS.headersMs, requestMs) };
-  const running = await startServers(createHandler(config, log), serverConfig, log, timeouts);
+  const metrics = createMetrics();
+  const handler = withMetricsPath(createHandler(config, log, metrics.admission), metrics);
+  const running = await startServers(handler, serverConfig, log, timeouts, metrics.certificate);
   log('info', 'serving', { ...running.urls, pid: process.pid });
   let stopping = false;
   const stop = async (reason: string, code: number) => {

@@ -173,7 +173,16 @@ export function serverOptions(timeouts: ServerTimeouts): http.ServerOptions {
   };
 }
 
-export async function startServers(handler: Handler, config: ServerConfig, log: Logger, timeouts = SERVER_TIMEOUTS): Promise<RunningServers> {
+/** Told of the serving certificate at start and after each reload (metrics.ts). */
+export type CertificateObserver = (pem: string, reloaded: boolean) => void;
+
+export async function startServers(
+  handler: Handler,
+  config: ServerConfig,
+  log: Logger,
+  timeouts = SERVER_TIMEOUTS,
+  onCertificate: CertificateObserver = () => {},
+): Promise<RunningServers> {
   const options = serverOptions(timeouts);
   const limits: EdgeLimits = config.limits ?? EDGE_LIMITS;
   const drainer = createDrainer(config.drainTimeoutMs, log);
@@ -206,7 +215,11 @@ export async function startServers(handler: Handler, config: ServerConfig, log: 
       const secureListener = createListener(handler, log, { ...shared, admissions: true, servedCertificate: () => served });
       const secure = createServer({ ...options, ...TLS_POLICY, cert: pair.cert, key: pair.key }, secureListener);
       secure.maxConnections = limits.maxConnections;
-      reloadOnChange(secure, files, pair, log, (cert) => (served = cert.toString('utf8')));
+      onCertificate(served, false);
+      reloadOnChange(secure, files, pair, log, (cert) => {
+        served = cert.toString('utf8');
+        onCertificate(served, true);
+      });
       const url = `https://127.0.0.1:${await listen(secure, port)}`;
       if (drainer.draining) {
         secure.close(); // a drain began while it was starting
