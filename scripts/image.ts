@@ -35,13 +35,16 @@ const RECIPE = 'minbase-1';
 /** buildah's global flags for this project's own storage (vfs: works without overlay support, as here). */
 export const STORAGE_FLAGS = ['--root', join(CACHE, 'storage'), '--runroot', join(CACHE, 'run'), '--storage-driver', 'vfs'];
 
+// TMPDIR: buildah keeps RUN --mount=type=cache (the npm cache) there, so it lives in the cache too.
+export const BUILDAH_ENV = { ...process.env, BUILDAH_ISOLATION: 'chroot', TMPDIR: join(CACHE, 'tmp') };
+
 export function buildah(args: string[], options: { timeout?: number } = {}) {
   const run = spawnSync('buildah', [...STORAGE_FLAGS, ...args], {
     encoding: 'utf8',
     timeout: options.timeout ?? 600_000,
     maxBuffer: 64 * 1024 * 1024,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BUILDAH_ISOLATION: 'chroot' },
+    env: BUILDAH_ENV,
   });
   if (run.error) throw run.error;
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
@@ -188,7 +191,7 @@ function npmVolumes(dir: string): string[] {
 /** Builds the Dockerfile from the repository root on the local base, writes the archive and the SBOM. */
 export function buildImage(log: (line: string) => void = console.log): Built {
   checkTools();
-  mkdirSync(CACHE, { recursive: true });
+  mkdirSync(join(CACHE, 'tmp'), { recursive: true });
   const base = ensureBase(log);
   const started = Date.now();
   log(`image: buildah build ${IMAGE} from ${ROOT} (NODE_IMAGE=${BASE_IMAGE})`);

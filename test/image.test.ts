@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { version } from '../package.json';
 import { IMAGE_NODE_FLAGS } from '../bench/servers';
-import { Built, buildah, buildImage, IMAGE, NODE_VERSION, ROOT, STORAGE_FLAGS } from '../scripts/image';
+import { BUILDAH_ENV, Built, buildah, buildImage, IMAGE, NODE_VERSION, ROOT, STORAGE_FLAGS } from '../scripts/image';
 import { freePort } from './support/child';
 import { readFixture } from './support/fixtures';
 
@@ -30,6 +30,15 @@ const ok = (args: string[]) => {
 /** A command inside the image (its user, env and working directory), with the host's loopback. */
 const inImage = (command: string[], env: string[] = []) =>
   buildah(['run', '--isolation', 'chroot', ...env.flatMap((e) => ['--env', e]), container, '--', ...command]);
+/** The processes under pid (this test started it): the children of each of its threads, recursively. */
+const descendants = (pid: number): number[] => {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  );
+  return [...children, ...children.flatMap(descendants)];
+};
+/** argv[0] of a process. */
+const programOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
 const files = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
 
@@ -100,7 +109,7 @@ test('the image command serves /healthz and an admission on loopback, then drain
   const port = await freePort();
   const config = JSON.parse(ok(['inspect', '--type', 'image', IMAGE])).OCIv1.config;
   const args = [...STORAGE_FLAGS, 'run', '--isolation', 'chroot', '--env', `PORT=${port}`, container, '--', ...config.Cmd];
-  const server = spawn('buildah', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BUILDAH_ISOLATION: 'chroot' } });
+  const server = spawn('buildah', args, { stdio: ['ignore', 'pipe', 'pipe'], env: BUILDAH_ENV });
   let output = '';
   server.stdout.on('data', (d) => (output += d));
   server.stderr.on('data', (d) => (output += d));
@@ -122,8 +131,13 @@ test('the image command serves /healthz and an admission on loopback, then drain
     const review = (await res.json()) as any;
     assert.is(review.response.allowed, true);
     assert.ok(review.response.patch, 'the fixture is injected');
-    server.kill('SIGTERM');
+    // buildah run answers SIGTERM with SIGKILL to its child, so the signal goes to node itself,
+    // as the kubelet's does in a pod: it must drain and exit 0.
+    const node = descendants(server.pid!).find((pid) => programOf(pid).endsWith('/bin/node')); // buildah runs it by its full path
+    assert.ok(node, 'the node process under buildah run');
+    process.kill(node!, 'SIGTERM');
     assert.is(await exited, 0, output);
+    assert.match(output, /"msg":"stopped","reason":"SIGTERM"/);
   } finally {
     server.kill('SIGKILL');
   }
