@@ -195,6 +195,9 @@ export function buildImage(log: (line: string) => void = console.log): Built {
   const base = ensureBase(log);
   const started = Date.now();
   log(`image: buildah build ${IMAGE} from ${ROOT} (NODE_IMAGE=${BASE_IMAGE})`);
+  // A failed build must not leave the previous image, archive or SBOM looking current.
+  buildah(['rmi', IMAGE]);
+  for (const file of [ARCHIVE, SBOM]) rmSync(file, { force: true });
   const settings = mkdtempSync(join(CACHE, 'build-'));
   let build;
   try {
@@ -207,7 +210,6 @@ export function buildImage(log: (line: string) => void = console.log): Built {
   const buildSeconds = (Date.now() - started) / 1000;
   buildah(['rmi', '--prune']); // the build stage and earlier builds of this tag
   mkdirSync(OUT_DIR, { recursive: true });
-  rmSync(ARCHIVE, { force: true });
   must(['push', '--quiet', IMAGE, `docker-archive:${ARCHIVE}:${IMAGE}`]);
   const container = must(['from', '--pull=never', IMAGE]);
   try {

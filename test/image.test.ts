@@ -111,6 +111,7 @@ test('the image command serves /healthz and an admission on loopback, then drain
   const args = [...STORAGE_FLAGS, 'run', '--isolation', 'chroot', '--env', `PORT=${port}`, container, '--', ...config.Cmd];
   const server = spawn('buildah', args, { stdio: ['ignore', 'pipe', 'pipe'], env: BUILDAH_ENV });
   let output = '';
+  let started: number[] = [];
   server.stdout.on('data', (d) => (output += d));
   server.stderr.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
@@ -120,6 +121,7 @@ test('the image command serves /healthz and an admission on loopback, then drain
       assert.ok(Date.now() < deadline && server.exitCode === null, `server did not start:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    started = descendants(server.pid!);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.is(health.status, 200);
     const res = await fetch(`http://127.0.0.1:${port}/?timeout=10s`, {
@@ -133,12 +135,20 @@ test('the image command serves /healthz and an admission on loopback, then drain
     assert.ok(review.response.patch, 'the fixture is injected');
     // buildah run answers SIGTERM with SIGKILL to its child, so the signal goes to node itself,
     // as the kubelet's does in a pod: it must drain and exit 0.
-    const node = descendants(server.pid!).find((pid) => programOf(pid).endsWith('/bin/node')); // buildah runs it by its full path
+    const node = started.find((pid) => programOf(pid).endsWith('/bin/node')); // buildah runs it by its full path
     assert.ok(node, 'the node process under buildah run');
     process.kill(node!, 'SIGTERM');
     assert.is(await exited, 0, output);
     assert.match(output, /"msg":"stopped","reason":"SIGTERM"/);
   } finally {
+    // buildah's SIGKILL would leave node running under its chroot helper: end each by its PID.
+    for (const pid of started.reverse()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     server.kill('SIGKILL');
   }
 });
