@@ -6,7 +6,8 @@
 // installs them); without them this fails with the install command, it never skips.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,6 +16,7 @@ import { IMAGE_NODE_FLAGS } from '../bench/servers';
 import { BUILDAH_ENV, Built, buildah, buildImage, IMAGE, NODE_VERSION, ROOT, STORAGE_FLAGS } from '../scripts/image';
 import { freePort } from './support/child';
 import { readFixture } from './support/fixtures';
+import { startFakeApi } from './support/fake-api';
 
 const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')).packages;
 const log: string[] = [];
@@ -103,6 +105,42 @@ test('the TLS setup bundle loads and says what is missing without a cluster', ()
   const entry = JSON.parse(run.stdout.trim().split('\n').pop()!);
   assert.is(entry.msg, 'TLS setup failed: invalid configuration');
   assert.match(entry.problems.join('\n'), /KUBERNETES_SERVICE_HOST/);
+});
+
+test('the TLS setup bundle, run in the image as its Job runs it, fills the Secrets through a (fake) API server', async () => {
+  const fake = await startFakeApi();
+  // The service account files, readable by uid 65532. Not at Kubernetes' path: buildah run mounts
+  // its own /run/secrets (where /var/run/secrets leads), so the Job's file settings point there.
+  const account = mkdtempSync(join(tmpdir(), 'pando-image-sa-'));
+  chmodSync(account, 0o755);
+  writeFileSync(join(account, 'token'), fake.token, { mode: 0o644 });
+  writeFileSync(join(account, 'ca.crt'), fake.caPem, { mode: 0o644 });
+  try {
+    const env = [
+      `KUBERNETES_SERVICE_HOST=${fake.host}`,
+      `KUBERNETES_SERVICE_PORT=${fake.port}`,
+      'PANDO_KUBE_TOKEN_FILE=/etc/pando-test/serviceaccount/token',
+      'PANDO_KUBE_CA_FILE=/etc/pando-test/serviceaccount/ca.crt',
+    ];
+    const flags = ['--volume', `${account}:/etc/pando-test/serviceaccount:ro`, ...env.flatMap((e) => ['--env', e])];
+    // Not spawnSync: the fake API server answers from this process's event loop.
+    const job = spawn('buildah', [...STORAGE_FLAGS, 'run', '--isolation', 'chroot', ...flags, container, '--', 'node', 'dist/tls-setup.js'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: BUILDAH_ENV,
+    });
+    let output = '';
+    job.stdout.on('data', (d) => (output += d));
+    job.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => job.kill('SIGKILL'), 60_000);
+    const code = await new Promise<number | null>((resolve) => job.on('exit', resolve));
+    clearTimeout(timer);
+    assert.is(code, 0, output);
+    assert.equal(Object.keys(fake.secretText('pando-webhook-tls')).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+    assert.equal(fake.state.problems, []);
+  } finally {
+    await fake.close();
+    rmSync(account, { recursive: true, force: true });
+  }
 });
 
 test('the image command serves /healthz and an admission on loopback, then drains on SIGTERM', async () => {
