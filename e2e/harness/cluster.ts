@@ -355,7 +355,7 @@ export async function applyKnativeCrds(state: ClusterState) {
   await waitFor('Knative CRDs established', async () => established().filter((s) => s === 'True').length === count, 30_000);
 }
 
-/** Runs dist/function/tls/setup.js as the Job would, with a TokenRequest token of the Job's account. */
+/** Runs dist/tls-setup.js (the bundle the image's Job runs) as the Job would, with a TokenRequest token of the Job's account. */
 export function runTlsSetup(state: ClusterState) {
   const docs = installedDocuments(state);
   const job = tlsJobOf(docs);
@@ -363,7 +363,7 @@ export function runTlsSetup(state: ClusterState) {
   const token = kubectlOk(state, ['create', 'token', account, '-n', SYSTEM_NAMESPACE, '--duration=10m']).trim();
   const tokenFile = join(state.dir, 'tls-setup-token');
   writeFileSync(tokenFile, token, { mode: 0o600 });
-  const run = spawnSync(process.execPath, [join(REPO, 'dist', 'function', 'tls', 'setup.js')], {
+  const run = spawnSync(process.execPath, [join(REPO, 'dist', 'tls-setup.js')], {
     encoding: 'utf8',
     env: {
       PATH: process.env.PATH,

@@ -1,4 +1,4 @@
-// Entry of the TLS setup Job (`node dist/function/tls/setup.js`, same image as the webhook):
+// Entry of the TLS setup Job (`node dist/tls-setup.js`, its esbuild bundle in the webhook image):
 // creates or renews the CA and serving certificate and the webhook's caBundle. Exits 0 when
 // everything is in place (written or already there), 1 with a one-line reason otherwise.
 import { ConfigError } from '../config';

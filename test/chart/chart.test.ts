@@ -350,7 +350,7 @@ if (helmAvailable(test, 'the chart rendered by helm')) {
     for (const { name, values, objects } of rendered.filter((r) => find(r.objects, 'Job'))) {
       const job = find(objects, 'Job');
       const [c] = job.spec.template.spec.containers;
-      assert.equal(c.command, ['node', 'dist/function/tls/setup.js']);
+      assert.equal(c.command, ['node', 'dist/tls-setup.js']);
       const env = Object.fromEntries(c.env.map((e: Obj) => [e.name, e.value]));
       const config = loadSetupConfig({ ...env, KUBERNETES_SERVICE_HOST: '127.0.0.1' });
       const service = find(objects, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.service;

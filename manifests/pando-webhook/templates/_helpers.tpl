@@ -155,7 +155,7 @@ spec:
     - name: tls-setup
       image: {{ .Values.image }}
       imagePullPolicy: IfNotPresent
-      command: [node, dist/function/tls/setup.js]
+      command: [node, dist/tls-setup.js]
       env:
         - name: PANDO_NAMESPACE
           value: {{ .Release.Namespace }}
