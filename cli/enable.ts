@@ -10,6 +10,8 @@ import { ENABLED_LABEL, enabledNamespaces, findInstall, MANAGED_BY, namesOf } fr
 export interface EnableOptions {
   /** The license key itself, read from --license-file; otherwise copied from the release namespace. */
   licenseKey?: string;
+  /** Create the namespace when it does not exist (--create). */
+  create?: boolean;
 }
 
 export async function enableNamespace(kube: Kube, namespace: string, options: EnableOptions = {}): Promise<string[]> {
@@ -18,10 +20,15 @@ export async function enableNamespace(kube: Kube, namespace: string, options: En
   if (namespace === install.namespace || install.config?.excludedNamespaces.has(namespace)) {
     throw new UsageError(`${namespace} is never injected (the release namespace or excludedNamespaces)`);
   }
-  if (!(await kube.get('v1', 'Namespace', namespace))) throw new UsageError(`namespace ${namespace} not found (kubectl create namespace ${namespace})`);
+  const done: string[] = [];
+  if (!(await kube.get('v1', 'Namespace', namespace))) {
+    if (!options.create) throw new UsageError(`namespace ${namespace} not found: add --create to create it, or kubectl create namespace ${namespace}`);
+    // Not labelled as ours: disable keeps a namespace, whoever made it.
+    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    done.push(`namespace/${namespace} created`);
+  }
 
   const metadata = (name: string) => ({ name, namespace, labels: MANAGED_BY });
-  const done: string[] = [];
   // Objects someone else made (by hand, another chart, inject-pandocore.sh) are left as they are:
   // the plugin never takes them over, so disable never deletes them.
   const ensure = async (object: Obj, update: boolean) => {

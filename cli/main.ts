@@ -49,7 +49,7 @@ const USAGE = `kubectl pando: the PandoCore sidecar, from the command line (pand
       document, the others unchanged. e.g. kubectl get deploy web -o yaml | kubectl pando uninject -f -
   kubectl pando check [-n NS] [-o json]
       Checks the install end to end, ending with a server-side dry-run of a protected pod.
-  kubectl pando enable NS [--license-file FILE]
+  kubectl pando enable NS [--license-file FILE] [--create]
   kubectl pando disable NS
       Sets NS up for protected pods (ServiceAccount, RoleBinding, license Secret, label), or undoes it.
   kubectl pando enable --rotate-license [--license-file FILE]
@@ -77,6 +77,7 @@ const OPTIONS = {
   context: { type: 'string' },
   'license-file': { type: 'string' },
   'rotate-license': { type: 'boolean' },
+  create: { type: 'boolean' },
   native: { type: 'boolean' },
   'from-cluster': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -221,7 +222,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
           io.stdout((await rotateLicense(kube, { licenseKey })).map((line) => `${line}\n`).join(''));
           return 0;
         }
-        const done = command === 'enable' ? await enableNamespace(kube, args[0], { licenseKey }) : await disableNamespace(kube, args[0]);
+        const done =
+          command === 'enable' ? await enableNamespace(kube, args[0], { licenseKey, create: values.create === true }) : await disableNamespace(kube, args[0]);
         io.stdout(done.map((line) => `${line}\n`).join(''));
         io.stdout(command === 'enable' ? `${args[0]} enabled: new pods labelled pandocore.xyz/protect=true get the sidecar\n` : `${args[0]} disabled\n`);
         return 0;

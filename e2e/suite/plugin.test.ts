@@ -218,6 +218,18 @@ test('enable sets a namespace up (idempotent); check fails naming the missing li
   assert.is(check(['-n', namespace]).code, 0);
 });
 
+test('enable of a namespace that does not exist names --create; with it, the namespace is made and enabled', () => {
+  const namespace = unique('e2e-create');
+  const refused = pando(['enable', namespace]);
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, /not found: add --create/);
+  const created = pando(['enable', namespace, '--create']);
+  assert.is(created.code, 0, created.stderr);
+  assert.match(created.stdout, new RegExp(`namespace/${namespace} created`));
+  const ns = JSON.parse(kubectlOk(cluster, ['get', 'namespace', namespace, '-o', 'json']));
+  assert.is(ns.metadata.labels['pandocore.xyz/enabled'], 'true');
+});
+
 test('disable undoes enable: label and objects gone, and new pods are no longer injected; objects it did not make stay', () => {
   const namespace = plainNamespace(unique('e2e-disable'));
   // A license Secret made by hand before: enable keeps it, disable leaves it.
