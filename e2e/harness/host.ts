@@ -5,7 +5,7 @@
 // they change (old values restored), the mounts and cgroups of its pods, and the directories
 // outside the cluster dir that kubelet and containerd create whatever their roots.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const NETWORK = {
@@ -92,6 +92,7 @@ export function prepareHost(owner: string) {
   // kube-proxy DNATs pod-to-Service traffic that may come back through the same bridge.
   writeSysctl('net/bridge/bridge-nf-call-iptables', '1');
   guard();
+  makeCgroups();
 }
 
 /**
@@ -133,14 +134,30 @@ export function cgroupPids(): number[] {
   return [...pids];
 }
 
-/** The node's cgroup in every mounted hierarchy (v1 controllers and the unified one). */
-export function cgroupDirs(): string[] {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+/** Every mounted cgroup hierarchy (the v1 controllers and the unified one). */
+const cgroupMounts = () =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' '))
     .filter((fields) => fields.length > 9 && /^cgroup2?$/.test(fields[fields.indexOf('-') + 1]))
     .map((fields) => unescapeMount(fields[4]));
-  return mounts.map((mount) => join(mount, CGROUP_ROOT)).filter((dir) => existsSync(dir));
+
+/** The node's cgroup in every hierarchy that has it. */
+export function cgroupDirs(): string[] {
+  return cgroupMounts()
+    .map((mount) => join(mount, CGROUP_ROOT))
+    .filter((dir) => existsSync(dir));
+}
+
+/** The kubelet's --cgroup-root must exist in every hierarchy; a v1 cpuset needs its CPUs and memory nodes. */
+function makeCgroups() {
+  for (const mount of cgroupMounts()) {
+    const dir = join(mount, CGROUP_ROOT);
+    mkdirSync(dir, { recursive: true });
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      if (existsSync(join(mount, file))) writeFileSync(join(dir, file), readFileSync(join(mount, file)));
+    }
+  }
 }
 
 /** A directory and every directory under it, deepest first. */

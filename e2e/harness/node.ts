@@ -204,7 +204,7 @@ export const nodeAlive = (node: NodeState | undefined) => Boolean(node) && NODE_
 
 // ---- configuration ------------------------------------------------------------------------
 
-function writeContainerdConfig(cluster: ControlPlane, node: NodeState) {
+export function writeContainerdConfig(cluster: ControlPlane, node: NodeState) {
   const dir = join(node.dir, 'containerd');
   const cniConf = join(node.dir, 'cni', 'net.d');
   const hosts = join(node.dir, 'certs.d', '_default');
@@ -270,7 +270,6 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.tracing.processor
   # The machine's root lacks CAP_SYS_RESOURCE: without it every sandbox fails in runc create.
   restrict_oom_score_adj = true
   netns_mounts_under_state_dir = true
-  enable_cdi = false
   [plugins."io.containerd.cri.v1.runtime".containerd]
     default_runtime_name = "runc"
     [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
