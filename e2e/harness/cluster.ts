@@ -594,7 +594,7 @@ export async function down(dir: string, say: Say = () => undefined): Promise<voi
   const state = readState(dir);
   if (state) {
     await stopPid(state.pids.webhook);
-    await stopNode(state.node, say);
+    if (state.node) await stopNode(state.node, say);
     for (const name of ['controllerManager', 'apiserver', 'etcd'] as const) {
       if (isAlive(state.pids[name])) say(`stopping ${name} (pid ${state.pids[name]})`);
       await stopPid(state.pids[name]);

@@ -5,7 +5,7 @@
 // kube-proxy's rules and names through CoreDNS, and have no route off the machine.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CGROUP_ROOT, cgroupPids, NETWORK, prepareHost, readJournal, restoreHost } from './host';
 import { STANDIN_IMAGES, writeStandinArchives } from './images';
 import { freePort, isAlive, startDaemon, stopPid, waitFor } from './processes';
@@ -166,9 +166,10 @@ export async function stopNode(node: NodeState | undefined, say: Say) {
     if (isAlive(node.pids.containerd)) say(`stopping containerd (pid ${node.pids.containerd})`);
     await stopPid(node.pids.containerd);
   }
-  if (readJournal()) {
+  // Only this cluster's: a control plane without a node must not undo another cluster's node.
+  if (node && readJournal()?.owner === dirname(node.dir)) {
     say('undoing the host changes (bridge, route, iptables, mounts, cgroups, sysctls)');
-    restoreHost(node?.dir);
+    restoreHost(node.dir);
   }
 }
 
