@@ -19,14 +19,14 @@ async function runSuites(root: string, filter: string | undefined, env: NodeJS.P
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
+  // Shown as it comes; the runner's closing line is counted into run.ts's own.
   let output = '';
   runner.stdout.on('data', (chunk: Buffer) => {
     output += chunk;
+    process.stdout.write(chunk);
   });
   const code = await new Promise<number>((resolve) => runner.on('close', (status) => resolve(status ?? 1)));
-  const lines = output.trimEnd().split('\n');
-  const counts = /^(\d+) passed, (\d+) failed$/.exec(lines.at(-1) ?? '');
-  process.stdout.write(`${lines.slice(0, counts ? -1 : undefined).join('\n')}\n`);
+  const counts = /^(\d+) passed, (\d+) failed$/m.exec(output.trimEnd().split('\n').at(-1) ?? '');
   return { code, passed: Number(counts?.[1] ?? 0), failed: counts ? Number(counts[2]) : 1 };
 }
 

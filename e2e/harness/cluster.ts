@@ -573,6 +573,12 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     say(
       `install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${state.helmSet.map((v) => `--set ${v}`).join(' ')}`,
     );
+    if (state.node) {
+      // The harness runs the TLS Job's command itself (the webhook's image is not on the node
+      // yet), so the Job's pod must not also start there.
+      ensureNamespace(state, SYSTEM_NAMESPACE);
+      keepOffNode(state, SYSTEM_NAMESPACE);
+    }
     helmInstall(state);
     say('TLS setup, with a token of its own ServiceAccount');
     const setup = runTlsSetup(state);
