@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # npm run tools: build the real Kubernetes pieces the e2e suite runs against, from their Go
-# modules, once per version set. The binaries live outside the checkout, so every clone on the
-# machine shares them. The last line printed is the directory that holds them.
+# modules. Each tool is built once per key of its own (its versions, its module files and mains,
+# its build line, the Go version), so adding or bumping one tool rebuilds only that tool. The
+# binaries live outside the checkout, so every clone on the machine shares them; a directory per
+# set of keys links them together. The last line printed is that directory.
 #   --print   build nothing: print that directory if every tool is built, else exit 3
 set -euo pipefail
 print_only=false
 [ "${1:-}" = "--print" ] && print_only=true
 root="$(cd "$(dirname "$0")/.." && pwd)"
+script="$root/scripts/tools.sh"
 module="$root/e2e/tools"
 # shellcheck source=/dev/null
 source "$module/versions.env"
@@ -20,30 +23,18 @@ if [ "$(printf '%s\n%s\n' "$GO_MIN_VERSION" "$go_version" | sort -V | head -1)" 
   fail "Go $go_version is too old: these tools need go >= $GO_MIN_VERSION"
 fi
 
-# go.mod must build the versions named in versions.env.
-grep -q "k8s.io/kubernetes $KUBERNETES_VERSION\$" "$module/go.mod" \
-  || fail "e2e/tools/go.mod does not require k8s.io/kubernetes $KUBERNETES_VERSION (versions.env)"
-grep -q "go.etcd.io/etcd/server/v3 $ETCD_VERSION\$" "$module/go.mod" \
-  || fail "e2e/tools/go.mod does not require go.etcd.io/etcd/server/v3 $ETCD_VERSION (versions.env)"
-grep -q "knative.dev/serving $KNATIVE_SERVING_VERSION\$" "$module/knative/go.mod" \
-  || fail "e2e/tools/knative/go.mod does not require knative.dev/serving $KNATIVE_SERVING_VERSION (versions.env)"
-
-# Keyed by what goes into the binaries: versions, module files, our mains, the build lines of this
-# script and the Go version (not the rest of the script, so editing it rebuilds nothing).
-key="$(cat "$module/versions.env" "$module"/go.{mod,sum} "$module"/cmd/*/*.go "$module"/knative/*.go "$module"/knative/go.{mod,sum} \
-  <(grep -E '^build |ldflags|version_flags' "$0") | { cat; echo "$go_version"; } | sha256sum | cut -c1-12)"
-cache="${PANDO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pando-webhook/tools}"
-bin="$cache/$KUBERNETES_VERSION-$key"
-# Every tool the build lines below make (e2e/harness/tools.ts checks the same names).
-tools=(etcd kube-apiserver kube-controller-manager kubectl knative-serving helm helm3 task)
-if $print_only; then
-  for name in "${tools[@]}"; do
-    [ -f "$bin/.$name.done" ] || exit 3
-  done
-  echo "$bin"
-  exit 0
-fi
-mkdir -p "$bin"
+# Each go.mod must build the versions named in versions.env.
+requires() { # requires GO_MOD MODULE VERSION
+  grep -q "^[[:space:]]*\(require \)\?$2 $3\( // indirect\)\?\$" "$module/$1" \
+    || fail "e2e/tools/$1 does not require $2 $3 (versions.env)"
+}
+requires go.mod k8s.io/kubernetes "$KUBERNETES_VERSION"
+requires go.mod go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+requires knative/go.mod knative.dev/serving "$KNATIVE_SERVING_VERSION"
+requires containerd/go.mod github.com/containerd/containerd/v2 "$CONTAINERD_VERSION"
+requires runc/go.mod github.com/opencontainers/runc "$RUNC_VERSION"
+requires cni/go.mod github.com/containernetworking/plugins "$CNI_PLUGINS_VERSION"
+requires coredns/go.mod github.com/coredns/coredns "$COREDNS_VERSION"
 
 k8s_minor="${KUBERNETES_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
 version_flags=""
@@ -52,37 +43,145 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   version_flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 
-# build NAME COMMAND...: runs once per key; a failed or interrupted build is redone next time.
-build() {
-  local name="$1"; shift
-  if [ -x "$bin/$name" ] && [ -f "$bin/.$name.done" ]; then
-    say "$name: cached"
-    return
-  fi
-  say "$name: building ..."
-  local start=$SECONDS
-  "$@"
-  touch "$bin/.$name.done"
-  say "$name: built in $((SECONDS - start)) s"
-}
+# The tools: NAME|VERSIONS (from versions.env)|FILES (globs under e2e/tools)|BINARIES (default NAME).
+# Each is built by `tool_build_NAME`, whose text (and its helpers') is part of its key.
+tools=(
+  "etcd|ETCD_VERSION|go.mod go.sum cmd/etcd/*.go"
+  "kube-apiserver|KUBERNETES_VERSION|go.mod go.sum cmd/kube-apiserver/*.go"
+  "kube-controller-manager|KUBERNETES_VERSION|go.mod go.sum"
+  "kubectl|KUBERNETES_VERSION|go.mod go.sum"
+  "kubelet|KUBERNETES_VERSION|go.mod go.sum"
+  "kube-proxy|KUBERNETES_VERSION|go.mod go.sum"
+  "kube-scheduler|KUBERNETES_VERSION|go.mod go.sum"
+  "knative-serving|KNATIVE_SERVING_VERSION|knative/*.go knative/go.mod knative/go.sum"
+  "helm|HELM_VERSION|"
+  "helm3|HELM3_VERSION|"
+  "task|TASK_VERSION|"
+  "containerd|CONTAINERD_VERSION|containerd/go.mod containerd/go.sum|containerd containerd-shim-runc-v2 ctr"
+  "runc|RUNC_VERSION|runc/go.mod runc/go.sum"
+  "cni|CNI_PLUGINS_VERSION|cni/go.mod cni/go.sum|cni"
+  "coredns|COREDNS_VERSION|coredns/*.go coredns/go.mod coredns/go.sum"
+  "standins||../images/go.mod ../images/*/*.go|pause sidecar-standin app-standin"
+)
 
-go_install() { # go_install NAME MODULE_PATH@VERSION [LDFLAGS]
-  local tmp; tmp="$(mktemp -d)"
-  GOBIN="$tmp" go install -trimpath -ldflags "-s -w ${3:-}" "$2"
-  mv "$tmp/$(basename "${2%@*}")" "$bin/$1"
-  rm -rf "$tmp"
+go_install() { # go_install NAME MODULE_PATH@VERSION [LDFLAGS]: into $out
+  GOBIN="$out" go install -trimpath -ldflags "-s -w ${3:-}" "$2"
+  [ "$1" = "$(basename "${2%@*}")" ] || mv "$out/$(basename "${2%@*}")" "$out/$1"
 }
+k8s_build() { go build -trimpath -ldflags "-s -w $version_flags" -o "$out/$1" "k8s.io/kubernetes/cmd/$1"; }
 
-cd "$module"
-build etcd go build -trimpath -ldflags "-s -w" -o "$bin/etcd" ./cmd/etcd
-build kube-apiserver go build -trimpath -ldflags "-s -w $version_flags" -o "$bin/kube-apiserver" ./cmd/kube-apiserver
-build kube-controller-manager go build -trimpath -ldflags "-s -w $version_flags" -o "$bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
-build kubectl go build -trimpath -ldflags "-s -w $version_flags" -o "$bin/kubectl" k8s.io/kubernetes/cmd/kubectl
-build knative-serving sh -c "cd knative && go build -trimpath -ldflags '-s -w' -o '$bin/knative-serving' ."
+tool_build_etcd() { go build -trimpath -ldflags "-s -w" -o "$out/etcd" ./cmd/etcd; }
+tool_build_kube-apiserver() { go build -trimpath -ldflags "-s -w $version_flags" -o "$out/kube-apiserver" ./cmd/kube-apiserver; }
+tool_build_kube-controller-manager() { k8s_build kube-controller-manager; }
+tool_build_kubectl() { k8s_build kubectl; }
+tool_build_kubelet() { k8s_build kubelet; }
+tool_build_kube-proxy() { k8s_build kube-proxy; }
+tool_build_kube-scheduler() { k8s_build kube-scheduler; }
+tool_build_knative-serving() { (cd knative && go build -trimpath -ldflags '-s -w' -o "$out/knative-serving" .); }
 # Helm's own version string otherwise says only v4.3 / v3.22.
-build helm go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
-build helm3 go_install helm3 "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION"
-build task go_install task "github.com/go-task/task/v3/cmd/task@$TASK_VERSION"
+tool_build_helm() { go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"; }
+tool_build_helm3() { go_install helm3 "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION"; }
+tool_build_task() { go_install task "github.com/go-task/task/v3/cmd/task@$TASK_VERSION"; }
+# Static, no cgo (as containerd's own static release builds; the btrfs snapshotter needs cgo).
+tool_build_containerd() {
+  local cmd
+  for cmd in containerd containerd-shim-runc-v2 ctr; do
+    (cd containerd && CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" \
+      -o "$out/$cmd" "github.com/containerd/containerd/v2/cmd/$cmd")
+  done
+}
+# cgo with libseccomp (Debian's libseccomp-dev), as runc's Makefile builds it.
+tool_build_runc() {
+  pkg-config --exists libseccomp || fail "runc needs libseccomp-dev and pkg-config (apt-get install libseccomp-dev pkg-config)"
+  (cd runc && CGO_ENABLED=1 go build -trimpath -tags seccomp -ldflags "-s -w -X main.version=${RUNC_VERSION#v}" \
+    -o "$out/runc" github.com/opencontainers/runc)
+}
+tool_build_cni() {
+  local plugin
+  mkdir -p "$out/cni"
+  for plugin in ipam/host-local main/bridge main/loopback meta/portmap; do
+    (cd cni && CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" \
+      -o "$out/cni/$(basename "$plugin")" "github.com/containernetworking/plugins/plugins/$plugin")
+  done
+}
+tool_build_coredns() {
+  (cd coredns && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+    -o "$out/coredns" .)
+}
 
-say "$(du -sh "$bin" | cut -f1) in $bin"
+# The local node's stand-in images' programs (e2e/images), static so a one-layer image holds them.
+tool_build_standins() {
+  local program
+  for program in pause sidecar-standin app-standin; do
+    (cd ../images && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/$program" "./$program")
+  done
+}
+
+cache="${PANDO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pando-webhook/tools}"
+cd "$module"
+
+# A tool's key: its versions, the files it names, its build line and the helpers that line
+# calls, the Go version.
+key_of() { # key_of NAME VERSION_VARS FILES
+  local name="$1" vars="$2" files="$3" body helper var
+  body="$(declare -f "tool_build_$name")"
+  # shellcheck disable=SC2086
+  {
+    for var in $vars; do echo "$var=${!var}"; done
+    [ -z "$files" ] || cat $files
+    echo "$body"
+    for helper in go_install k8s_build; do
+      if grep -q "$helper" <<<"$body"; then declare -f "$helper"; fi
+    done
+    echo "$go_version"
+  } | sha256sum | cut -c1-12
+}
+
+declare -A out_of=() binaries_of=()
+set_key=""
+for entry in "${tools[@]}"; do
+  IFS='|' read -r name vars files binaries <<<"$entry"
+  key="$(key_of "$name" "$vars" "$files")"
+  out_of[$name]="$cache/store/$name-$key"
+  binaries_of[$name]="${binaries:-$name}"
+  set_key+="$name-$key "
+done
+bin="$cache/$KUBERNETES_VERSION-$(echo "$set_key" | sha256sum | cut -c1-12)"
+
+if $print_only; then
+  for entry in "${tools[@]}"; do
+    [ -f "${out_of[${entry%%|*}]}/.done" ] || exit 3
+  done
+  [ -f "$bin/.done" ] || exit 3
+  echo "$bin"
+  exit 0
+fi
+
+# A failed or interrupted build is redone next time (.done is written last).
+for entry in "${tools[@]}"; do
+  name="${entry%%|*}"
+  out="${out_of[$name]}"
+  if [ -f "$out/.done" ]; then
+    say "$name: cached"
+  else
+    say "$name: building ..."
+    start=$SECONDS
+    rm -rf "$out" && mkdir -p "$out"
+    "tool_build_$name"
+    touch "$out/.done"
+    say "$name: built in $((SECONDS - start)) s"
+  fi
+done
+
+mkdir -p "$bin"
+for entry in "${tools[@]}"; do
+  name="${entry%%|*}"
+  for binary in ${binaries_of[$name]}; do
+    ln -sfn "${out_of[$name]}/$binary" "$bin/$binary"
+  done
+done
+touch "$bin/.done"
+say "$(du -shL "$bin" | cut -f1) in $bin"
 echo "$bin"

@@ -1,6 +1,7 @@
 // npm run cluster -- up | down | status: a real local control plane with pando-webhook installed.
 import { join } from 'node:path';
 import { DEMO_NAMESPACE, down, status, up } from './cluster';
+import { STANDIN_IMAGES } from './images';
 import { REPO } from './tools';
 
 const USAGE = 'usage: npm run cluster -- up | down | status';
@@ -11,17 +12,19 @@ async function main(command: string | undefined): Promise<number> {
   switch (command) {
     case 'up': {
       const started = Date.now();
-      const state = await up({ dir, say });
+      // The README's demo pod gets a sidecar this node can run: the stand-in, set as a user sets an image.
+      const state = await up({ dir, say, node: true, helmSet: [`sidecar.image=${STANDIN_IMAGES.sidecar}`] });
       const relative = state.kubeconfig.startsWith(`${REPO}/`) ? state.kubeconfig.slice(REPO.length + 1) : state.kubeconfig;
       console.log(
         [
           `cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
           '',
           `  export KUBECONFIG=${relative} PATH=${state.tools}:$PATH`,
-          `  kubectl -n ${DEMO_NAMESPACE} run demo --image=nginx --labels=pandocore.xyz/protect=true`,
-          `  kubectl -n ${DEMO_NAMESPACE} get pod demo -o jsonpath='{.spec.containers[*].name}'`,
+          `  kubectl -n ${DEMO_NAMESPACE} run demo --image=${STANDIN_IMAGES.app} --labels=pandocore.xyz/protect=true`,
+          `  kubectl -n ${DEMO_NAMESPACE} get pod demo          # Running, 2/2 with the sidecar stand-in`,
+          `  kubectl -n ${DEMO_NAMESPACE} logs demo -c pando-sidecar`,
           '',
-          'No kubelet runs here: pods are admitted and stored, never started.',
+          `Node pando-node runs the pods; images are local stand-ins (${STANDIN_IMAGES.sidecar} ...), nothing is pulled.`,
           'npm run cluster -- down  stops it and removes its state.',
         ].join('\n'),
       );

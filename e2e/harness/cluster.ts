@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { apiClient, ok, type Api } from './api';
 import { containerEnv, envOf, platformOf } from '../../cli/install';
+import { NETWORK, readJournal, restoreHost } from './host';
+import { nodeAlive, nodeStatusLines, prepareNode, startNode, stopNode, type NodeState } from './node';
 import { writePki } from './pki';
 import { freePort, isAlive, startDaemon, stopPid, waitFor } from './processes';
 import { REPO, toolsDir } from './tools';
@@ -31,6 +33,8 @@ export interface ClusterState {
   helmSet: string[];
   ports: { etcdClient: number; etcdPeer: number; apiserver: number; webhookHttp: number; webhookHttps: number };
   pids: { etcd?: number; apiserver?: number; controllerManager?: number; webhook?: number };
+  /** The node (containerd, kubelet, kube-proxy, scheduler, CoreDNS), if this cluster has one. */
+  node?: NodeState;
 }
 
 type Obj = Record<string, any>;
@@ -102,11 +106,18 @@ async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeo
     join(state.tools, 'kube-apiserver'),
     [
       `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
       `--secure-port=${state.ports.apiserver}`,
-      // The endpoint reconciler refuses a loopback address; nothing here reads the kubernetes Service.
-      '--endpoint-reconciler-type=none',
+      ...(state.node
+        ? // On the node's bridge, so pods reach it through the kubernetes Service (10.96.0.1).
+          [`--bind-address=${NETWORK.nodeIp}`, `--advertise-address=${NETWORK.nodeIp}`, '--endpoint-reconciler-type=lease']
+        : // The endpoint reconciler refuses a loopback address; no pod runs to read the kubernetes Service.
+          ['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none']),
+      // kubectl logs and exec: the kubelet serves on the node IP and checks this client certificate.
+      '--kubelet-preferred-address-types=InternalIP',
+      `--kubelet-client-certificate=${pki.kubeletClientCertFile}`,
+      `--kubelet-client-key=${pki.kubeletClientKeyFile}`,
+      // The e2e suites that predate the node keep their namespaces' pods off it (keepOffNode).
+      '--enable-admission-plugins=PodNodeSelector',
       `--tls-cert-file=${pki.certFile}`,
       `--tls-private-key-file=${pki.keyFile}`,
       `--cert-dir=${join(state.dir, 'pki')}`,
@@ -115,8 +126,8 @@ async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeo
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
       `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
-      // Allocation only: nothing on this machine routes these addresses (the webhook is resolved to loopback).
-      '--service-cluster-ip-range=10.96.0.0/16',
+      // Routed to the node's bridge, where kube-proxy serves them (the webhook is still resolved to loopback).
+      `--service-cluster-ip-range=${NETWORK.serviceCidr}`,
       '--allow-privileged=true',
       '--profiling=false',
       '--v=1',
@@ -146,16 +157,38 @@ async function waitForApi(state: ClusterState, what: string, path: string, timeo
 /**
  * The controllers a namespace and a policy need from a real cluster: default ServiceAccounts,
  * kube-root-ca.crt, namespace deletion, garbage collection, and the policy type checker that
- * writes ValidatingAdmissionPolicy status; and the workload controllers (Deployment, ReplicaSet,
- * Job), so pods come from templates as in a cluster. No scheduler or kubelet: pods are stored,
- * never run (reportTlsSetupSucceeded stands in for the kubelet for the one pod the harness runs).
+ * writes ValidatingAdmissionPolicy status; the workload controllers (Deployment, ReplicaSet, Job,
+ * CronJob, StatefulSet), so pods come from templates as in a cluster; and what a node needs: node
+ * lifecycle and taint eviction (else the not-ready taint stays), endpoints and EndpointSlices
+ * (else Services get no endpoints), pod garbage collection, disruption budgets.
  */
+const CONTROLLERS = [
+  'serviceaccount-controller',
+  'root-ca-certificate-publisher-controller',
+  'namespace-controller',
+  'garbage-collector-controller',
+  'validatingadmissionpolicy-status-controller',
+  'deployment-controller',
+  'replicaset-controller',
+  'job-controller',
+  'cronjob-controller',
+  'statefulset-controller',
+  'node-lifecycle-controller',
+  'taint-eviction-controller',
+  'endpoints-controller',
+  'endpointslice-controller',
+  'endpointslice-mirroring-controller',
+  'pod-garbage-collector-controller',
+  'disruption-controller',
+  'ttl-after-finished-controller',
+];
+
 async function startControllerManager(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>) {
   state.pids.controllerManager = startDaemon(
     join(state.tools, 'kube-controller-manager'),
     [
       `--kubeconfig=${state.kubeconfig}`,
-      '--controllers=serviceaccount-controller,root-ca-certificate-publisher-controller,namespace-controller,garbage-collector-controller,validatingadmissionpolicy-status-controller,deployment-controller,replicaset-controller,job-controller',
+      `--controllers=${CONTROLLERS.join(',')}`,
       `--root-ca-file=${pki.caFile}`,
       '--leader-elect=false',
       '--secure-port=0',
@@ -368,7 +401,7 @@ export function runTlsSetup(state: ClusterState) {
     env: {
       PATH: process.env.PATH,
       ...tlsJobEnv(docs),
-      KUBERNETES_SERVICE_HOST: '127.0.0.1',
+      KUBERNETES_SERVICE_HOST: new URL(state.server).hostname,
       KUBERNETES_SERVICE_PORT: String(state.ports.apiserver),
       PANDO_KUBE_TOKEN_FILE: tokenFile,
       PANDO_KUBE_CA_FILE: state.caFile,
@@ -468,7 +501,21 @@ export function ensureNamespace(state: ClusterState, namespace: string, labels: 
 export interface UpOptions {
   dir: string;
   helmSet?: string[];
+  /** Run a node (one per machine): pods are scheduled and run. Without it they are only stored. */
+  node?: boolean;
   say?: Say;
+}
+
+/** The annotation PodNodeSelector reads: a namespace's pods wait for a node that never comes. */
+export const STORED_ONLY = { 'scheduler.alpha.kubernetes.io/node-selector': 'pando.local/stored-only=true' };
+
+/**
+ * Keeps a namespace's pods off the node: they are admitted and stored, never scheduled. The
+ * suites that check admission alone create ~200 pods; running them would only slow the e2e.
+ */
+export function keepOffNode(state: ClusterState, namespace: string) {
+  const [key, value] = Object.entries(STORED_ONLY)[0];
+  kubectlOk(state, ['annotate', 'namespace', namespace, `${key}=${value}`, '--overwrite']);
 }
 
 export async function up(options: UpOptions): Promise<ClusterState> {
@@ -476,6 +523,8 @@ export async function up(options: UpOptions): Promise<ClusterState> {
   const dir = options.dir;
   const running = readState(dir);
   if (running && isAlive(running.pids.apiserver)) throw new Error(`a cluster is already up in ${dir}: npm run cluster -- down first`);
+  // A killed up's node: stopped and its host changes undone before its dir goes.
+  if (running?.node) await stopNode(running.node, say);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'logs'), { recursive: true });
   mkdirSync(tlsDir(dir), { recursive: true });
@@ -488,7 +537,7 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     dir,
     tools,
     kubeconfig: join(dir, 'kubeconfig'),
-    server: `https://127.0.0.1:${apiserver}`,
+    server: `https://${options.node ? NETWORK.nodeIp : '127.0.0.1'}:${apiserver}`,
     caFile: pki.caFile,
     adminToken: pki.adminToken,
     helmSet: options.helmSet ?? [],
@@ -497,6 +546,11 @@ export async function up(options: UpOptions): Promise<ClusterState> {
   };
   saveState(state);
   try {
+    if (options.node) {
+      say(`node network: bridge ${NETWORK.bridge} ${NETWORK.nodeIp}, pods ${NETWORK.podCidr}, Services ${NETWORK.serviceCidr}`);
+      state.node = await prepareNode(state, say);
+      saveState(state);
+    }
     say(`etcd on 127.0.0.1:${etcdClient}`);
     await startEtcd(state);
     say(`kube-apiserver on ${state.server}`);
@@ -504,11 +558,27 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     writeKubeconfig(state);
     say('kube-controller-manager (service accounts, namespaces, garbage collection, policy type checks)');
     await startControllerManager(state, pki);
+    if (state.node) {
+      await startNode(
+        state,
+        state.node,
+        (args, input) => kubectlOk(state, args, input),
+        () => saveState(state),
+        say,
+      );
+      say('node pando-node Ready');
+    }
     say('Knative Serving CRDs (from the knative.dev/serving API types)');
     await applyKnativeCrds(state);
     say(
       `install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${state.helmSet.map((v) => `--set ${v}`).join(' ')}`,
     );
+    if (state.node) {
+      // The harness runs the TLS Job's command itself (the webhook's image is not on the node
+      // yet), so the Job's pod must not also start there.
+      ensureNamespace(state, SYSTEM_NAMESPACE);
+      keepOffNode(state, SYSTEM_NAMESPACE);
+    }
     helmInstall(state);
     say('TLS setup, with a token of its own ServiceAccount');
     const setup = runTlsSetup(state);
@@ -529,10 +599,14 @@ export async function up(options: UpOptions): Promise<ClusterState> {
 export async function down(dir: string, say: Say = () => undefined): Promise<void> {
   const state = readState(dir);
   if (state) {
-    for (const name of ['webhook', 'controllerManager', 'apiserver', 'etcd'] as const) {
+    await stopPid(state.pids.webhook);
+    if (state.node) await stopNode(state.node, say);
+    for (const name of ['controllerManager', 'apiserver', 'etcd'] as const) {
       if (isAlive(state.pids[name])) say(`stopping ${name} (pid ${state.pids[name]})`);
       await stopPid(state.pids[name]);
     }
+  } else if (readJournal()?.owner === dir) {
+    restoreHost(join(dir, 'node'));
   }
   rmSync(dir, { recursive: true, force: true });
 }
@@ -554,9 +628,15 @@ export async function status(dir: string): Promise<{ up: boolean; lines: string[
       api.close();
     }
   }
+  lines.push(...nodeStatusLines(state.node));
   lines.push(`API server ${state.server}: ${ready ? 'ready' : 'not ready'}`);
+  if (state.node && ready) {
+    const nodeReady = kubectl(state, ['get', 'node', 'pando-node', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout.trim();
+    lines.push(`node pando-node: ${nodeReady === 'True' ? 'Ready' : 'not Ready'}`);
+  }
   lines.push(`kubeconfig ${state.kubeconfig}`);
-  const allUp = ready && isAlive(state.pids.etcd) && isAlive(state.pids.controllerManager) && isAlive(state.pids.webhook);
+  const allUp =
+    ready && isAlive(state.pids.etcd) && isAlive(state.pids.controllerManager) && isAlive(state.pids.webhook) && (!state.node || nodeAlive(state.node));
   return { up: allUp, lines };
 }
 

@@ -5,7 +5,29 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const REPO = join(__dirname, '..', '..', '..');
-export const TOOL_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', 'helm', 'helm3', 'task', 'knative-serving'] as const;
+export const TOOL_NAMES = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kubectl',
+  'helm',
+  'helm3',
+  'task',
+  'knative-serving',
+  // The node: its processes, the CNI plugins' directory and the stand-in images' programs.
+  'kubelet',
+  'kube-proxy',
+  'kube-scheduler',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'runc',
+  'cni',
+  'coredns',
+  'pause',
+  'sidecar-standin',
+  'app-standin',
+] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 export function toolsDir(): string {

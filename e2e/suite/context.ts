@@ -1,6 +1,6 @@
 // What every e2e suite shares: the running cluster (npm run e2e brought it up and named its state
 // directory in PANDO_E2E_DIR), an admin API client, and pod helpers.
-import { adminApi, ensureNamespace, enableNamespace, readState, type ClusterState } from '../harness/cluster';
+import { adminApi, ensureNamespace, enableNamespace, keepOffNode, readState, type ClusterState } from '../harness/cluster';
 import { ok } from '../harness/api';
 
 export type Obj = Record<string, any>;
@@ -19,20 +19,26 @@ let counter = 0;
 /** A name no other test uses, for pods and namespaces. */
 export const unique = (prefix: string) => `${prefix}-${process.pid.toString(36)}-${(++counter).toString(36)}`;
 
+// The suites that check admission alone keep their pods off the node (stored, never run):
+// node.test.ts runs pods in namespaces of its own.
+keepOffNode(cluster, 'pando-demo');
+
 const prepared = new Set<string>();
-/** An enabled namespace (setup objects and label), made once per name. */
+/** An enabled namespace (setup objects and label), made once per name; its pods stay off the node. */
 export function enabledNamespace(name: string, labels: Record<string, string> = {}): string {
   if (!prepared.has(name)) {
     enableNamespace(cluster, name, labels);
+    keepOffNode(cluster, name);
     prepared.add(name);
   }
   return name;
 }
 
-/** A namespace that is not enabled for the webhook (it still has its default account). */
+/** A namespace that is not enabled for the webhook (it still has its default account); its pods stay off the node. */
 export function plainNamespace(name: string, labels: Record<string, string> = {}): string {
   if (!prepared.has(name)) {
     ensureNamespace(cluster, name, labels);
+    keepOffNode(cluster, name);
     prepared.add(name);
   }
   return name;
