@@ -104,7 +104,7 @@ export async function runChecks(kube: Kube, options: CheckOptions = {}): Promise
     // The certificate the webhook serves, as it reports it, through the API server's Service proxy.
     // Only when that cannot reach the pods (no endpoints, no services/proxy right) is the Secret
     // read, as before: it holds the private key too, so the answer says which source it used.
-    let crt = '';
+    let crt: string;
     let source = `the certificate ${service?.name} serves`;
     try {
       const served = await kube.serviceProxyGet(service?.namespace ?? ns, `https:${service?.name}`, String(service?.port ?? 443), CERTIFICATE_PATH);
