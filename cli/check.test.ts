@@ -98,17 +98,23 @@ test('check reads the certificate the webhook serves (Service proxy), never the 
   );
 });
 
-test('without a Service proxy to the pods, check says so and leaves the proof to the dry-run; still no Secret read', async () => {
+test('without a Service proxy to the pods, check falls back to the serving Secret and says so', async () => {
+  const ca = await createCa('pando-webhook-ca');
+  const serving = await issueServingCert(ca, { dnsNames: [NAME] });
   const requests: string[] = [];
   const kube = {
     get: async (_apiVersion: string, kind: string, name: string, namespace?: string) => {
       requests.push(`get ${kind} ${namespace ?? ''}/${name}`);
+      if (kind === 'Secret') return { data: { 'tls.crt': Buffer.from(serving.cert).toString('base64') } };
       return kind === 'MutatingWebhookConfiguration'
         ? {
             webhooks: [
               {
                 name: 'inject.pandocore.xyz',
-                clientConfig: { service: { namespace: 'pando-system', name: 'pando-webhook-https', port: 443 }, caBundle: 'eA==' },
+                clientConfig: {
+                  service: { namespace: 'pando-system', name: 'pando-webhook-https', port: 443 },
+                  caBundle: Buffer.from(ca.cert).toString('base64'),
+                },
               },
             ],
           }
@@ -123,9 +129,9 @@ test('without a Service proxy to the pods, check says so and leaves the proof to
     },
   } as unknown as Kube;
   const verdict = (await runChecks(kube)).find((r) => r.check === 'caBundle verifies the serving certificate');
-  assert.ok(verdict?.ok);
-  assert.match(verdict!.detail, /could not be read through the Service proxy \(no endpoints available/);
-  assert.not.ok(requests.some((r) => r.startsWith('get Secret')));
+  assert.ok(verdict?.ok, JSON.stringify(verdict));
+  assert.match(verdict!.detail, /pando-system\/pando-webhook-tls \(the Service proxy could not reach the webhook: .*no endpoints available/);
+  assert.ok(requests.includes('get Secret pando-system/pando-webhook-tls'));
 });
 
 test.run();
