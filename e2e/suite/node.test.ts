@@ -30,6 +30,9 @@ test.before(async () => {
 });
 
 test.after(async () => {
+  // No longer enabled at once (kubectl pando check, in a later suite, picks an enabled namespace),
+  // then deleted in the background.
+  kubectl(cluster, ['label', 'namespace', namespace, 'pandocore.xyz/enabled-']);
   kubectl(cluster, ['delete', 'namespace', namespace, '--wait=false']);
   // The suites after this one expect the release's default sidecar image.
   await helmUpgrade(cluster, [`sidecar.image=${defaultSidecarImage}`]);
