@@ -19,7 +19,8 @@ async function main(command: string | undefined): Promise<number> {
         [
           `cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
           '',
-          `  export KUBECONFIG=${relative} PATH=${state.tools}:$PATH`,
+          // Node 24 (node_modules/.bin) first: kubectl-pando (dist/bin) needs it; the tools for kubectl, helm, task.
+          `  export KUBECONFIG=${relative} PATH=${join(REPO, 'node_modules', '.bin')}:${state.tools}:${join(REPO, 'dist', 'bin')}:$PATH`,
           `  kubectl -n ${DEMO_NAMESPACE} run demo --image=${STANDIN_IMAGES.app} --labels=pandocore.xyz/protect=true`,
           `  kubectl -n ${DEMO_NAMESPACE} get pod demo          # Running, 2/2 with the sidecar stand-in`,
           `  kubectl -n ${DEMO_NAMESPACE} logs demo -c pando-sidecar`,
