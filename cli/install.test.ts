@@ -2,7 +2,8 @@
 // each platform's readiness as its controller reports it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { envOf, workloadReadiness } from './install';
+import { enabledNamespaces, envOf, workloadReadiness, type Install } from './install';
+import type { Kube } from './kube';
 import { renderStatus } from './status';
 
 const podTemplate = (env: object[]) => ({ spec: { template: { spec: { containers: [{ name: 'pando-webhook', env }] } } } });
@@ -46,6 +47,20 @@ test('status: current pods, stale ones, and a restart per rolling workload; bare
   assert.match(text, /\n {2}kubectl rollout restart deployment\/api -n shop\n/);
   assert.match(text, /Injected offline \(a restart brings the same sidecar back\)[^\n]*\n {2}deployment\/cart -n shop\n/);
   assert.match(text, /Re-create by hand \(no rolling workload owns them\):\n {2}shop\/debug\n/);
+});
+
+test('enabled namespaces: labelled ones, not those being deleted, and those the release lists', async () => {
+  const namespaces = [
+    { metadata: { name: 'team-a' }, status: { phase: 'Active' } },
+    { metadata: { name: 'going' }, status: { phase: 'Terminating' } },
+  ];
+  const kube = { list: async () => namespaces } as unknown as Kube;
+  const install = {
+    webhookConfiguration: {
+      webhooks: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-b'] }] } }],
+    },
+  } as unknown as Install;
+  assert.equal(await enabledNamespaces(kube, install), { labelled: ['team-a'], listed: ['team-b'] });
 });
 
 test.run();

@@ -103,7 +103,10 @@ export function workloadReadiness(platform: Platform, object: Obj): { ready: boo
 
 /** Namespaces the webhook selects: labelled for it, or listed by the release (by name). */
 export async function enabledNamespaces(kube: Kube, install: Install): Promise<{ labelled: string[]; listed: string[] }> {
-  const labelled = (await kube.list('v1', 'Namespace', undefined, `${ENABLED_LABEL}=true`)).map((n) => n.metadata.name as string);
+  // A namespace being deleted takes no new pods: nothing there to check.
+  const labelled = (await kube.list('v1', 'Namespace', undefined, `${ENABLED_LABEL}=true`))
+    .filter((n) => n.status?.phase !== 'Terminating')
+    .map((n) => n.metadata.name as string);
   const listed: string[] = [];
   for (const hook of install.webhookConfiguration?.webhooks ?? []) {
     for (const expression of hook.namespaceSelector?.matchExpressions ?? []) {

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { helmUpgrade, startWebhook, stopWebhook } from '../harness/cluster';
-import { cluster, createPod, simplePod, unique } from './context';
+import { api, cluster, createPod, simplePod, unique } from './context';
 import { assertInjected, assertUntouched } from './checks';
 
 const demo = 'pando-demo';
@@ -15,6 +15,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 test.after(async () => {
   await safetyNet(false);
   await startWebhook(cluster);
+  // The API server takes the binding back to Warn within seconds: wait for it, so the suites after
+  // this one meet the default. A dry-run pod with a sidecar not of ours is refused only by Deny.
+  const impostor = simplePod(unique('settled'), undefined, { 'pandocore.xyz/status': '{"image":"x"}' });
+  impostor.spec.containers.push({ name: 'pando-sidecar', image: 'registry.example/not-pando:1' });
+  for (let i = 0; i < 100; i++) {
+    if ((await api.post(`/api/v1/namespaces/${demo}/pods?dryRun=All`, impostor)).status !== 422) return;
+    await sleep(200);
+  }
+  throw new Error('the safety net still denies 20 s after helm upgrade --set safetyNet.deny=false');
 });
 
 test('with the webhook stopped, a labelled pod is still created, without a sidecar, and the policy warns', async () => {

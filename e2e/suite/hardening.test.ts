@@ -18,23 +18,31 @@ test('the NetworkPolicy is installed, and labelled pods are injected with it in 
   assertInjected(answer.body);
 });
 
+/**
+ * PUT of the stored pod with its sidecar's image swapped, read again after a 409: the scheduler
+ * writes the pending pod's status (Unschedulable) at any moment, as kubectl edit would meet it.
+ */
+async function putSwapped(name: string, field: string) {
+  for (let attempt = 0; ; attempt++) {
+    const swapped = structuredClone(await storedPod(namespace, name));
+    swapped.spec[field] = swapped.spec[field].map((c: Obj) => (c.name === 'pando-sidecar' ? { ...c, image: 'registry.example/not-pando:1' } : c));
+    const answer = await api.put(`${podsPath(namespace)}/${name}`, swapped);
+    if (answer.status !== 409 || attempt === 10) return answer;
+  }
+}
+
 test('an UPDATE that swaps the injected sidecar image is refused; one that leaves it alone is not', async () => {
   const name = unique('swap');
   assert.is((await createPod(namespace, simplePod(name))).status, 201);
   const pod = await storedPod(namespace, name);
   const [sidecar] = containersNamed(pod, 'pando-sidecar');
   const field = pod.spec.initContainers?.some((c: Obj) => c.name === 'pando-sidecar') ? 'initContainers' : 'containers';
-  const swapped = structuredClone(pod);
-  swapped.spec[field] = swapped.spec[field].map((c: Obj) => (c.name === 'pando-sidecar' ? { ...c, image: 'registry.example/not-pando:1' } : c));
-  const refused = await api.put(`${podsPath(namespace)}/${name}`, swapped);
+  const refused = await putSwapped(name, field);
   assert.is(refused.status, 403, JSON.stringify(refused.body).slice(0, 400));
   assert.match(refused.body.message, /pando-sidecar-unchanged.*may not be changed or removed/);
   const relabelled = await api.mergePatch(`${podsPath(namespace)}/${name}`, { metadata: { labels: { 'pandocore.xyz/protect': null, other: 'x' } } });
   assert.is(relabelled.status, 200, JSON.stringify(relabelled.body).slice(0, 400));
-  const after = await storedPod(namespace, name);
-  const stillSwapped = structuredClone(after);
-  stillSwapped.spec[field] = stillSwapped.spec[field].map((c: Obj) => (c.name === 'pando-sidecar' ? { ...c, image: 'registry.example/not-pando:1' } : c));
-  assert.is((await api.put(`${podsPath(namespace)}/${name}`, stillSwapped)).status, 403, 'not even once the protect label is gone');
+  assert.is((await putSwapped(name, field)).status, 403, 'not even once the protect label is gone');
   assert.is(containersNamed(await storedPod(namespace, name), 'pando-sidecar')[0].image, sidecar.image);
 });
 
