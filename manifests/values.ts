@@ -4,7 +4,7 @@
 import * as z from 'zod';
 import { ENV } from '../function/config';
 import { isObject } from '../function/pod';
-import { ImageSchema, NamespaceSchema, QuantitySchema, RenewBeforeDaysSchema } from '../function/schemas';
+import { DNS_SUBDOMAIN, ImageSchema, NamespaceSchema, QuantitySchema, RenewBeforeDaysSchema } from '../function/schemas';
 import { version } from '../package.json';
 
 type EnvName = keyof typeof ENV;
@@ -138,6 +138,7 @@ export const ValuesSchema = z
       .prefault({}),
     safetyNet: z.strictObject({ deny: z.boolean().default(false) }).prefault({}),
     namespace: z.strictObject({ create: z.boolean().default(false) }).prefault({}),
+    priorityClassName: z.union([z.literal(''), z.string().regex(DNS_SUBDOMAIN, 'must be a PriorityClass name such as "system-cluster-critical"')]).default(''),
     podSecurity: z.strictObject({ enforce: z.enum(['baseline', 'restricted']).default('restricted') }).prefault({}),
     networkPolicy: z
       .strictObject({
@@ -151,6 +152,13 @@ export const ValuesSchema = z
   .superRefine((v, ctx) => {
     // The chart's templates fail with the same sentences (templates/_helpers.tpl, pando.validate).
     if (v.maxReplicas < v.replicas) ctx.addIssue({ code: 'custom', path: ['maxReplicas'], message: `must be at least replicas (${v.replicas})` });
+    if (v.platform === 'openfaas' && v.priorityClassName !== '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['priorityClassName'],
+        message: 'an OpenFaaS Function has no such field; set it on the platform=deployment or knative installs',
+      });
+    }
     if (v.platform === 'openfaas' && !v.openfaas.adminOnlyNamespace) {
       ctx.addIssue({
         code: 'custom',

@@ -88,6 +88,30 @@ if (helmAvailable(test, 'the chart hardening')) {
     );
   });
 
+  test('priorityClassName: none by default; when set, on the webhook pods and the TLS Jobs; refused on OpenFaaS, which has no such field', () => {
+    const podSpecs = (objects: Obj[]) =>
+      objects.flatMap((o) =>
+        o.kind === 'Deployment' || o.kind === 'Job'
+          ? [o.spec.template.spec]
+          : o.kind === 'CronJob'
+            ? [o.spec.jobTemplate.spec.template.spec]
+            : o.kind === 'Service' && o.apiVersion?.startsWith('serving.knative.dev')
+              ? [o.spec.template.spec]
+              : [],
+      );
+    for (const platform of ['knative', 'deployment'] as const) {
+      const plain = podSpecs(render({ ...LICENSE, ...PLATFORMS[platform].values }));
+      assert.ok(plain.length >= 3, `${platform}: webhook, Job, CronJob`);
+      for (const spec of plain) assert.is(spec.priorityClassName, undefined, platform);
+      const set = podSpecs(render({ ...LICENSE, ...PLATFORMS[platform].values, priorityClassName: 'pando-critical' }));
+      for (const spec of set) assert.is(spec.priorityClassName, 'pando-critical', platform);
+    }
+    const openfaas = template({ ...LICENSE, ...PLATFORMS.openfaas.values, priorityClassName: 'pando-critical' });
+    assert.is.not(openfaas.code, 0);
+    assert.match(openfaas.stderr, /OpenFaaS Function has no such field/);
+    assert.is.not(template({ ...LICENSE, priorityClassName: 'Not A Name' }).code, 0, 'the values schema refuses a bad name');
+  });
+
   test('namespace.create: the release namespace enforces Pod Security restricted by default', () => {
     const namespace = find(render({ ...LICENSE, namespace: { create: true } }), 'Namespace');
     assert.is(namespace.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');

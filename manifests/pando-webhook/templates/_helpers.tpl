@@ -127,6 +127,9 @@ restartPolicy and the sidecar would block the pod as a plain init container. */}
 {{- end -}}
 {{- end -}}
 {{- if eq .Values.platform "openfaas" -}}
+{{- if .Values.priorityClassName -}}
+{{- fail "priorityClassName: an OpenFaaS Function has no such field; set it on the platform=deployment or knative installs" -}}
+{{- end -}}
 {{- if eq .Release.Namespace "openfaas-fn" -}}
 {{- fail "platform=openfaas: not in openfaas-fn, where whoever the OpenFaaS gateway lets deploy could run a function as the TLS setup account (which rewrites the webhook configuration) or mount the CA key and the serving key: install in a namespace only cluster admins deploy into (docs/deploy.md)" -}}
 {{- end -}}
@@ -146,6 +149,9 @@ metadata:
     {{- include "pando.labels" (list . "tls") | nindent 4 }}
 spec:
   serviceAccountName: {{ include "pando.tlsSetup" . }}
+  {{- with .Values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
   restartPolicy: Never
   securityContext:
     runAsNonRoot: true
