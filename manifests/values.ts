@@ -61,6 +61,8 @@ const Resources = (cpuRequest: string, memoryRequest: string, cpuLimit: string, 
 export const ROUTES = ['direct', 'knative-local-tls'] as const;
 export const AUTOSCALERS = ['kpa', 'hpa'] as const;
 export const PLATFORMS = ['knative', 'deployment', 'openfaas'] as const;
+/** A Prometheus duration such as 30s or 1m. */
+const DURATION = z.string().regex(/^[0-9]+(ms|s|m|h)$/, 'must be a Prometheus duration such as "30s"');
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
 const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 
@@ -138,6 +140,15 @@ export const ValuesSchema = z
       .prefault({}),
     safetyNet: z.strictObject({ deny: z.boolean().default(false) }).prefault({}),
     namespace: z.strictObject({ create: z.boolean().default(false) }).prefault({}),
+    metrics: z
+      .strictObject({
+        scrapeAnnotations: z.boolean().default(true),
+        scrapeNamespaces: z.array(NamespaceSchema).default([]),
+        serviceMonitor: z.strictObject({ enabled: z.boolean().default(false), interval: DURATION.default('30s') }).prefault({}),
+        podMonitor: z.strictObject({ enabled: z.boolean().default(false), interval: DURATION.default('30s') }).prefault({}),
+        dashboard: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+      })
+      .prefault({}),
     priorityClassName: z.union([z.literal(''), z.string().regex(DNS_SUBDOMAIN, 'must be a PriorityClass name such as "system-cluster-critical"')]).default(''),
     podSecurity: z.strictObject({ enforce: z.enum(['baseline', 'restricted']).default('restricted') }).prefault({}),
     networkPolicy: z

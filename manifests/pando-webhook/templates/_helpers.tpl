@@ -229,3 +229,12 @@ matchConditions:
   - name: not-injected-yet
     expression: {{ printf "!(has(object.metadata.annotations) && 'pandocore.xyz/status' in object.metadata.annotations && (%s).exists(c, %s))" (include "pando.sidecarsCel" "object") (include "pando.oursCel" .) | quote }}
 {{- end }}
+
+{{/* Where Prometheus finds the metrics when it scrapes pods by annotation (metrics.scrapeAnnotations). */}}
+{{- define "pando.scrapeAnnotations" -}}
+{{- if .Values.metrics.scrapeAnnotations -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: "8080"
+prometheus.io/path: /metrics
+{{- end -}}
+{{- end -}}
