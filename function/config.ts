@@ -6,7 +6,7 @@ import { ImageSchema, Mode, ModeSchema, NamespaceListSchema, NamespaceSchema, Ob
 /** A whole number given as an environment string. */
 export const intFrom = (schema: z.ZodNumber) => z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(schema);
 
-const listFrom = (schema: typeof NamespaceListSchema) =>
+const listFrom = (schema: typeof NamespaceListSchema | typeof ObjectNameListSchema) =>
   z
     .string()
     .transform((s) =>
@@ -16,6 +16,8 @@ const listFrom = (schema: typeof NamespaceListSchema) =>
         .filter((x) => x !== ''),
     )
     .pipe(schema);
+
+const ObjectNameListSchema = z.array(ObjectNameSchema);
 
 const booleanFrom = z.enum(['true', 'false'], 'must be true or false').transform((s) => s === 'true');
 
@@ -75,6 +77,11 @@ export const ENV = {
   PANDO_SIDECAR_MEMORY_REQUEST: { schema: QuantitySchema, default: DEFAULTS.resources.memoryRequest, help: 'sidecar memory request' },
   PANDO_SIDECAR_CPU_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.cpuLimit, help: 'sidecar CPU limit' },
   PANDO_SIDECAR_MEMORY_LIMIT: { schema: QuantitySchema, default: DEFAULTS.resources.memoryLimit, help: 'sidecar memory limit' },
+  PANDO_SIDECAR_IMAGE_PULL_SECRETS: {
+    schema: listFrom(ObjectNameListSchema),
+    default: '',
+    help: "comma-separated Secrets added to the pod's imagePullSecrets (when missing) so the node can pull the sidecar image",
+  },
   PANDO_SIDECAR_RESOURCE_OVERRIDES: {
     schema: booleanFrom,
     default: 'true',
@@ -108,6 +115,8 @@ export interface Config {
   readonly serviceAccount: string;
   readonly licenseSecret: { readonly name: string; readonly key: string };
   readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly cpuLimit: string; readonly memoryLimit: string };
+  /** Pull secrets of the sidecar image, added to the pod's imagePullSecrets. */
+  readonly imagePullSecrets: readonly string[];
   /** Whether the pod's sidecar resource annotations are honoured. */
   readonly resourceOverrides: boolean;
   readonly probe: { readonly port: number; readonly periodSeconds: number; readonly timeoutSeconds: number; readonly failureThreshold: number };
@@ -151,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined>, webhookVersi
       memoryLimit: v.PANDO_SIDECAR_MEMORY_LIMIT,
     },
     resourceOverrides: v.PANDO_SIDECAR_RESOURCE_OVERRIDES,
+    imagePullSecrets: v.PANDO_SIDECAR_IMAGE_PULL_SECRETS,
     probe: {
       port: v.PANDO_SIDECAR_HEALTH_PORT,
       periodSeconds: v.PANDO_PROBE_PERIOD_SECONDS,

@@ -9,7 +9,7 @@ import { Mode, MODES, ModeSchema } from './schemas';
 import { sidecarContainer, VolumeMount } from './sidecar';
 
 /** The spec fields an injection may change besides adding the sidecar (function/uninject.ts restores them). */
-export const RESTORABLE_SPEC_FIELDS = ['initContainers', 'shareProcessNamespace', 'serviceAccountName', 'resources'] as const;
+export const RESTORABLE_SPEC_FIELDS = ['initContainers', 'shareProcessNamespace', 'serviceAccountName', 'resources', 'imagePullSecrets'] as const;
 
 export interface Injection {
   pod: JsonObject;
@@ -42,6 +42,9 @@ export function inject(pod: JsonObject, config: Config, options: InjectOptions =
     if ('resources' in podResources) newSpec.resources = podResources.resources;
     warnings.push(podResources.warning);
   }
+
+  const pullSecrets = withPullSecrets(spec.imagePullSecrets, config.imagePullSecrets);
+  if (pullSecrets) newSpec.imagePullSecrets = pullSecrets;
 
   if (spec.hostPID === true) {
     warnings.push('pandocore: hostPID pod: shareProcessNamespace not set (the API server rejects both)');
@@ -112,3 +115,11 @@ function findTokenMount(containers: JsonObject[]): VolumeMount | undefined {
 }
 
 const short = (text: string, max: number) => JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** The pod's imagePullSecrets with the sidecar's added, each once; undefined when none is missing. */
+function withPullSecrets(current: unknown, names: readonly string[]): JsonObject[] | undefined {
+  const list = Array.isArray(current) ? (current as unknown[]) : [];
+  const present = new Set(list.map((s) => (isObject(s) ? s.name : undefined)));
+  const missing = names.filter((name) => !present.has(name));
+  return missing.length ? [...(list as JsonObject[]), ...missing.map((name) => ({ name }))] : undefined;
+}

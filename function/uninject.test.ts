@@ -50,6 +50,21 @@ for (const [shape, config] of shapes) {
   });
 }
 
+test("the sidecar's pull secrets: added once each, after the pod's own, and taken back out by uninject", () => {
+  const config = { ...defaultConfig, imagePullSecrets: ['regcred', 'mirror'] };
+  const own = pod({ imagePullSecrets: [{ name: 'app-pull' }, { name: 'regcred' }] });
+  const injected = inject(own, config).pod as Obj;
+  assert.equal(injected.spec.imagePullSecrets, [{ name: 'app-pull' }, { name: 'regcred' }, { name: 'mirror' }]);
+  assert.equal(uninject(injected), own);
+  const bare = pod();
+  const added = inject(bare, config).pod as Obj;
+  assert.equal(added.spec.imagePullSecrets, [{ name: 'regcred' }, { name: 'mirror' }]);
+  assert.equal(uninject(added), bare);
+  assert.is((inject(bare, defaultConfig).pod as Obj).spec.imagePullSecrets, undefined, 'none configured: none added');
+  const answer = admit(reviewFor(admittedPod(bare, 'shop')), config);
+  assert.ok(answer.ok && JSON.parse(Buffer.from(answer.review.response.patch!, 'base64').toString()).some((op: Obj) => op.path === '/spec/imagePullSecrets'));
+});
+
 test('a pod without our status annotation is not ours: undefined, even with a container named pando-sidecar', () => {
   assert.is(uninject(pod()), undefined);
   assert.is(

@@ -27,6 +27,7 @@ export const VALUE_OF_ENV: Record<EnvName, string | null> = {
   PANDO_SIDECAR_HEALTH_PORT: 'sidecar.healthPort',
   PANDO_SIDECAR_UID: 'sidecar.uid',
   PANDO_SIDECAR_RESOURCE_OVERRIDES: 'sidecar.resourceOverrides',
+  PANDO_SIDECAR_IMAGE_PULL_SECRETS: 'sidecar.imagePullSecrets',
   PANDO_PROBE_PERIOD_SECONDS: 'sidecar.probe.periodSeconds',
   PANDO_PROBE_TIMEOUT_SECONDS: 'sidecar.probe.timeoutSeconds',
   PANDO_PROBE_FAILURE_THRESHOLD: 'sidecar.probe.failureThreshold',
@@ -84,6 +85,7 @@ export const ValuesSchema = z
         healthPort: field('PANDO_SIDECAR_HEALTH_PORT'),
         uid: field('PANDO_SIDECAR_UID'),
         resourceOverrides: z.boolean().default(true),
+        imagePullSecrets: field('PANDO_SIDECAR_IMAGE_PULL_SECRETS'),
         resources: z
           .strictObject({
             requests: z.strictObject({ cpu: field('PANDO_SIDECAR_CPU_REQUEST'), memory: field('PANDO_SIDECAR_MEMORY_REQUEST') }).prefault({}),

@@ -22,7 +22,8 @@ test('every environment variable is in the configuration table with its Helm val
     const value = VALUE_OF_ENV[name as keyof typeof ENV];
     if (value === null) assert.match(row!, /release namespace/, `${name}: set from the release namespace`);
     else assert.ok(row!.includes(`\`${value}\``), `${name}: Helm value ${value} missing`);
-    assert.ok(row!.includes(`\`${spec.default}\``), `${name}: default ${spec.default} missing`);
+    const shown = spec.default === '' ? '(empty)' : `\`${spec.default}\``;
+    assert.ok(row!.includes(shown), `${name}: default ${shown} missing`);
   }
 });
 

@@ -81,6 +81,7 @@ PANDO_SIDECAR_MEMORY_LIMIT: {{ .Values.sidecar.resources.limits.memory | quote }
 PANDO_SIDECAR_HEALTH_PORT: {{ .Values.sidecar.healthPort | quote }}
 PANDO_SIDECAR_UID: {{ .Values.sidecar.uid | quote }}
 PANDO_SIDECAR_RESOURCE_OVERRIDES: {{ .Values.sidecar.resourceOverrides | quote }}
+PANDO_SIDECAR_IMAGE_PULL_SECRETS: {{ join "," .Values.sidecar.imagePullSecrets | quote }}
 PANDO_PROBE_PERIOD_SECONDS: {{ .Values.sidecar.probe.periodSeconds | quote }}
 PANDO_PROBE_TIMEOUT_SECONDS: {{ .Values.sidecar.probe.timeoutSeconds | quote }}
 PANDO_PROBE_FAILURE_THRESHOLD: {{ .Values.sidecar.probe.failureThreshold | quote }}
