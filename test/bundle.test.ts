@@ -39,7 +39,9 @@ test('the production bundle leaves out the framework, Express and the zod locale
     assert.equal(found, [], `${banned} is in the bundle`);
   }
   const bytes = result.outputFiles!.find((f) => f.path.endsWith('serve.js'))!.contents.length;
-  assert.ok(bytes < 200_000, `the bundle is ${bytes} bytes`);
+  // About 125 KB before the metrics, 200 KB with prom-client and its dependencies; the framework
+  // and zod's locales had made it 486 KB.
+  assert.ok(bytes < 240_000, `the bundle is ${bytes} bytes`);
 });
 
 test.run();
