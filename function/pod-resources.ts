@@ -6,7 +6,7 @@
 import { isObject, JsonObject } from './pod';
 import { formatQuantity, parseQuantity } from './quantity';
 
-export interface SidecarResources {
+export interface ContainerResources {
   requests?: Record<string, unknown>;
   limits?: Record<string, unknown>;
 }
@@ -14,7 +14,7 @@ export interface SidecarResources {
 type Shifted = { resources: JsonObject; changes: string[] } | { bad: string } | undefined;
 
 /** Adds (sign 1) or takes back (sign -1) the sidecar's amounts of what the pod declares. */
-function shift(podResources: unknown, sidecar: SidecarResources, sign: 1n | -1n): Shifted {
+function shift(podResources: unknown, sidecar: ContainerResources, sign: 1n | -1n): Shifted {
   if (!isObject(podResources)) return undefined;
   const shifted: JsonObject = { ...podResources };
   const changes: string[] = [];
@@ -42,7 +42,7 @@ function shift(podResources: unknown, sidecar: SidecarResources, sign: 1n | -1n)
 export type Raised = { resources: JsonObject; warning: string } | { warning: string };
 
 /** The pod's spec.resources raised by the sidecar's, or undefined when the pod declares none of them. */
-export function raiseForSidecar(podResources: unknown, sidecar: SidecarResources): Raised | undefined {
+export function raiseForSidecar(podResources: unknown, sidecar: ContainerResources): Raised | undefined {
   const raised = shift(podResources, sidecar, 1n);
   if (!raised) return undefined;
   if ('bad' in raised) return { warning: `pandocore: ${raised.bad} is not a quantity; left as is` };
@@ -50,7 +50,7 @@ export function raiseForSidecar(podResources: unknown, sidecar: SidecarResources
 }
 
 /** The pod's spec.resources as they were before an injected sidecar of these resources was counted in. */
-export function lowerForSidecar(podResources: unknown, sidecar: SidecarResources): JsonObject | undefined {
+export function lowerForSidecar(podResources: unknown, sidecar: ContainerResources): JsonObject | undefined {
   const lowered = shift(podResources, sidecar, -1n);
   return lowered && 'resources' in lowered ? lowered.resources : undefined;
 }

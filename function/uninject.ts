@@ -6,7 +6,7 @@
 // out; the other fields it may have set stay.
 import { RESTORABLE_SPEC_FIELDS } from './inject';
 import { annotationOf, isObject, JsonObject, SIDECAR_NAME, STATUS_ANNOTATION } from './pod';
-import { lowerForSidecar, type SidecarResources } from './pod-resources';
+import { lowerForSidecar, type ContainerResources } from './pod-resources';
 
 /** The pod without our injection, or undefined when the pod carries no injection of ours. */
 export function uninject(pod: JsonObject): JsonObject | undefined {
@@ -24,7 +24,7 @@ export function uninject(pod: JsonObject): JsonObject | undefined {
     if (!ours) continue;
     newSpec[list] = containers.filter((c) => c !== ours);
     if (!('resources' in restore) && isObject(ours.resources)) {
-      const lowered = lowerForSidecar(spec.resources, ours.resources as SidecarResources);
+      const lowered = lowerForSidecar(spec.resources, ours.resources as ContainerResources);
       if (lowered) newSpec.resources = lowered;
     }
   }

@@ -183,57 +183,48 @@ export function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-/** Chains of ours in each table of each iptables backend ("backend table chain"). */
-export function ourChains(): string[] {
-  const found: string[] = [];
+/** Each table of each iptables backend that answers, with its iptables-save lines. */
+function* savedTables(): Generator<{ backend: string; table: string; lines: string[] }> {
   for (const backend of ['iptables', 'iptables-legacy']) {
     for (const table of TABLES) {
       const save = run(`${backend}-save`, ['-t', table]);
-      if (save.code !== 0) continue;
-      for (const line of save.stdout.split('\n')) {
-        const chain = /^:(\S+)/.exec(line)?.[1];
-        if (chain && OUR_CHAIN.test(chain)) found.push(`${backend} ${table} ${chain}`);
-      }
+      if (save.code === 0) yield { backend, table, lines: save.stdout.split('\n') };
     }
   }
-  return found;
+}
+
+const chainsOf = (lines: string[]) =>
+  lines.map((line) => /^:(\S+)/.exec(line)?.[1]).filter((chain): chain is string => Boolean(chain && OUR_CHAIN.test(chain)));
+
+/** Chains of ours in each table of each iptables backend ("backend table chain"). */
+export function ourChains(): string[] {
+  return [...savedTables()].flatMap(({ backend, table, lines }) => chainsOf(lines).map((chain) => `${backend} ${table} ${chain}`));
 }
 
 /** Rules of ours left in the built-in chains (jumps to our chains), as iptables-save prints them. */
 export function ourRules(): string[] {
-  const found: string[] = [];
-  for (const backend of ['iptables', 'iptables-legacy']) {
-    for (const table of TABLES) {
-      const save = run(`${backend}-save`, ['-t', table]);
-      if (save.code !== 0) continue;
-      for (const line of save.stdout.split('\n')) {
-        if (/^-A /.test(line) && / -j (KUBE-|CNI-|PANDO-NODE-)/.test(line) && !OUR_CHAIN.test(line.split(' ')[1])) found.push(`${backend} ${table} ${line}`);
-      }
-    }
-  }
-  return found;
+  return [...savedTables()].flatMap(({ backend, table, lines }) =>
+    lines
+      .filter((line) => /^-A /.test(line) && / -j (KUBE-|CNI-|PANDO-NODE-)/.test(line) && !OUR_CHAIN.test(line.split(' ')[1]))
+      .map((line) => `${backend} ${table} ${line}`),
+  );
 }
 
 function removeChains() {
-  for (const backend of ['iptables', 'iptables-legacy']) {
-    for (const table of TABLES) {
-      const save = run(`${backend}-save`, ['-t', table]);
-      if (save.code !== 0) continue;
-      const lines = save.stdout.split('\n');
-      const chains = lines.map((line) => /^:(\S+)/.exec(line)?.[1]).filter((chain): chain is string => Boolean(chain && OUR_CHAIN.test(chain)));
-      if (chains.length === 0) continue;
-      // Jumps from the built-in chains first, then every rule of ours, then the chains.
-      const jumps = lines.filter((line) => /^-A /.test(line) && !OUR_CHAIN.test(line.split(' ')[1]) && chains.some((c) => line.includes(` -j ${c}`)));
-      const restore = [
-        `*${table}`,
-        ...jumps.map((line) => line.replace(/^-A /, '-D ')),
-        ...chains.map((c) => `-F ${c}`),
-        ...chains.map((c) => `-X ${c}`),
-        'COMMIT',
-        '',
-      ].join('\n');
-      must(`${backend}-restore`, ['--noflush'], restore);
-    }
+  for (const { backend, table, lines } of savedTables()) {
+    const chains = chainsOf(lines);
+    if (chains.length === 0) continue;
+    // Jumps from the built-in chains first, then every rule of ours, then the chains.
+    const jumps = lines.filter((line) => /^-A /.test(line) && !OUR_CHAIN.test(line.split(' ')[1]) && chains.some((c) => line.includes(` -j ${c}`)));
+    const restore = [
+      `*${table}`,
+      ...jumps.map((line) => line.replace(/^-A /, '-D ')),
+      ...chains.map((c) => `-F ${c}`),
+      ...chains.map((c) => `-X ${c}`),
+      'COMMIT',
+      '',
+    ].join('\n');
+    must(`${backend}-restore`, ['--noflush'], restore);
   }
 }
 
