@@ -18,12 +18,15 @@ export const RESOURCE_ANNOTATIONS = {
   'pandocore.xyz/sidecar-memory-limit': ['limits', 'memory'],
 } as const;
 
+/** The sidecar's requests and limits as the operator configured them. */
+export const configuredResources = (config: Config): SidecarResources => ({
+  requests: { cpu: config.resources.cpuRequest, memory: config.resources.memoryRequest },
+  limits: { cpu: config.resources.cpuLimit, memory: config.resources.memoryLimit },
+});
+
 /** The sidecar's requests and limits for this pod: the configured ones, with the pod's valid overrides. */
 export function sidecarResources(pod: unknown, config: Config, warnings: string[]): SidecarResources {
-  const configured: SidecarResources = {
-    requests: { cpu: config.resources.cpuRequest, memory: config.resources.memoryRequest },
-    limits: { cpu: config.resources.cpuLimit, memory: config.resources.memoryLimit },
-  };
+  const configured = configuredResources(config);
   const given = Object.entries(RESOURCE_ANNOTATIONS)
     .map(([annotation, [field, resource]]) => ({ annotation, field, resource, value: annotationOf(pod, annotation) }))
     .filter((o): o is typeof o & { value: string } => o.value !== undefined);

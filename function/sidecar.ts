@@ -2,7 +2,7 @@
 import type { Config } from './config';
 import type { Mode } from './schemas';
 import { SIDECAR_NAME } from './pod';
-import type { SidecarResources } from './overrides';
+import { configuredResources, type SidecarResources } from './overrides';
 
 export interface VolumeMount {
   name: string;
@@ -52,8 +52,3 @@ export function sidecarContainer(config: Config, mode: Mode, tokenMount?: Volume
     ...(tokenMount ? { volumeMounts: [tokenMount] } : {}),
   };
 }
-
-const configuredResources = (config: Config): SidecarResources => ({
-  requests: { cpu: config.resources.cpuRequest, memory: config.resources.memoryRequest },
-  limits: { cpu: config.resources.cpuLimit, memory: config.resources.memoryLimit },
-});

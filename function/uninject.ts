@@ -1,9 +1,9 @@
 // uninject(pod): the pod as it was before inject(), from what the status annotation recorded:
 // the sidecar removed, each spec field the injection changed given its old value back (or
-// removed), the status annotation removed. The "default" account is recorded as absent (the API
-// server sets it again), so a pod stored by the API server comes back without it. Pure, like inject(). An injection recorded before
-// the restore record existed gets the sidecar, the annotation and the pod-level resources back
-// out; the other fields it may have set stay.
+// removed), the status annotation removed. Pure, like inject(). The "default" account is
+// recorded as absent (the API server sets it again), so a pod stored by the API server comes back
+// without it. An injection recorded before the restore record existed gets the sidecar, the
+// annotation and the pod-level resources back out; the other fields it may have set stay.
 import { RESTORABLE_SPEC_FIELDS } from './inject';
 import { annotationOf, isObject, JsonObject, SIDECAR_NAME, STATUS_ANNOTATION } from './pod';
 import { lowerForSidecar, type ContainerResources } from './pod-resources';
