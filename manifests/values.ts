@@ -126,6 +126,7 @@ export const ValuesSchema = z
     webhook: z
       .strictObject({
         timeoutSeconds: count(1, 10).default(5),
+        scope: z.enum(['enabled', 'all']).default('enabled'),
         route: z.enum(ROUTES).default('direct'),
         knativeLocalCaSecret: z
           .string()

@@ -297,18 +297,26 @@ if (helmAvailable(test, 'the chart rendered by helm')) {
         assert.is(hook.matchConditions.length, 1);
       }
       const [labelled, listed] = find(objects, 'MutatingWebhookConfiguration').webhooks;
-      assert.equal(
-        labelled.namespaceSelector.matchExpressions,
-        [
-          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set([...values.excludedNamespaces, 'pando-system'])] },
-          { key: 'pandocore.xyz/enabled', operator: 'In', values: ['true'] },
-        ],
-        name,
-      );
+      const notExcluded = { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...new Set([...values.excludedNamespaces, 'pando-system'])] };
+      if (values.webhook.scope === 'all') {
+        // Every namespace not excluded, as the original instructions assume: one webhook, no label.
+        assert.equal(labelled.namespaceSelector.matchExpressions, [notExcluded], name);
+        assert.is(listed, undefined, name);
+        continue;
+      }
+      assert.equal(labelled.namespaceSelector.matchExpressions, [notExcluded, { key: 'pandocore.xyz/enabled', operator: 'In', values: ['true'] }], name);
       if (values.namespaces.length)
         assert.equal(listed.namespaceSelector.matchExpressions, [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: values.namespaces }]);
       else assert.is(listed, undefined);
     }
+  });
+
+  test('platform=deployment: each webhook pod keeps serving 5 s after it is told to stop (preStop), within its grace period', () => {
+    const deployment = find(byName('platform=deployment').objects, 'Deployment');
+    const spec = deployment.spec.template.spec;
+    assert.equal(spec.containers[0].lifecycle, { preStop: { sleep: { seconds: 5 } } });
+    const drain = Number(spec.containers[0].env.find((e: Obj) => e.name === 'PANDO_DRAIN_TIMEOUT_SECONDS')?.value ?? 25);
+    assert.ok(spec.terminationGracePeriodSeconds > 5 + drain, `grace ${spec.terminationGracePeriodSeconds} s > preStop 5 s + drain ${drain} s`);
   });
 
   test('namespaces=[...]: each listed namespace gets its account, RoleBinding and license Secret', () => {

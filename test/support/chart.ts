@@ -99,5 +99,6 @@ export const VARIANTS: Record<string, Obj> = {
   'platform=openfaas': { platform: 'openfaas', openfaas: { adminOnlyNamespace: true } },
   'networkPolicy.enabled=false': { networkPolicy: { enabled: false } },
   'namespaces=[team-a,team-b]': { namespaces: ['team-a', 'team-b'] },
+  'webhook.scope=all': { webhook: { scope: 'all' }, namespaces: ['team-a'] },
   'license.create=false': { license: { create: false }, licenseKey: '' },
 };

@@ -187,6 +187,17 @@ spec:
         {{- include "pando.containerSecurityContext" . | nindent 8 }}
 {{- end }}
 
+{{/* The sidecar images the safety net accepts, as a CEL list: the configured one and, after an
+upgrade, the one the installed policy accepted before: until the webhook's rollout is over (and
+old pods drained), old webhook pods still inject it. Without a cluster (helm template), one. */}}
+{{- define "pando.acceptedImagesCel" -}}
+{{- $images := list .Values.sidecar.image -}}
+{{- $installed := lookup "admissionregistration.k8s.io/v1" "ValidatingAdmissionPolicy" "" "pando-sidecar-required" -}}
+{{- $previous := dig "metadata" "annotations" "pandocore.xyz/sidecar-image" "" $installed -}}
+{{- if $previous }}{{ $images = append $images $previous | uniq }}{{ end -}}
+[{{ range $i, $image := $images }}{{ if $i }}, {{ end }}{{ squote $image }}{{ end }}]
+{{- end -}}
+
 {{/* CEL: the pando-sidecar containers of a pod (call with "object" or "oldObject"), as a
 container or a native sidecar init container. */}}
 {{- define "pando.sidecarsCel" -}}
@@ -196,7 +207,7 @@ container or a native sidecar init container. */}}
 {{/* CEL, of a container c: the sidecar as this release injects it, the configured image with
 the license from the configured Secret key. A container merely named pando-sidecar is not. */}}
 {{- define "pando.oursCel" -}}
-c.image == {{ squote .Values.sidecar.image }} && has(c.env) && c.env.exists(e, e.name == 'PANDO_LICENSE_KEY' && has(e.valueFrom) && has(e.valueFrom.secretKeyRef) && e.valueFrom.secretKeyRef.name == {{ squote .Values.license.secretName }} && e.valueFrom.secretKeyRef.key == {{ squote .Values.license.secretKey }})
+c.image in {{ include "pando.acceptedImagesCel" . }} && has(c.env) && c.env.exists(e, e.name == 'PANDO_LICENSE_KEY' && has(e.valueFrom) && has(e.valueFrom.secretKeyRef) && e.valueFrom.secretKeyRef.name == {{ squote .Values.license.secretName }} && e.valueFrom.secretKeyRef.key == {{ squote .Values.license.secretKey }})
 {{- end }}
 
 {{/* What both webhooks of the configuration share; each adds its name and namespaceSelector. */}}
