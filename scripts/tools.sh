@@ -47,7 +47,7 @@ done
 # Each is built by `tool_build_NAME`, whose text (and its helpers') is part of its key.
 tools=(
   "etcd|ETCD_VERSION|go.mod go.sum cmd/etcd/*.go"
-  "kube-apiserver|KUBERNETES_VERSION|go.mod go.sum cmd/kube-apiserver/*.go"
+  "kube-apiserver|KUBERNETES_VERSION|go.mod go.sum"
   "kube-controller-manager|KUBERNETES_VERSION|go.mod go.sum"
   "kubectl|KUBERNETES_VERSION|go.mod go.sum"
   "kubelet|KUBERNETES_VERSION|go.mod go.sum"
@@ -71,7 +71,7 @@ go_install() { # go_install NAME MODULE_PATH@VERSION [LDFLAGS]: into $out
 k8s_build() { go build -trimpath -ldflags "-s -w $version_flags" -o "$out/$1" "k8s.io/kubernetes/cmd/$1"; }
 
 tool_build_etcd() { go build -trimpath -ldflags "-s -w" -o "$out/etcd" ./cmd/etcd; }
-tool_build_kube-apiserver() { go build -trimpath -ldflags "-s -w $version_flags" -o "$out/kube-apiserver" ./cmd/kube-apiserver; }
+tool_build_kube-apiserver() { k8s_build kube-apiserver; }
 tool_build_kube-controller-manager() { k8s_build kube-controller-manager; }
 tool_build_kubectl() { k8s_build kubectl; }
 tool_build_kubelet() { k8s_build kubelet; }
