@@ -1,10 +1,12 @@
 // npm run e2e: brings up a local cluster of its own (etcd, kube-apiserver, the controllers, a node
 // with containerd, kubelet, kube-proxy, kube-scheduler and CoreDNS, the webhook installed as a user
-// installs it), runs the suites in e2e/suite against it with uvu, takes it down again, and then
-// runs e2e/after-down: nothing of the cluster is left on the host. Ends with the runner's
-// "N passed, N failed" line (both runs counted).
+// installs it and run by the node), runs the suites in e2e/suite against it with uvu and takes it
+// down; then e2e/release, whose suite brings up a cluster of its own for the Helm lifecycle (one
+// node per machine, so after the first is down); then e2e/after-down: nothing of either cluster is
+// left on the host. Ends with the runner's "N passed, N failed" line (every run counted). An
+// optional filter (a regex on the test file's path under its root) picks the suites.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { down, readState, up } from './harness/cluster';
@@ -30,6 +32,12 @@ async function runSuites(root: string, filter: string | undefined, env: NodeJS.P
   return { code, passed: Number(counts?.[1] ?? 0), failed: counts ? Number(counts[2]) : 1 };
 }
 
+/** Whether the filter picks any test file under root (the runner fails a run of none). */
+function picks(root: string, filter: string | undefined): boolean {
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.js'));
+  return files.some((file) => !filter || new RegExp(filter).test(file));
+}
+
 async function main(): Promise<number> {
   const dir = process.env.PANDO_E2E_DIR ?? mkdtempSync(join(tmpdir(), 'pando-e2e-'));
   const started = Date.now();
@@ -37,18 +45,23 @@ async function main(): Promise<number> {
   const filter = process.argv[2];
   const before = `${dir}.host-before.json`;
   const totals = { passed: 0, failed: 0 };
-  let code = 1;
+  let code = 0;
+  const count = (run: { code: number; passed: number; failed: number }) => {
+    totals.passed += run.passed;
+    totals.failed += run.failed;
+    if (run.code !== 0) code = 1;
+  };
+  writeFileSync(before, JSON.stringify(hostSnapshot()));
   try {
-    writeFileSync(before, JSON.stringify(hostSnapshot()));
-    await up({ dir, say, node: true });
-    say(`cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const suites = await runSuites(join(__dirname, 'suite'), filter, { PANDO_E2E_DIR: dir });
-    totals.passed += suites.passed;
-    totals.failed += suites.failed;
-    code = suites.code;
+    if (picks(join(__dirname, 'suite'), filter)) {
+      await up({ dir, say });
+      say(`cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      count(await runSuites(join(__dirname, 'suite'), filter, { PANDO_E2E_DIR: dir }));
+    }
   } catch (error) {
     console.error(`e2e: ${(error as Error).message}`);
     totals.failed += 1;
+    code = 1;
   } finally {
     if (!process.env.PANDO_E2E_KEEP) {
       const state = readState(dir);
@@ -61,10 +74,11 @@ async function main(): Promise<number> {
     }
   }
   if (!process.env.PANDO_E2E_KEEP) {
-    const after = await runSuites(join(__dirname, 'after-down'), undefined, { PANDO_E2E_DIR: dir, PANDO_E2E_HOST_BEFORE: before });
-    totals.passed += after.passed;
-    totals.failed += after.failed;
-    if (after.code !== 0) code = 1;
+    if (picks(join(__dirname, 'release'), filter)) {
+      say('the release suite: a cluster of its own');
+      count(await runSuites(join(__dirname, 'release'), filter, {}));
+    }
+    count(await runSuites(join(__dirname, 'after-down'), undefined, { PANDO_E2E_DIR: dir, PANDO_E2E_HOST_BEFORE: before }));
   }
   rmSync(before, { force: true });
   rmSync(`${dir}.state.json`, { force: true });

@@ -49,7 +49,21 @@ test('one layer holding the program, a config whose diff_id is the layer, a mani
 test('the same program gives the same archive (no timestamps), and image names say they are local', () => {
   const binary = Buffer.from('program');
   assert.ok(imageArchive('pando.local/x:dev', 'x', binary).equals(imageArchive('pando.local/x:dev', 'x', binary)));
-  for (const name of Object.values(STANDIN_IMAGES)) assert.match(name, /^pando\.local\/[a-z-]+:dev$/);
+  for (const name of Object.values(STANDIN_IMAGES)) assert.match(name, /^pando\.local\/[a-z-]+:(dev|next)$/);
+});
+
+test('two tags of one program are two images: the node reports each by its own name', () => {
+  const binary = Buffer.from('program');
+  const config = (name: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pando-standin-'));
+    try {
+      untar(imageArchive(name, 'x', binary), dir);
+      return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))[0].Config;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  assert.is.not(config(STANDIN_IMAGES.sidecar), config(STANDIN_IMAGES.sidecarNext));
 });
 
 test.run();

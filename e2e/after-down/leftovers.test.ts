@@ -19,9 +19,19 @@ test('the cluster had a node (else there is nothing to check)', () => {
   assert.ok(Object.values(state.node!.pids).every(Boolean), JSON.stringify(state.node!.pids));
 });
 
+/** Alive and still ours: its command line names the cluster dir (a pid may be reused since). */
+function ours(pid: number | undefined): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    return false;
+  }
+}
+
 test('no process of the cluster runs: control plane, node, pod shims', () => {
   const pids = { ...state.pids, ...state.node?.pids };
-  const alive = Object.entries(pids).filter(([, pid]) => isAlive(pid));
+  const alive = Object.entries(pids).filter(([, pid]) => ours(pid));
   assert.equal(alive, []);
   assert.equal(shimPids(`${state.node?.dir}/containerd/containerd.sock`), []);
 });

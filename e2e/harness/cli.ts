@@ -13,7 +13,7 @@ async function main(command: string | undefined): Promise<number> {
     case 'up': {
       const started = Date.now();
       // The README's demo pod gets a sidecar this node can run: the stand-in, set as a user sets an image.
-      const state = await up({ dir, say, node: true, helmSet: [`sidecar.image=${STANDIN_IMAGES.sidecar}`] });
+      const state = await up({ dir, say, helmSet: [`sidecar.image=${STANDIN_IMAGES.sidecar}`] });
       const relative = state.kubeconfig.startsWith(`${REPO}/`) ? state.kubeconfig.slice(REPO.length + 1) : state.kubeconfig;
       console.log(
         [

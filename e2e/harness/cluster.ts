@@ -1,16 +1,17 @@
-// The local control plane: etcd and kube-apiserver on loopback, the install applied as a user
-// applies it, the TLS setup program run with its own ServiceAccount's token, and the webhook
-// served by the image's command (node dist/serve.js), reached by the API server through the
-// MutatingWebhookConfiguration's service reference (see e2e/tools/cmd/kube-apiserver).
+// The local cluster: etcd, kube-apiserver and kube-controller-manager as host processes, a node
+// (node.ts) that runs every pod, the image `npm run image` built imported into it, and the chart
+// installed as a user installs it. The TLS setup Job and the webhook run as pods of that image;
+// the API server reaches the webhook through its Service's ClusterIP (kube-proxy's rules).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { apiClient, ok, type Api } from './api';
-import { containerEnv, envOf, platformOf } from '../../cli/install';
+import { apiClient, type Api } from './api';
+import { envOf, platformOf } from '../../cli/install';
+import { ARCHIVE, buildImage, IMAGE } from '../../scripts/image';
 import { NETWORK, readJournal, restoreHost } from './host';
-import { nodeAlive, nodeStatusLines, prepareNode, startNode, stopNode, type NodeState } from './node';
+import { importImages, nodeAlive, nodeStatusLines, prepareNode, startNode, stopNode, type NodeState } from './node';
 import { writePki } from './pki';
 import { freePort, isAlive, startDaemon, stopPid, waitFor } from './processes';
 import { REPO, toolsDir } from './tools';
@@ -31,9 +32,9 @@ export interface ClusterState {
   adminToken: string;
   /** Extra helm --set arguments of the install (platform=deployment ...). */
   helmSet: string[];
-  ports: { etcdClient: number; etcdPeer: number; apiserver: number; webhookHttp: number; webhookHttps: number };
-  pids: { etcd?: number; apiserver?: number; controllerManager?: number; webhook?: number };
-  /** The node (containerd, kubelet, kube-proxy, scheduler, CoreDNS), if this cluster has one. */
+  ports: { etcdClient: number; etcdPeer: number; apiserver: number };
+  pids: { etcd?: number; apiserver?: number; controllerManager?: number };
+  /** The node (containerd, kubelet, kube-proxy, scheduler, CoreDNS): it runs every pod, the webhook's too. */
   node?: NodeState;
 }
 
@@ -101,17 +102,15 @@ async function startEtcd(state: ClusterState) {
 }
 
 async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>) {
-  const env = { ...process.env, PANDO_SERVICE_ROUTES: `${SYSTEM_NAMESPACE}/${WEBHOOK_SERVICE}=127.0.0.1:${state.ports.webhookHttps}` };
   state.pids.apiserver = startDaemon(
     join(state.tools, 'kube-apiserver'),
     [
       `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
       `--secure-port=${state.ports.apiserver}`,
-      ...(state.node
-        ? // On the node's bridge, so pods reach it through the kubernetes Service (10.96.0.1).
-          [`--bind-address=${NETWORK.nodeIp}`, `--advertise-address=${NETWORK.nodeIp}`, '--endpoint-reconciler-type=lease']
-        : // The endpoint reconciler refuses a loopback address; no pod runs to read the kubernetes Service.
-          ['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none']),
+      // On the node's bridge, so pods reach it through the kubernetes Service (10.96.0.1).
+      `--bind-address=${NETWORK.nodeIp}`,
+      `--advertise-address=${NETWORK.nodeIp}`,
+      '--endpoint-reconciler-type=lease',
       // kubectl logs and exec: the kubelet serves on the node IP and checks this client certificate.
       '--kubelet-preferred-address-types=InternalIP',
       `--kubelet-client-certificate=${pki.kubeletClientCertFile}`,
@@ -126,14 +125,13 @@ async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeo
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
       `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
-      // Routed to the node's bridge, where kube-proxy serves them (the webhook is still resolved to loopback).
+      // Routed to the node's bridge; kube-proxy's rules send the webhook's Service to its pods.
       `--service-cluster-ip-range=${NETWORK.serviceCidr}`,
       '--allow-privileged=true',
       '--profiling=false',
       '--v=1',
     ],
     join(state.dir, 'logs', 'kube-apiserver.log'),
-    env,
   );
   saveState(state);
   await waitForApi(state, 'kube-apiserver', '/readyz', 90_000, state.pids.apiserver);
@@ -246,89 +244,68 @@ export function helmOk(state: ClusterState, args: string[]): string {
 
 const tlsJobName = (state: ClusterState): string | undefined => tlsJobOf(installedDocuments(state))?.metadata.name;
 
+/** Both webhook pods, as the node runs them: Deployment pando-webhook of the release. */
+export const WEBHOOK_DEPLOYMENT = 'pando-webhook';
+const WEBHOOK_PODS = 'app.kubernetes.io/name=pando-webhook,app.kubernetes.io/component=webhook';
+
 /**
- * helm upgrade --reuse-values with these --set values, then what the cluster does next: a TLS
- * setup Job of a new name is a new Job, which the Job controller runs (one of the same name does
- * not run again), and the Secret volume follows.
+ * helm upgrade --reuse-values with these --set values, as an operator runs it, then what the
+ * cluster does next on its own: a TLS setup Job of a new name runs, and a changed pod template
+ * rolls the webhook's pods.
  */
 export async function helmUpgrade(state: ClusterState, set: string[]) {
-  const before = tlsJobName(state);
   helmOk(state, ['upgrade', RELEASE, CHART, '-n', SYSTEM_NAMESPACE, '--reuse-values', ...set.flatMap((s) => ['--set', s])]);
-  const after = tlsJobName(state);
-  if (after === undefined || after === before) return;
-  const setup = runTlsSetup(state);
-  if (setup.code !== 0) throw new Error(`TLS setup after the upgrade failed:\n${setup.stdout}${setup.stderr}`);
-  await reportTlsSetupSucceeded(state);
-  await syncTlsFiles(state);
+  await waitForWebhook(state);
 }
 
-/**
- * What the kubelet reports when the TLS setup pod's container exits 0. The harness ran that pod's
- * command itself (runTlsSetup), with the pod's env and account, so it writes the pod's status the
- * way the kubelet would; the real Job controller then completes the Job.
- */
-export async function reportTlsSetupSucceeded(state: ClusterState) {
+/** The TLS setup Job of the release complete, and the webhook's rollout done with every pod ready. */
+export async function waitForWebhook(state: ClusterState) {
   const job = tlsJobName(state);
-  if (!job) return;
-  let pod: Obj | undefined;
-  const podsOf = () =>
-    JSON.parse(kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', `batch.kubernetes.io/job-name=${job}`, '-o', 'json'])).items as Obj[];
-  await waitFor(`the Job controller's pod of ${job}`, async () => Boolean((pod = podsOf()[0])), 30_000);
-  const now = new Date().toISOString();
-  const container = pod!.spec.containers[0];
-  const status = {
-    phase: 'Succeeded',
-    startTime: now,
-    conditions: [
-      { type: 'Initialized', status: 'True', lastTransitionTime: now },
-      { type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now },
-      { type: 'ContainersReady', status: 'False', reason: 'PodCompleted', lastTransitionTime: now },
-      { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
-    ],
-    containerStatuses: [
-      {
-        name: container.name,
-        image: container.image,
-        imageID: '',
-        ready: false,
-        started: false,
-        restartCount: 0,
-        state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
-      },
-    ],
-  };
-  kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'patch', 'pod', pod!.metadata.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
-  const complete = () =>
-    kubectl(state, ['-n', SYSTEM_NAMESPACE, 'get', 'job', job, '-o', 'jsonpath={.status.conditions[?(@.type=="Complete")].status}']).stdout === 'True';
-  await waitFor(`Job ${job} complete`, async () => complete(), 30_000);
+  if (job) await waitForJob(state, job);
+  const rollout = kubectl(state, ['-n', SYSTEM_NAMESPACE, 'rollout', 'status', `deployment/${WEBHOOK_DEPLOYMENT}`, '--timeout=180s']);
+  if (rollout.code !== 0) throw new Error(`the webhook's rollout: ${rollout.stderr.trim()}\n${webhookLogs(state)}`);
+  // Replaced pods keep serving the connections the API server holds to them until they are gone.
+  await waitFor('the replaced webhook pods gone', async () => webhookPods(state).every((pod) => !pod.deleting), 120_000);
 }
 
-/**
- * What Knative's controller reports on the Service: Ready once the revision serves, not Ready when
- * it does not. Here the revision is the webhook process, so the harness writes the condition
- * from its real state (installs on other platforms have no Knative Service).
- */
-export function reportKnativeReadiness(state: ClusterState, ready: boolean) {
-  const ksvc = kubectl(state, ['-n', SYSTEM_NAMESPACE, 'get', 'services.serving.knative.dev', RELEASE, '-o', 'json']);
-  if (ksvc.code !== 0) return;
-  const generation = JSON.parse(ksvc.stdout).metadata.generation;
-  const now = new Date().toISOString();
+/** A Job of the release namespace Complete (the kubelet ran its pod); its pod's log when it failed. */
+export async function waitForJob(state: ClusterState, job: string, timeoutMs = 180_000) {
   const condition = (type: string) =>
-    ready
-      ? { type, status: 'True', lastTransitionTime: now }
-      : { type, status: 'False', reason: 'RevisionFailed', message: 'the webhook process is not running', lastTransitionTime: now };
-  const status = { observedGeneration: generation, conditions: ['Ready', 'ConfigurationsReady', 'RoutesReady'].map(condition) };
-  kubectlOk(state, [
-    '-n',
-    SYSTEM_NAMESPACE,
-    'patch',
-    'services.serving.knative.dev',
-    RELEASE,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ status }),
-  ]);
+    kubectl(state, ['-n', SYSTEM_NAMESPACE, 'get', 'job', job, '-o', `jsonpath={.status.conditions[?(@.type=="${type}")].status}`]).stdout === 'True';
+  try {
+    await waitFor(
+      `Job ${job} complete`,
+      async () => condition('Complete'),
+      timeoutMs,
+      () => !condition('Failed'),
+    );
+  } catch (error) {
+    const logs = kubectl(state, ['-n', SYSTEM_NAMESPACE, 'logs', `job/${job}`, '--tail=20']);
+    throw new Error(`${(error as Error).message}\n${logs.stdout}${logs.stderr}`, { cause: error });
+  }
+}
+
+const webhookLogs = (state: ClusterState) => {
+  const run = kubectl(state, ['-n', SYSTEM_NAMESPACE, 'logs', '-l', WEBHOOK_PODS, '--tail=10', '--prefix']);
+  return run.stdout + run.stderr;
+};
+
+/** The webhook's pods (name, IP, ready) as the node runs them. */
+export function webhookPods(state: ClusterState): { name: string; ip: string; ready: boolean; deleting: boolean }[] {
+  const pods = JSON.parse(kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', WEBHOOK_PODS, '-o', 'json'])).items as Obj[];
+  return pods.map((pod) => ({
+    name: pod.metadata.name,
+    ip: pod.status?.podIP ?? '',
+    ready: (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'),
+    deleting: Boolean(pod.metadata.deletionTimestamp),
+  }));
+}
+
+/** The webhook's ready pods' IPs: the node's pod network is reachable from the host (the bridge). */
+export function webhookPodIps(state: ClusterState): string[] {
+  return webhookPods(state)
+    .filter((pod) => pod.ready && !pod.deleting && pod.ip)
+    .map((pod) => pod.ip);
 }
 
 /** What the release installed, as Helm recorded it. */
@@ -336,7 +313,11 @@ export function installedDocuments(state: ClusterState): Obj[] {
   return parseDocuments(helmOk(state, ['get', 'manifest', RELEASE, '-n', SYSTEM_NAMESPACE]));
 }
 
-/** The README's install line, with the local license and the state's extra values. */
+/**
+ * The README's install line, with the local license, the image built here (the node has it;
+ * nothing is pulled) as a Deployment (Knative Serving does not run here yet), and the state's
+ * extra values.
+ */
 export function helmInstall(state: ClusterState) {
   helmOk(state, [
     'upgrade',
@@ -348,9 +329,13 @@ export function helmInstall(state: ClusterState) {
     '--create-namespace',
     '--set',
     `licenseKey=${LOCAL_LICENSE}`,
+    ...LOCAL_VALUES.flatMap((value) => ['--set', value]),
     ...state.helmSet.flatMap((value) => ['--set', value]),
   ]);
 }
+
+/** How the local cluster installs: the image `npm run image` built, as a Deployment. */
+export const LOCAL_VALUES = ['platform=deployment', `image=${IMAGE}`];
 
 /** The webhook container's env as the install sets it (Knative Service, Deployment, Function). */
 export function webhookEnv(docs: Obj[]): Record<string, string> {
@@ -362,13 +347,6 @@ export function webhookEnv(docs: Obj[]): Record<string, string> {
 }
 
 const tlsJobOf = (docs: Obj[]) => docs.find((d) => d.kind === 'Job' && d.metadata?.name?.startsWith('pando-webhook-tls-setup'));
-
-/** The TLS setup Job's env as the install sets it. */
-export function tlsJobEnv(docs: Obj[]): Record<string, string> {
-  const job = tlsJobOf(docs);
-  if (!job) throw new Error('the install has no TLS setup Job (tls.certManager=true?)');
-  return containerEnv(job.spec.template.spec.containers[0]);
-}
 
 export async function applyKnativeCrds(state: ClusterState) {
   const crds = spawnSync(join(state.tools, 'knative-serving'), ['crd'], { encoding: 'utf8' });
@@ -388,90 +366,43 @@ export async function applyKnativeCrds(state: ClusterState) {
   await waitFor('Knative CRDs established', async () => established().filter((s) => s === 'True').length === count, 30_000);
 }
 
-/** Runs dist/tls-setup.js (the bundle the image's Job runs) as the Job would, with a TokenRequest token of the Job's account. */
-export function runTlsSetup(state: ClusterState) {
-  const docs = installedDocuments(state);
-  const job = tlsJobOf(docs);
-  const account = job?.spec?.template?.spec?.serviceAccountName ?? 'pando-webhook-tls-setup';
-  const token = kubectlOk(state, ['create', 'token', account, '-n', SYSTEM_NAMESPACE, '--duration=10m']).trim();
-  const tokenFile = join(state.dir, 'tls-setup-token');
-  writeFileSync(tokenFile, token, { mode: 0o600 });
-  const run = spawnSync(process.execPath, [join(REPO, 'dist', 'tls-setup.js')], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH,
-      ...tlsJobEnv(docs),
-      KUBERNETES_SERVICE_HOST: new URL(state.server).hostname,
-      KUBERNETES_SERVICE_PORT: String(state.ports.apiserver),
-      PANDO_KUBE_TOKEN_FILE: tokenFile,
-      PANDO_KUBE_CA_FILE: state.caFile,
-    },
-  });
-  return { code: run.status ?? 1, stdout: run.stdout, stderr: run.stderr, token };
-}
-
-/** Where the webhook reads its serving certificate, as from a mounted Secret. */
-export const tlsDir = (dir: string) => join(dir, 'webhook-tls');
-
 /**
- * What the kubelet does for a Secret volume: the serving Secret's keys written into a new
- * directory, swapped in at once through the ..data symlink (tls.crt -> ..data/tls.crt).
+ * The renewal a CronJob run does, started by hand as an operator would:
+ * kubectl create job --from=cronjob/pando-webhook-tls-renew. Returns the Job's name once Complete.
  */
-export async function syncTlsFiles(state: ClusterState, secretName = 'pando-webhook-tls') {
-  const api = adminApi(state);
-  try {
-    const secret = ok(await api.get(`/api/v1/namespaces/${SYSTEM_NAMESPACE}/secrets/${secretName}`), `read Secret ${secretName}`);
-    const dir = tlsDir(state.dir);
-    const version = `..${Date.now()}-${process.hrtime.bigint()}`;
-    mkdirSync(join(dir, version), { recursive: true });
-    for (const [key, value] of Object.entries<string>(secret.data ?? {})) {
-      writeFileSync(join(dir, version, key), Buffer.from(value, 'base64'), { mode: 0o600 });
-    }
-    rmSync(join(dir, '..data_tmp'), { force: true });
-    symlinkSync(version, join(dir, '..data_tmp'));
-    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-    for (const key of Object.keys(secret.data ?? {})) {
-      if (!existsSync(join(dir, key))) symlinkSync(join('..data', key), join(dir, key));
-    }
-  } finally {
-    api.close();
-  }
+export async function runTlsRenewal(state: ClusterState, name: string): Promise<string> {
+  kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'create', 'job', name, '--from=cronjob/pando-webhook-tls-renew']);
+  await waitForJob(state, name);
+  return name;
 }
 
+/** The replicas the release asks for. */
+const releaseReplicas = (state: ClusterState): number => {
+  const deployment = installedDocuments(state).find((d) => d.kind === 'Deployment' && d.metadata?.name === WEBHOOK_DEPLOYMENT);
+  return deployment?.spec?.replicas ?? 2;
+};
+
+/** The webhook's pods back, as many as the release asks for, all ready. */
 export async function startWebhook(state: ClusterState) {
-  if (isAlive(state.pids.webhook)) return;
-  const env = {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    ...webhookEnv(installedDocuments(state)),
-    PORT: String(state.ports.webhookHttp),
-    PANDO_TLS_PORT: String(state.ports.webhookHttps),
-    PANDO_TLS_CERT_FILE: join(tlsDir(state.dir), 'tls.crt'),
-    PANDO_TLS_KEY_FILE: join(tlsDir(state.dir), 'tls.key'),
-  };
-  // The image's command.
-  state.pids.webhook = startDaemon(process.execPath, [join(REPO, 'dist', 'serve.js')], join(state.dir, 'logs', 'webhook.log'), env);
-  saveState(state);
-  await waitFor(
-    'pando-webhook',
-    async () => (await httpGet(`http://127.0.0.1:${state.ports.webhookHttp}/readyz`)).status === 200,
-    30_000,
-    () => isAlive(state.pids.webhook),
-  );
-  reportKnativeReadiness(state, true);
+  kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'scale', `deployment/${WEBHOOK_DEPLOYMENT}`, `--replicas=${releaseReplicas(state)}`]);
+  await waitForWebhook(state);
 }
 
+/** No webhook pod left (scaled to zero, each drained as on any deletion), and no endpoint either. */
 export async function stopWebhook(state: ClusterState) {
-  await stopPid(state.pids.webhook);
-  state.pids.webhook = undefined;
-  saveState(state);
-  reportKnativeReadiness(state, false);
-}
-
-/** What a rollout does after helm upgrade: the webhook runs again with the release's new env. */
-export async function restartWebhook(state: ClusterState) {
-  await stopWebhook(state);
-  await startWebhook(state);
+  kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'scale', `deployment/${WEBHOOK_DEPLOYMENT}`, '--replicas=0']);
+  const endpoints = () =>
+    kubectl(state, [
+      '-n',
+      SYSTEM_NAMESPACE,
+      'get',
+      'endpointslices',
+      '-l',
+      `kubernetes.io/service-name=${WEBHOOK_SERVICE}`,
+      '-o',
+      'jsonpath={.items[*].endpoints[*].addresses[*]}',
+    ]).stdout.trim();
+  await waitFor('the webhook pods gone', async () => webhookPods(state).length === 0 && endpoints() === '', 120_000);
 }
 
 /** The imperative path a user takes: task namespace:enable, run by the real task. */
@@ -501,8 +432,6 @@ export function ensureNamespace(state: ClusterState, namespace: string, labels: 
 export interface UpOptions {
   dir: string;
   helmSet?: string[];
-  /** Run a node (one per machine): pods are scheduled and run. Without it they are only stored. */
-  node?: boolean;
   say?: Say;
 }
 
@@ -518,6 +447,7 @@ export function keepOffNode(state: ClusterState, namespace: string) {
   kubectlOk(state, ['annotate', 'namespace', namespace, `${key}=${value}`, '--overwrite']);
 }
 
+/** Brings up a control plane and its node (one per machine) and installs the release on it. */
 export async function up(options: UpOptions): Promise<ClusterState> {
   const say = options.say ?? (() => undefined);
   const dir = options.dir;
@@ -527,66 +457,53 @@ export async function up(options: UpOptions): Promise<ClusterState> {
   if (running?.node) await stopNode(running.node, say);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'logs'), { recursive: true });
-  mkdirSync(tlsDir(dir), { recursive: true });
 
   say('tools: npm run tools');
   const tools = toolsDir();
+  const image = ensureWebhookImage(say);
   const pki = await writePki(join(dir, 'pki'));
-  const [etcdClient, etcdPeer, apiserver, webhookHttp, webhookHttps] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [etcdClient, etcdPeer, apiserver] = await Promise.all([freePort(), freePort(), freePort()]);
   const state: ClusterState = {
     dir,
     tools,
     kubeconfig: join(dir, 'kubeconfig'),
-    server: `https://${options.node ? NETWORK.nodeIp : '127.0.0.1'}:${apiserver}`,
+    server: `https://${NETWORK.nodeIp}:${apiserver}`,
     caFile: pki.caFile,
     adminToken: pki.adminToken,
     helmSet: options.helmSet ?? [],
-    ports: { etcdClient, etcdPeer, apiserver, webhookHttp, webhookHttps },
+    ports: { etcdClient, etcdPeer, apiserver },
     pids: {},
   };
   saveState(state);
   try {
-    if (options.node) {
-      say(`node network: bridge ${NETWORK.bridge} ${NETWORK.nodeIp}, pods ${NETWORK.podCidr}, Services ${NETWORK.serviceCidr}`);
-      state.node = await prepareNode(state, say);
-      saveState(state);
-    }
+    say(`node network: bridge ${NETWORK.bridge} ${NETWORK.nodeIp}, pods ${NETWORK.podCidr}, Services ${NETWORK.serviceCidr}`);
+    state.node = await prepareNode(state, say);
+    saveState(state);
     say(`etcd on 127.0.0.1:${etcdClient}`);
     await startEtcd(state);
     say(`kube-apiserver on ${state.server}`);
     await startApiServer(state, pki);
     writeKubeconfig(state);
-    say('kube-controller-manager (service accounts, namespaces, garbage collection, policy type checks)');
+    say('kube-controller-manager (service accounts, namespaces, workloads, endpoints, node lifecycle)');
     await startControllerManager(state, pki);
-    if (state.node) {
-      await startNode(
-        state,
-        state.node,
-        (args, input) => kubectlOk(state, args, input),
-        () => saveState(state),
-        say,
-      );
-      say('node pando-node Ready');
-    }
+    await startNode(
+      state,
+      state.node,
+      (args, input) => kubectlOk(state, args, input),
+      () => saveState(state),
+      say,
+    );
+    say('node pando-node Ready');
+    say(`image ${IMAGE} (npm run image) imported into the node's containerd`);
+    importImages(state, state.node, [image]);
     say('Knative Serving CRDs (from the knative.dev/serving API types)');
     await applyKnativeCrds(state);
     say(
-      `install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${state.helmSet.map((v) => `--set ${v}`).join(' ')}`,
+      `install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${[...LOCAL_VALUES, ...state.helmSet].map((v) => `--set ${v}`).join(' ')}`,
     );
-    if (state.node) {
-      // The harness runs the TLS Job's command itself (the webhook's image is not on the node
-      // yet), so the Job's pod must not also start there.
-      ensureNamespace(state, SYSTEM_NAMESPACE);
-      keepOffNode(state, SYSTEM_NAMESPACE);
-    }
     helmInstall(state);
-    say('TLS setup, with a token of its own ServiceAccount');
-    const setup = runTlsSetup(state);
-    if (setup.code !== 0) throw new Error(`TLS setup failed:\n${setup.stdout}${setup.stderr}`);
-    await reportTlsSetupSucceeded(state);
-    await syncTlsFiles(state);
-    say(`pando-webhook: node dist/serve.js, HTTPS on 127.0.0.1:${webhookHttps}`);
-    await startWebhook(state);
+    say('the TLS setup Job runs on the node, then the webhook pods become ready');
+    await waitForWebhook(state);
     say(`namespace ${DEMO_NAMESPACE}: enabled`);
     enableNamespace(state, DEMO_NAMESPACE);
     return state;
@@ -596,15 +513,38 @@ export async function up(options: UpOptions): Promise<ClusterState> {
   }
 }
 
+/**
+ * The image archive `npm run image` builds, built again when a file it is built from is newer
+ * (a fresh clone has none; in CI, npm test has just built it).
+ */
+function ensureWebhookImage(say: Say): string {
+  const sources = spawnSync(
+    'git',
+    ['ls-files', '-z', '--', 'function', 'cli', 'Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig*.json'],
+    {
+      cwd: REPO,
+      encoding: 'utf8',
+    },
+  )
+    .stdout.split('\0')
+    .filter(Boolean);
+  const newest = Math.max(...sources.map((file) => (existsSync(join(REPO, file)) ? statSync(join(REPO, file)).mtimeMs : 0)));
+  if (existsSync(ARCHIVE) && statSync(ARCHIVE).mtimeMs > newest) return ARCHIVE;
+  say(`npm run image: building ${IMAGE} (its archive is missing or older than its sources)`);
+  return buildImage((line) => say(line)).archive;
+}
+
 export async function down(dir: string, say: Say = () => undefined): Promise<void> {
   const state = readState(dir);
   if (state) {
-    await stopPid(state.pids.webhook);
-    if (state.node) await stopNode(state.node, say);
+    // The control plane stops even when undoing the node's host changes failed; that is reported after.
+    let nodeError: unknown;
+    if (state.node) await stopNode(state.node, say).catch((error) => (nodeError = error));
     for (const name of ['controllerManager', 'apiserver', 'etcd'] as const) {
       if (isAlive(state.pids[name])) say(`stopping ${name} (pid ${state.pids[name]})`);
       await stopPid(state.pids[name]);
     }
+    if (nodeError) throw nodeError;
   } else if (readJournal()?.owner === dir) {
     restoreHost(join(dir, 'node'));
   }
@@ -614,7 +554,7 @@ export async function down(dir: string, say: Say = () => undefined): Promise<voi
 export async function status(dir: string): Promise<{ up: boolean; lines: string[] }> {
   const state = readState(dir);
   if (!state) return { up: false, lines: [`no cluster in ${dir}: npm run cluster -- up`] };
-  const lines = (['etcd', 'apiserver', 'controllerManager', 'webhook'] as const).map(
+  const lines = (['etcd', 'apiserver', 'controllerManager'] as const).map(
     (name) => `${name.padEnd(17)} ${isAlive(state.pids[name]) ? `running (pid ${state.pids[name]})` : 'stopped'}`,
   );
   let ready = false;
@@ -630,13 +570,16 @@ export async function status(dir: string): Promise<{ up: boolean; lines: string[
   }
   lines.push(...nodeStatusLines(state.node));
   lines.push(`API server ${state.server}: ${ready ? 'ready' : 'not ready'}`);
-  if (state.node && ready) {
+  let webhookReady = 0;
+  if (ready) {
     const nodeReady = kubectl(state, ['get', 'node', 'pando-node', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout.trim();
     lines.push(`node pando-node: ${nodeReady === 'True' ? 'Ready' : 'not Ready'}`);
+    const pods = webhookPods(state);
+    webhookReady = pods.filter((pod) => pod.ready).length;
+    lines.push(`webhook pods: ${webhookReady}/${pods.length} ready${pods.length ? ` (${pods.map((pod) => pod.ip || pod.name).join(', ')})` : ''}`);
   }
   lines.push(`kubeconfig ${state.kubeconfig}`);
-  const allUp =
-    ready && isAlive(state.pids.etcd) && isAlive(state.pids.controllerManager) && isAlive(state.pids.webhook) && (!state.node || nodeAlive(state.node));
+  const allUp = ready && isAlive(state.pids.etcd) && isAlive(state.pids.controllerManager) && nodeAlive(state.node) && webhookReady > 0;
   return { up: allUp, lines };
 }
 

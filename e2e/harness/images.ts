@@ -9,10 +9,17 @@ import { join } from 'node:path';
 export const STANDIN_IMAGES = {
   pause: 'pando.local/pause:dev',
   sidecar: 'pando.local/sidecar-standin:dev',
+  // The same program under a second tag: a sidecar upgrade the node can run.
+  sidecarNext: 'pando.local/sidecar-standin:next',
   app: 'pando.local/app-standin:dev',
 } as const;
 
-const PROGRAMS: Record<keyof typeof STANDIN_IMAGES, string> = { pause: 'pause', sidecar: 'sidecar-standin', app: 'app-standin' };
+const PROGRAMS: Record<keyof typeof STANDIN_IMAGES, string> = {
+  pause: 'pause',
+  sidecar: 'sidecar-standin',
+  sidecarNext: 'sidecar-standin',
+  app: 'app-standin',
+};
 
 /** One ustar entry: a 512-byte header, then the data padded to 512 bytes. */
 function tarEntry(name: string, mode: number, data?: Buffer): Buffer {
@@ -51,7 +58,8 @@ export function imageArchive(name: string, program: string, binary: Buffer): Buf
     os: 'linux',
     config: { Entrypoint: [`/${program}`], Env: ['PATH=/'], User: '65532:65532', WorkingDir: '/' },
     rootfs: { type: 'layers', diff_ids: [`sha256:${layerDigest}`] },
-    history: [{ created_by: `pando-webhook e2e/harness/images.ts: ${program}` }],
+    // The name too: two tags of one program are two images (the kubelet reports each by its own name).
+    history: [{ created_by: `pando-webhook e2e/harness/images.ts: ${program} as ${name}` }],
   });
   const configName = `${sha256(config)}.json`;
   const manifest = JSON.stringify([{ Config: configName, RepoTags: [name], Layers: [`${layerDigest}/layer.tar`] }]);
@@ -66,7 +74,7 @@ export function imageArchive(name: string, program: string, binary: Buffer): Buf
 /** Writes every stand-in image archive into dir; returns their paths. */
 export function writeStandinArchives(tools: string, dir: string): string[] {
   return (Object.keys(STANDIN_IMAGES) as (keyof typeof STANDIN_IMAGES)[]).map((key) => {
-    const path = join(dir, `${PROGRAMS[key]}.tar`);
+    const path = join(dir, `${key}.tar`);
     writeFileSync(path, imageArchive(STANDIN_IMAGES[key], PROGRAMS[key], readFileSync(join(tools, PROGRAMS[key]))));
     return path;
   });

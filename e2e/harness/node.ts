@@ -82,11 +82,9 @@ export async function startNode(cluster: ControlPlane, node: NodeState, kubectl:
   writeContainerdConfig(cluster, node);
   node.pids.containerd = startDaemon(join(cluster.tools, 'containerd'), ['--config', join(node.dir, 'containerd.toml')], log('containerd'), env);
   save();
-  const ctr = (args: string[]) =>
-    spawnSync(join(cluster.tools, 'ctr'), ['--address', containerdSocket(node), '--namespace', 'k8s.io', ...args], { encoding: 'utf8' });
   await waitFor(
     'containerd',
-    async () => ctr(['version']).status === 0,
+    async () => ctr(cluster, node, ['version']).status === 0,
     30_000,
     () => isAlive(node.pids.containerd),
   );
@@ -94,10 +92,7 @@ export async function startNode(cluster: ControlPlane, node: NodeState, kubectl:
   say(`stand-in images: ${Object.values(STANDIN_IMAGES).join(', ')}`);
   const archives = join(node.dir, 'images');
   mkdirSync(archives, { recursive: true });
-  for (const archive of writeStandinArchives(cluster.tools, archives)) {
-    const imported = ctr(['images', 'import', archive]);
-    if (imported.status !== 0) throw new Error(`ctr images import ${archive}: ${imported.stderr}`);
-  }
+  importImages(cluster, node, writeStandinArchives(cluster.tools, archives));
 
   say(`kubelet (node ${NODE_NAME}, ${NETWORK.nodeIp}, cgroupfs under /${CGROUP_ROOT})`);
   writeKubeletConfig(cluster, node);
@@ -150,6 +145,17 @@ export async function startNode(cluster: ControlPlane, node: NodeState, kubectl:
     30_000,
     () => isAlive(node.pids.kubeProxy),
   );
+}
+
+const ctr = (cluster: ControlPlane, node: NodeState, args: string[]) =>
+  spawnSync(join(cluster.tools, 'ctr'), ['--address', containerdSocket(node), '--namespace', 'k8s.io', ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
+
+/** Image archives (docker-archive) into the node's containerd, where the kubelet finds them: nothing is pulled. */
+export function importImages(cluster: ControlPlane, node: NodeState, archives: string[]) {
+  for (const archive of archives) {
+    const imported = ctr(cluster, node, ['images', 'import', archive]);
+    if (imported.status !== 0) throw new Error(`ctr images import ${archive}: ${imported.stderr}`);
+  }
 }
 
 /** Stops the node's processes (kubelet first, so it restarts nothing), then undoes the host changes. */
@@ -327,6 +333,9 @@ function writeKubeletConfig(cluster: ControlPlane, node: NodeState) {
     staticPodPath: '',
     shutdownGracePeriod: '0s',
     nodeStatusReportFrequency: '10s',
+    // How often mounted Secrets are brought up to date (1m by default): a renewed certificate
+    // reaches the webhook's files within seconds, so the e2e need not wait minutes.
+    syncFrequency: '10s',
     maxPods: 110,
   };
   writeFileSync(join(node.dir, 'kubelet.yaml'), JSON.stringify(config, null, 2));

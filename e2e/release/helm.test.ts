@@ -1,7 +1,8 @@
-// The Helm lifecycle on a control plane of its own, with the deployment platform, the safety
-// net denying and the sidecar as a regular container (sidecar.native=false): install, get values, upgrade the sidecar image, rollback, enable a namespace by
-// upgrade, and an uninstall during which no labelled pod is refused and after which no cluster
-// object is left.
+// The Helm lifecycle on a cluster of its own (run after the main one is down: one node per
+// machine), with the safety net denying and the sidecar as a regular container
+// (sidecar.native=false): install, get values, upgrade the sidecar image, rollback, enable a
+// namespace by upgrade, and an uninstall during which no labelled pod is refused and after which no
+// cluster object is left. The webhook runs as pods on the node; the pods made here are only stored.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,19 +16,21 @@ import {
   helmOk,
   helmUpgrade,
   installedDocuments,
+  keepOffNode,
   kubectlOk,
   RELEASE,
-  restartWebhook,
-  stopWebhook,
   SYSTEM_NAMESPACE,
   toolEnv,
   up,
+  waitForWebhook,
+  webhookPods,
   type ClusterState,
 } from '../harness/cluster';
+import { waitFor } from '../harness/processes';
 import { REPO } from '../harness/tools';
 import { readFileSync } from 'node:fs';
-import { containersNamed, PROTECT, simplePod, unique, type Obj } from './context';
-import { assertInjected, assertUntouched } from './checks';
+import { containersNamed, PROTECT, simplePod, unique, type Obj } from '../suite/pods';
+import { assertInjected, assertUntouched } from '../suite/checks';
 
 const dir = mkdtempSync(join(tmpdir(), 'pando-e2e-helm-'));
 const NEXT = 'registry.example/pando-sidecar:next';
@@ -38,7 +41,8 @@ const create = async (namespace: string, pod: Obj) => api.post(`/api/v1/namespac
 const firstPods: Obj[] = [];
 
 test.before(async () => {
-  state = await up({ dir, helmSet: ['platform=deployment', 'safetyNet.deny=true', 'sidecar.native=false'] });
+  state = await up({ dir, helmSet: ['safetyNet.deny=true', 'sidecar.native=false'] });
+  keepOffNode(state, 'pando-demo');
   api = apiClient({ server: state.server, token: state.adminToken, ca: readFileSync(state.caFile, 'utf8') });
 });
 
@@ -82,9 +86,24 @@ test('helm get values shows what the user set', () => {
   assert.match(values, /licenseKey: /);
 });
 
-test('helm upgrade --set sidecar.image: new pods get it, existing pods keep theirs, task outdated (kubectl pando status) lists them', async () => {
-  await helmUpgrade(state, [`sidecar.image=${NEXT}`]);
-  await restartWebhook(state); // the Deployment's rollout
+test('helm upgrade --set sidecar.image with safetyNet.deny: no pod refused during the rollout; new pods get it, existing pods keep theirs, task outdated lists them', async () => {
+  // Pods created while old and new webhook pods both serve: the policy accepts either image.
+  const during: number[] = [];
+  let upgrading = true;
+  const creating = (async () => {
+    while (upgrading) {
+      during.push((await create('pando-demo', simplePod(unique('rolling')))).status);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  try {
+    await helmUpgrade(state, [`sidecar.image=${NEXT}`]); // and the Deployment's rollout
+  } finally {
+    upgrading = false;
+    await creating;
+  }
+  assert.ok(during.length >= 10, `${during.length} pods created during the upgrade`);
+  assert.equal([...new Set(during)], [201], `answers: ${during.join(',')}`);
   const answer = await create('pando-demo', simplePod(unique('next')));
   assert.is(answer.status, 201);
   assert.is(sidecarImage(answer.body), NEXT);
@@ -99,7 +118,7 @@ test('helm upgrade --set sidecar.image: new pods get it, existing pods keep thei
 
 test('helm rollback returns to the previous sidecar image', async () => {
   helmOk(state, ['rollback', RELEASE, '-n', SYSTEM_NAMESPACE]);
-  await restartWebhook(state);
+  await waitForWebhook(state);
   const answer = await create('pando-demo', simplePod(unique('back')));
   assert.is(answer.status, 201);
   assert.is(sidecarImage(answer.body), 'ghcr.io/pandocore/pando-sidecar:1.0.0');
@@ -108,6 +127,7 @@ test('helm rollback returns to the previous sidecar image', async () => {
 
 test('helm upgrade --set namespaces={team-a} enables a namespace without touching its labels', async () => {
   ensureNamespace(state, 'team-a');
+  keepOffNode(state, 'team-a');
   const before = await create('team-a', simplePod(unique('before')));
   assert.is(before.status, 422, 'the safety net denies: team-a is not enabled yet');
   await helmUpgrade(state, ['namespaces={team-a}']);
@@ -135,7 +155,7 @@ test('helm uninstall: no labelled pod is refused while it runs, and no cluster-s
       resolve(status ?? 1),
     );
   });
-  await stopWebhook(state); // its pods are gone with the Deployment
+  await waitFor('the webhook pods gone with the Deployment', async () => webhookPods(state).length === 0, 120_000);
   await new Promise((resolve) => setTimeout(resolve, 300));
   running = false;
   await creating;

@@ -1,6 +1,6 @@
 // The injected pod as the API server stored it: what every suite asserts about it.
 import * as assert from 'uvu/assert';
-import { containersNamed, envValue, SIDECAR, type Obj } from './context';
+import { containersNamed, envValue, SIDECAR, type Obj } from './pods';
 
 export interface Expected {
   mode?: string;

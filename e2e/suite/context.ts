@@ -2,8 +2,9 @@
 // directory in PANDO_E2E_DIR), an admin API client, and pod helpers.
 import { adminApi, ensureNamespace, enableNamespace, keepOffNode, readState, type ClusterState } from '../harness/cluster';
 import { ok } from '../harness/api';
+import { type Obj } from './pods';
 
-export type Obj = Record<string, any>;
+export * from './pods';
 
 const dir = process.env.PANDO_E2E_DIR;
 if (!dir) throw new Error('PANDO_E2E_DIR is not set: run the suites with npm run e2e');
@@ -11,13 +12,6 @@ const found = readState(dir);
 if (!found) throw new Error(`no cluster state in ${dir}`);
 export const cluster: ClusterState = found;
 export const api = adminApi(cluster);
-
-export const SIDECAR = 'pando-sidecar';
-export const PROTECT = { 'pandocore.xyz/protect': 'true' };
-
-let counter = 0;
-/** A name no other test uses, for pods and namespaces. */
-export const unique = (prefix: string) => `${prefix}-${process.pid.toString(36)}-${(++counter).toString(36)}`;
 
 // The suites that check admission alone keep their pods off the node (stored, never run):
 // node.test.ts runs pods in namespaces of its own.
@@ -44,15 +38,6 @@ export function plainNamespace(name: string, labels: Record<string, string> = {}
   return name;
 }
 
-export function simplePod(name: string, labels: Record<string, string> = PROTECT, annotations: Record<string, string> = {}): Obj {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels, annotations },
-    spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
-  };
-}
-
 export const podsPath = (namespace: string) => `/api/v1/namespaces/${namespace}/pods`;
 
 export async function createPod(namespace: string, pod: Obj) {
@@ -61,24 +46,4 @@ export async function createPod(namespace: string, pod: Obj) {
 
 export async function storedPod(namespace: string, name: string): Promise<Obj> {
   return ok(await api.get(`${podsPath(namespace)}/${name}`), `read pod ${namespace}/${name}`);
-}
-
-export const containersNamed = (pod: Obj, name: string) =>
-  [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])].filter((c: Obj) => c.name === name);
-
-export const envValue = (container: Obj, name: string) => container.env?.find((e: Obj) => e.name === name);
-
-/** Runs fn over items, at most `limit` at once, in order of the results. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await fn(items[index]);
-      }
-    }),
-  );
-  return results;
 }

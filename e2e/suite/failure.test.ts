@@ -39,6 +39,8 @@ test('with the webhook stopped, a labelled pod is still created, without a sidec
 
 test('with helm upgrade --set safetyNet.deny=true and the webhook stopped, a labelled pod is refused with the reason', async () => {
   await safetyNet(true);
+  // The upgrade scaled the webhook back to the release's replicas, as Helm does.
+  await stopWebhook(cluster);
   // The API server picks up a binding change within seconds.
   let answer = await createPod(demo, simplePod(unique('denied')));
   for (let i = 0; i < 50 && answer.status === 201; i++) {

@@ -1,16 +1,33 @@
 // The install as the real API server stored it: every object accepted, the CEL of the webhook's
-// matchConditions and of the policy compiled and type-checked, the Knative Service kept whole by
-// the CRD schema built from Knative's API types and accepted by Knative's own validation.
+// matchConditions and of the policy compiled and type-checked. The chart's default (platform
+// knative), which this cluster does not run: its Knative Service kept whole by the CRD schema built
+// from Knative's API types (a server-side dry run) and accepted by Knative's own validation.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
-import { CHART, helm, installedDocuments, kubectl, kubectlOk, LOCAL_LICENSE } from '../harness/cluster';
+import {
+  CHART,
+  helm,
+  helmInstall,
+  helmOk,
+  installedDocuments,
+  kubectl,
+  kubectlOk,
+  LOCAL_LICENSE,
+  parseDocuments,
+  RELEASE,
+  SYSTEM_NAMESPACE,
+  waitForWebhook,
+} from '../harness/cluster';
 import { REPO } from '../harness/tools';
 import { api, cluster, type Obj } from './context';
 
 const docs = installedDocuments(cluster);
+/** The default install, platform knative, as `helm template` renders it. */
+const knativeDocs = parseDocuments(helmOk(cluster, ['template', RELEASE, CHART, '-n', SYSTEM_NAMESPACE, '--set', `licenseKey=${LOCAL_LICENSE}`]));
+const knativeServices = knativeDocs.filter((d) => d.apiVersion === 'serving.knative.dev/v1' && d.kind === 'Service');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('every object of the Helm release is stored', () => {
@@ -28,20 +45,19 @@ test('the committed manifests/install.yaml (helm template output) is accepted as
 });
 
 test('the Knative Service is stored whole: the schema from the Knative API types pruned nothing', () => {
-  const sent = docs.find((d) => d.apiVersion === 'serving.knative.dev/v1' && d.kind === 'Service') as Obj;
-  const stored = JSON.parse(kubectlOk(cluster, ['get', 'ksvc', sent.metadata.name, '-n', sent.metadata.namespace, '-o', 'json']));
+  const [sent] = knativeServices;
+  const stored = JSON.parse(kubectlOk(cluster, ['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(sent)));
   assert.equal(stored.spec, sent.spec);
 });
 
 test("Knative's own SetDefaults and Validate accept the rendered Service", () => {
-  const services = docs.filter((d) => d.apiVersion === 'serving.knative.dev/v1');
-  const run = spawnSync(join(cluster.tools, 'knative-serving'), ['check'], { input: services.map((s) => stringify(s)).join('---\n'), encoding: 'utf8' });
+  const run = spawnSync(join(cluster.tools, 'knative-serving'), ['check'], { input: knativeServices.map((s) => stringify(s)).join('---\n'), encoding: 'utf8' });
   assert.is(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /accepted pando-system\/pando-webhook/);
 });
 
 test("Knative's validation refuses what Knative refuses (a fieldRef in the env)", () => {
-  const service = structuredClone(docs.find((d) => d.apiVersion === 'serving.knative.dev/v1') as Obj);
+  const service = structuredClone(knativeServices[0]);
   service.spec.template.spec.containers[0].env.push({ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
   const run = spawnSync(join(cluster.tools, 'knative-serving'), ['check'], { input: stringify(service), encoding: 'utf8' });
   assert.is(run.status, 1);
@@ -97,6 +113,13 @@ test("the seed's upgrade and troubleshooting commands work verbatim (the chart f
   const values = helm(cluster, ['get', 'values', 'pando-webhook', '-n', 'pando-system']);
   assert.is(values.code, 0, values.stderr);
   assert.match(values.stdout, new RegExp(`licenseKey: ${LOCAL_LICENSE}`));
+});
+
+test.after(async () => {
+  // Without --reuse-values that upgrade reset the release to the chart's defaults (platform
+  // knative, the upstream image): the local cluster's install back, as up made it.
+  helmInstall(cluster);
+  await waitForWebhook(cluster);
 });
 
 test.run();

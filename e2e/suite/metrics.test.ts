@@ -1,17 +1,19 @@
-// The webhook's /metrics, scraped from the running webhook's plain HTTP port after a mix of
-// injected and skipped pods created through the real API server: each count moves by exactly the
-// pods of its kind (the suites run one after another, so nothing else is admitted meanwhile).
+// The webhook's /metrics, scraped from each webhook pod's plain HTTP port on the node (as
+// Prometheus scrapes pods) after a mix of injected and skipped pods created through the real API
+// server: each count, summed over the pods, moves by exactly the pods of its kind (the suites run
+// one after another, so nothing else is admitted meanwhile).
 import http from 'node:http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { webhookPodIps } from '../harness/cluster';
 import { cluster, createPod, enabledNamespace, simplePod, unique } from './context';
 
 const namespace = enabledNamespace('e2e-metrics');
 
-function scrape(): Promise<string> {
+function scrapePod(ip: string): Promise<string> {
   return new Promise((resolve, reject) => {
     http
-      .get(`http://127.0.0.1:${cluster.ports.webhookHttp}/metrics`, (res) => {
+      .get(`http://${ip}:8080/metrics`, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk) => (body += chunk));
@@ -21,13 +23,22 @@ function scrape(): Promise<string> {
   });
 }
 
-const value = (text: string, series: string) =>
+const valueIn = (text: string, series: string) =>
   Number(
     text
       .split('\n')
       .find((l) => l.startsWith(`${series} `))
       ?.slice(series.length + 1) ?? 0,
   );
+
+/** Every webhook pod's metrics: the API server spreads the admissions over them. */
+async function scrape(): Promise<string[]> {
+  const ips = webhookPodIps(cluster);
+  assert.is(ips.length, 2, `two ready webhook pods: ${ips.join(', ')}`);
+  return Promise.all(ips.map(scrapePod));
+}
+
+const value = (texts: string[], series: string) => texts.reduce((sum, text) => sum + valueIn(text, series), 0);
 
 const SERIES = {
   monitor: 'pando_webhook_admissions_total{decision="inject",reason="injected",mode="monitor"}',
@@ -56,14 +67,16 @@ test('after 3 monitor pods, 2 enforce pods, 1 bad mode and 1 foreign sidecar, ea
   assert.is(delta(SERIES.modeWarning), 1);
   assert.is(delta(SERIES.foreignWarning), 1);
   assert.is(delta(SERIES.injectDurations), 6);
-  assert.ok(value(after, 'pando_webhook_certificate_expiry_timestamp_seconds') > Date.now() / 1000, 'the served certificate has not expired');
+  for (const text of after) {
+    assert.ok(valueIn(text, 'pando_webhook_certificate_expiry_timestamp_seconds') > Date.now() / 1000, 'each pod serves a certificate not expired');
+  }
 });
 
 test('the HTTPS admission port does not serve /metrics', async () => {
   const https = await import('node:https');
   const status = await new Promise<number>((resolve, reject) =>
     https
-      .get(`https://127.0.0.1:${cluster.ports.webhookHttps}/metrics`, { rejectUnauthorized: false }, (res) => {
+      .get(`https://${webhookPodIps(cluster)[0]}:8443/metrics`, { rejectUnauthorized: false }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       })

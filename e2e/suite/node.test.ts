@@ -3,7 +3,7 @@
 // Ready, what the sidecar logs, and a Service reached by name through CoreDNS from a pod.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { enableNamespace, helmUpgrade, kubectl, kubectlOk, restartWebhook, installedDocuments, webhookEnv } from '../harness/cluster';
+import { enableNamespace, helmUpgrade, kubectl, kubectlOk, installedDocuments, webhookEnv } from '../harness/cluster';
 import { NETWORK } from '../harness/host';
 import { STANDIN_IMAGES } from '../harness/images';
 import { NODE_NAME } from '../harness/node';
@@ -25,7 +25,6 @@ test.before(async () => {
   assert.ok(cluster.node, 'npm run e2e brings the cluster up with a node');
   defaultSidecarImage = webhookEnv(installedDocuments(cluster)).PANDO_SIDECAR_IMAGE;
   await helmUpgrade(cluster, [`sidecar.image=${STANDIN_IMAGES.sidecar}`]);
-  await restartWebhook(cluster);
   enableNamespace(cluster, namespace);
 });
 
@@ -36,7 +35,6 @@ test.after(async () => {
   kubectl(cluster, ['delete', 'namespace', namespace, '--wait=false']);
   // The suites after this one expect the release's default sidecar image.
   await helmUpgrade(cluster, [`sidecar.image=${defaultSidecarImage}`]);
-  await restartWebhook(cluster);
 });
 
 test('the node is Ready, with its InternalIP on the project bridge and the cluster DNS', () => {

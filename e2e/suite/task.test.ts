@@ -38,10 +38,11 @@ test('task status lists the install', () => {
 test('task cluster:status reports the running control plane', () => {
   const run = task('cluster:status');
   assert.is(run.status, 0, run.stdout + run.stderr);
-  // The cluster's own address: on the node's bridge when it has a node, else loopback.
+  // The cluster's own address, on the node's bridge; the webhook's pods on the node.
   assert.ok(run.stdout.includes(`API server ${cluster.server}: ready`), run.stdout);
-  assert.match(cluster.server, /^https:\/\/(127\.0\.0\.1|10\.244\.0\.1):\d+$/);
-  assert.match(run.stdout, /webhook\s+running/);
+  assert.match(cluster.server, /^https:\/\/10\.244\.0\.1:\d+$/);
+  assert.match(run.stdout, /node pando-node: Ready/);
+  assert.match(run.stdout, /webhook pods: 2\/2 ready \(10\.244\.0\.\d+, 10\.244\.0\.\d+\)/);
 });
 
 test.run();
