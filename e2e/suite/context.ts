@@ -1,6 +1,8 @@
 // What every e2e suite shares: the running cluster (npm run e2e brought it up and named its state
 // directory in PANDO_E2E_DIR), an admin API client, and pod helpers.
-import { adminApi, ensureNamespace, enableNamespace, keepOffNode, readState, type ClusterState } from '../harness/cluster';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { adminApi, ensureNamespace, enableNamespace, keepOffNode, readState, toolEnv, type ClusterState } from '../harness/cluster';
 import { ok } from '../harness/api';
 import { type Obj } from './pods';
 
@@ -46,4 +48,10 @@ export async function createPod(namespace: string, pod: Obj) {
 
 export async function storedPod(namespace: string, name: string): Promise<Obj> {
   return ok(await api.get(`${podsPath(namespace)}/${name}`), `read pod ${namespace}/${name}`);
+}
+
+/** kubectl pando ARGS, through kubectl's plugin lookup, as users run it. */
+export function pando(args: string[], input?: string) {
+  const run = spawnSync(join(cluster.tools, 'kubectl'), ['pando', ...args], { input, encoding: 'utf8', env: toolEnv(cluster) });
+  return { code: run.status ?? 1, stdout: run.stdout ?? '', stderr: run.stderr ?? '' };
 }

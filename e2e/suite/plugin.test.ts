@@ -1,24 +1,17 @@
 // kubectl pando on the real control plane, run the way users run it: `kubectl pando ...`, the
 // plugin found by kubectl on the PATH. inject | kubectl apply, check on a healthy install and on
 // each broken one, enable/disable, status; and native sidecars through the Job controller.
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../harness/tools';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kubectl, kubectlOk, startWebhook, stopWebhook, toolEnv } from '../harness/cluster';
+import { kubectl, kubectlOk, startWebhook, stopWebhook } from '../harness/cluster';
 import { waitFor } from '../harness/processes';
-import { cluster, containersNamed, plainNamespace, PROTECT, unique, type Obj } from './context';
+import { cluster, containersNamed, pando, plainNamespace, PROTECT, unique, type Obj } from './context';
 import { assertInjected } from './checks';
 
 const demo = 'pando-demo';
-
-/** kubectl pando ARGS, through kubectl's plugin lookup. */
-function pando(args: string[], input?: string) {
-  const run = spawnSync(join(cluster.tools, 'kubectl'), ['pando', ...args], { input, encoding: 'utf8', env: toolEnv(cluster) });
-  return { code: run.status ?? 1, stdout: run.stdout ?? '', stderr: run.stderr ?? '' };
-}
 
 interface Check {
   category: string;
@@ -150,8 +143,7 @@ test('a Job: its pod gets a native sidecar (an init container), and an offline-i
 });
 
 test('check fails naming the cause when the webhook is stopped', async () => {
-  // stopWebhook also writes the Knative Service's Ready=False, as Knative's controller would; the
-  // dry-run failure is the part the plugin finds by itself.
+  // The Deployment scaled to zero: no pod ready, and the dry run comes back without the sidecar.
   await stopWebhook(cluster);
   try {
     const { code, checks } = check();

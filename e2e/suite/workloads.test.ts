@@ -22,17 +22,13 @@ import {
 import { STANDIN_IMAGES } from '../harness/images';
 import { waitFor } from '../harness/processes';
 import { assertInjected } from './checks';
-import { cluster, containersNamed, createPod, enabledNamespace, mapLimit, PROTECT, SIDECAR, simplePod, unique, type Obj } from './context';
+import { cluster, containersNamed, createPod, enabledNamespace, mapLimit, pando, PROTECT, SIDECAR, simplePod, unique, type Obj } from './context';
 
 const namespace = unique('workloads');
 let defaultSidecarImage = '';
 
 const getJson = (args: string[]): Obj => JSON.parse(kubectlOk(cluster, [...args, '-o', 'json']));
 const podsOf = (selector: string): Obj[] => getJson(['-n', namespace, 'get', 'pods', '-l', selector]).items;
-const pando = (args: string[], input?: string) => {
-  const run = spawnSync('kubectl', ['pando', ...args], { input, encoding: 'utf8', env: toolEnv(cluster) });
-  return { code: run.status ?? 1, stdout: run.stdout ?? '', stderr: run.stderr ?? '' };
-};
 const apply = (doc: Obj) => kubectlOk(cluster, ['-n', namespace, 'apply', '-f', '-'], JSON.stringify(doc));
 
 /** What restricted Pod Security asks of a container. */
