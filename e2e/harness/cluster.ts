@@ -190,6 +190,9 @@ async function startControllerManager(state: ClusterState, pki: Awaited<ReturnTy
       `--root-ca-file=${pki.caFile}`,
       '--leader-elect=false',
       '--secure-port=0',
+      // 20 requests/s by default: a Deployment scaled to 500 would measure the client, not admission.
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
       '--v=1',
     ],
     join(state.dir, 'logs', 'kube-controller-manager.log'),
