@@ -51,9 +51,10 @@ const USAGE = `kubectl pando: the PandoCore sidecar, from the command line (pand
       document, the others unchanged. e.g. kubectl get deploy web -o yaml | kubectl pando uninject -f -
   kubectl pando check [-n NS] [-o json]
       Checks the install end to end, ending with a server-side dry-run of a protected pod.
-  kubectl pando enable NS [--license-file FILE] [--create]
+  kubectl pando enable NS [--license-file FILE] [--create] [--pull-secret-from SRCNS/NAME]
   kubectl pando disable NS
       Sets NS up for protected pods (ServiceAccount, RoleBinding, license Secret, label), or undoes it.
+      --pull-secret-from copies that registry Secret (kubernetes.io/dockerconfigjson) into NS.
   kubectl pando enable --rotate-license [--license-file FILE]
       Writes the key (the file's, else the release namespace's Secret's) into every license Secret
       enable made, in every enabled namespace; run it after changing the key.
@@ -87,6 +88,7 @@ const OPTIONS = {
   outdated: { type: 'boolean' },
   unprotected: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  'pull-secret-from': { type: 'string' },
   timeout: { type: 'string' },
   native: { type: 'boolean' },
   'from-cluster': { type: 'boolean' },
@@ -241,7 +243,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
           return 0;
         }
         const done =
-          command === 'enable' ? await enableNamespace(kube, args[0], { licenseKey, create: values.create === true }) : await disableNamespace(kube, args[0]);
+          command === 'enable'
+            ? await enableNamespace(kube, args[0], {
+                licenseKey,
+                create: values.create === true,
+                pullSecretFrom: values['pull-secret-from'] as string | undefined,
+              })
+            : await disableNamespace(kube, args[0]);
         io.stdout(done.map((line) => `${line}\n`).join(''));
         io.stdout(command === 'enable' ? `${args[0]} enabled: new pods labelled pandocore.xyz/protect=true get the sidecar\n` : `${args[0]} disabled\n`);
         return 0;

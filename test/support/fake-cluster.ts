@@ -2,7 +2,8 @@
 // plugin's cluster commands (restart, enable). The plugin reaches it as it reaches a cluster:
 // through a kubeconfig, over TLS, with a bearer token. It answers GET (item and list with an
 // equality label selector), PATCH (strategic merge and merge patches as JSON merge patches, which
-// is what they are for the maps the plugin patches; server-side apply), POST and DELETE, and
+// is what they are for the maps the plugin patches; server-side apply, with label ownership per
+// field manager), POST and DELETE, and
 // records every call. The apps/v1 workloads it holds roll out as a controller would, in steps
 // seen by later reads, or stall or exceed their deadline when a test says so.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -65,6 +66,8 @@ export async function startFakeCluster(objects: Json[] = [], token = 'fake-clust
     rollouts: new Map<string, Rollout>(),
     /** Reads of a workload since its generation changed (the controller acts on the second). */
     reads: new Map<string, number>(),
+    /** The labels each field manager applied to each object (server-side apply's ownership, for labels). */
+    appliedLabels: new Map<string, string[]>(),
   };
 
   const status = (code: number, message: string, reason: string) => ({
@@ -159,6 +162,11 @@ export async function startFakeCluster(objects: Json[] = [], token = 'fake-clust
       state.patchTypes.push(type);
       if (type === 'application/apply-patch+yaml') {
         const applied = mergePatch(current ?? {}, body) as Json;
+        // Server-side apply: a label this manager applied before and leaves out now is removed.
+        const manager = `${url.searchParams.get('fieldManager')} ${key}`;
+        const labels = Object.keys((body as Json)?.metadata?.labels ?? {});
+        for (const label of state.appliedLabels.get(manager) ?? []) if (!labels.includes(label)) delete applied.metadata?.labels?.[label];
+        state.appliedLabels.set(manager, labels);
         applied.metadata = { ...applied.metadata, name, ...(namespace ? { namespace } : {}) };
         put(applied);
         return { code: current ? 200 : 201, body: applied };
