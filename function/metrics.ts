@@ -42,9 +42,10 @@ export interface Metrics {
 
 // prom-client's default metrics, all but the GC histogram: its PerformanceObserver runs on every
 // garbage collection, and with the image's 2 MB young generation that is every few hundred
-// admissions. The bench measured the full set at 8-18% more CPU per admission than no metrics
-// (the budget is 5%), about 2-7% without the GC observer. The rest is read at scrape time, or
-// (event loop lag) sampled by a 10 ms timer. Its collectors one by one, as collectDefaultMetrics calls them.
+// admissions. A/B runs of the bundles on this (loaded) machine gave the full set 8-18% more CPU
+// per admission than no metrics at all (the budget is 5%), 3-7% without the GC observer; leaving
+// out the event loop lag too changed nothing measurable. The rest is read at scrape time. Its
+// collectors one by one, as collectDefaultMetrics calls them.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const PROCESS_COLLECTORS: Array<(registry: Registry, config: object) => void> = [
   require('prom-client/lib/metrics/processCpuTotal'),
