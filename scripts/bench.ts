@@ -15,6 +15,7 @@ import { TYPICAL_FIXTURE } from '../bench/pods';
 import { benchMetricsCost, METRICS_COST_LOAD } from '../bench/metrics-cost';
 import { buildMetricsOff } from '../bench/metrics-off';
 import { DIST, HELLO_ENTRY, IMAGE_NODE_FLAGS, NODE20, PRODUCTION_ENTRY, serverSpecs, throwawayCert, UNBUNDLED_ENTRY } from '../bench/servers';
+import { plotMetricsCost } from '../bench/plot';
 import { printReport, Results } from '../bench/report';
 import { readFixture } from '../test/support/fixtures';
 import { version } from '../package.json';
@@ -85,6 +86,8 @@ async function main() {
   results.benchSeconds = Math.round((performance.now() - began) / 100) / 10;
   mkdirSync(join(ROOT, 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const plot = plotMetricsCost(results);
+  if (plot) writeFileSync(join(ROOT, 'bench', 'metrics-cost.svg'), plot);
   printReport(results);
   console.log(`\nwritten: bench/results.json (${results.benchSeconds} s)`);
 }
