@@ -168,7 +168,7 @@ test('a Deployment past its progress deadline fails at once; the command exits 1
   });
 });
 
-test('--unprotected: labelled pods without a sidecar, only where the webhook injects; paused and OnDelete workloads are left with the reason', async () => {
+test('--unprotected: labelled pods without a sidecar, only those the webhook would inject; paused and OnDelete workloads are left with the reason', async () => {
   const objects = [
     ...cluster,
     workload('Deployment', 'shop', 'held', { paused: true }),
@@ -176,6 +176,8 @@ test('--unprotected: labelled pods without a sidecar, only where the webhook inj
     pod('shop', 'held-1-a', undefined, owner('ReplicaSet', 'held-1')),
     workload('StatefulSet', 'shop', 'cache', { updateStrategy: { type: 'OnDelete' } }),
     pod('shop', 'cache-0', undefined, owner('StatefulSet', 'cache')),
+    workload('DaemonSet', 'shop', 'win-agent'),
+    { ...pod('shop', 'win-agent-x', undefined, owner('DaemonSet', 'win-agent')), spec: { os: { name: 'windows' }, containers: [{ name: 'app' }] } },
   ];
   await withCluster(objects, async (fake, kube) => {
     const lines: string[] = [];
@@ -185,10 +187,12 @@ test('--unprotected: labelled pods without a sidecar, only where the webhook inj
       ['Deployment/shop/plain'],
     );
     assert.equal(plan.skipped, [
+      { workload: 'daemonset/win-agent -n shop', reason: 'the webhook would not inject its pods: the sidecar runs on Linux only and the pod is a Windows pod' },
       { workload: 'deployment/held -n shop', reason: 'paused: kubectl rollout resume deployment/held -n shop first' },
       { workload: 'deployment/notebook -n lab', reason: 'the webhook does not select namespace lab: kubectl pando enable lab first' },
       { workload: 'statefulset/cache -n shop', reason: 'updateStrategy OnDelete: a restart replaces no pod; delete its pods one at a time yourself' },
     ]);
+    assert.is(fake.get('DaemonSet', 'win-agent', 'shop')!.metadata.generation, 1);
     assert.ok(fake.get('Deployment', 'plain', 'shop')!.spec.template.metadata.annotations[RESTARTED_AT]);
     assert.is(fake.get('Deployment', 'notebook', 'lab')!.metadata.generation, 1);
     assert.equal(

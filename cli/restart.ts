@@ -4,6 +4,9 @@
 // each rollout as `kubectl rollout status` does before the next. It stops at the first failure,
 // so a broken sidecar image takes down one workload's rollout, not the cluster's. Bare pods and
 // Jobs are only listed: deleting them would lose work nobody re-creates.
+import type { AdmissionRequest } from '../function/admission';
+import type { Config } from '../function/config';
+import { shouldInject } from '../function/decide';
 import { findInstall, enabledNamespaces } from './install';
 import { type Kube, type Obj } from './kube';
 import { protectedPods } from './status';
@@ -64,10 +67,26 @@ export async function planRestart(kube: Kube, selection: Selection, namespace: s
   const selected = report.pods.filter((p) => (selection === 'outdated' ? p.image !== undefined && !p.current : p.image === undefined));
   const plan: RestartPlan = { selection, configuredImage: report.configuredImage, restart: [], skipped: [], manual: [] };
   const reinject = new Set(report.reinject);
-  const selects = selection === 'unprotected' ? await selectedNamespaces(kube) : undefined;
+  const install = selection === 'unprotected' ? await findInstall(kube) : undefined;
+  const selects = install ? await selectedNamespaces(kube, install) : undefined;
+  const podObjects = new Map<string, Obj>();
+  if (install?.config) {
+    for (const p of await kube.list('v1', 'Pod', namespace, 'pandocore.xyz/protect=true')) podObjects.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+  }
   const byWorkload = new Map<string, Workload>();
+  const refused = new Set<string>();
   for (const pod of selected) {
     const [kind, name] = (pod.workload ?? '/').split('/');
+    // A pod the webhook skips on purpose (a Windows pod, an excluded namespace) gets no sidecar
+    // from a restart either: say why instead of restarting its workload for nothing.
+    const object = podObjects.get(`${pod.namespace}/${pod.pod}`);
+    const skipped = install?.config && object ? whyNoSidecar(object, pod.namespace, install.config) : undefined;
+    if (skipped) {
+      const owner = ROLLING.has(kind) ? label({ kind, name, namespace: pod.namespace }) : `pod ${pod.namespace}/${pod.pod}`;
+      if (!refused.has(owner)) plan.skipped.push({ workload: owner, reason: `the webhook would not inject its pods: ${skipped}` });
+      refused.add(owner);
+      continue;
+    }
     if (!ROLLING.has(kind)) {
       plan.manual.push({ pod: `${pod.namespace}/${pod.pod}`, ...(pod.workload ? { owner: pod.workload } : {}) });
       continue;
@@ -78,6 +97,7 @@ export async function planRestart(kube: Kube, selection: Selection, namespace: s
     else byWorkload.set(key, { kind: kind as Workload['kind'], name, namespace: pod.namespace, pods: [pod.pod] });
   }
   for (const workload of [...byWorkload.values()].sort((a, b) => label(a).localeCompare(label(b)))) {
+    if (refused.has(label(workload))) continue;
     const reason = await whyNotRestart(kube, workload, reinject, selects);
     if (reason) plan.skipped.push({ workload: label(workload), reason });
     else plan.restart.push(workload);
@@ -101,9 +121,21 @@ async function whyNotRestart(kube: Kube, workload: Workload, reinject: Set<strin
   return undefined;
 }
 
+/** The webhook's own decision for this pod as if it were created now; undefined when it would inject. */
+function whyNoSidecar(pod: Obj, namespace: string, config: Config): string | undefined {
+  const request = {
+    uid: 'kubectl-pando-restart',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'CREATE',
+    namespace,
+  } as AdmissionRequest;
+  const decision = shouldInject(request, pod, config);
+  return decision.inject ? undefined : decision.message;
+}
+
 /** The namespaces the webhook injects into: labelled or listed, minus the excluded ones. */
-async function selectedNamespaces(kube: Kube): Promise<(namespace: string) => boolean> {
-  const install = await findInstall(kube);
+async function selectedNamespaces(kube: Kube, install: Awaited<ReturnType<typeof findInstall>>): Promise<(namespace: string) => boolean> {
   const { labelled, listed } = await enabledNamespaces(kube, install);
   const selected = new Set([...labelled, ...listed]);
   return (namespace) => selected.has(namespace) && namespace !== install.namespace && !install.config?.excludedNamespaces.has(namespace);
