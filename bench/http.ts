@@ -20,8 +20,27 @@ export interface HttpRow {
   label: string;
   saturation: LoadResult & { roundsReqPerSec: number[] };
   serverCpuUsPerReq: number;
+  /** The same, per saturation round (rounds alternate servers, so ratios are taken round by round). */
+  cpuUsPerReqByRound: number[];
   light: LoadResult;
   peakRssMb: number;
+  /** 2xx answers the clients saw (checks, warm-up, every run). */
+  answered: number;
+  /** For a webhook with metrics: pando_webhook_admissions_total summed, scraped from /metrics at the end. */
+  scrapedAdmissions?: number;
+}
+
+/** The sum of a counter's series in an exposition text. */
+export function counterSum(text: string, name: string): number {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+async function scrape(url: string): Promise<string | undefined> {
+  const answer = await fetch(new URL('/metrics', url));
+  return answer.ok ? answer.text() : undefined;
 }
 
 function assertClean(label: string, result: LoadResult) {
@@ -57,24 +76,39 @@ class Tally {
 }
 
 export async function benchHttp(specs: ServerSpec[], body: string, config: Config, progress: (line: string) => void): Promise<HttpRow[]> {
-  const running: { spec: ServerSpec; child: Child; url: string; saturation: Tally; light: Tally; cpuSeconds: number }[] = [];
+  const running: {
+    spec: ServerSpec;
+    child: Child;
+    url: string;
+    saturation: Tally;
+    light: Tally;
+    cpuSeconds: number;
+    cpuByRound: number[];
+    answered: number;
+  }[] = [];
   const { connections, warmupSec, rounds, saturationSec, lightRatePerSec, lightConnections, lightSec } = HTTP_LOAD;
   try {
     for (const spec of specs) {
       const { child, url } = await startChecked(spec, body, config);
-      running.push({ spec, child, url, saturation: new Tally(), light: new Tally(), cpuSeconds: 0 });
+      running.push({ spec, child, url, saturation: new Tally(), light: new Tally(), cpuSeconds: 0, cpuByRound: [], answered: 1 });
     }
     for (const s of running) {
       progress(`http warm-up: ${s.spec.label}`);
-      assertClean(s.spec.label, await runLoad(s.url, body, { connections, durationSec: warmupSec }));
+      const warm = await runLoad(s.url, body, { connections, durationSec: warmupSec });
+      assertClean(s.spec.label, warm);
+      s.answered += warm.requests;
     }
     for (let round = 1; round <= rounds; round++) {
       progress(`http round ${round} of ${rounds}: saturation, then ${lightRatePerSec} req/s`);
       for (const s of running) {
         const pid = s.child.process.pid!;
         const before = cpuSecondsOf(pid);
-        s.saturation.add(s.spec.label, await runLoad(s.url, body, { connections, durationSec: saturationSec }, s.saturation.latency));
-        s.cpuSeconds += cpuSecondsOf(pid) - before;
+        const run = await runLoad(s.url, body, { connections, durationSec: saturationSec }, s.saturation.latency);
+        const used = cpuSecondsOf(pid) - before;
+        s.saturation.add(s.spec.label, run);
+        s.cpuSeconds += used;
+        s.cpuByRound.push(Math.round((used * 1e6) / run.requests));
+        s.answered += run.requests;
       }
       const gapMs = 1000 / lightRatePerSec / running.length;
       const light = await Promise.all(
@@ -83,16 +117,28 @@ export async function benchHttp(specs: ServerSpec[], body: string, config: Confi
           return runPaced(s.url, body, { connections: lightConnections, durationSec: lightSec, ratePerSec: lightRatePerSec }, s.light.latency);
         }),
       );
-      running.forEach((s, i) => s.light.add(s.spec.label, light[i]));
+      running.forEach((s, i) => {
+        s.light.add(s.spec.label, light[i]);
+        s.answered += light[i].requests;
+      });
     }
-    return running.map((s) => ({
-      key: s.spec.key,
-      label: s.spec.label,
-      saturation: s.saturation.result(),
-      serverCpuUsPerReq: (s.cpuSeconds * 1e6) / s.saturation.requests,
-      light: s.light.result(),
-      peakRssMb: memoryOf(s.child.process.pid!).peakRssMb,
-    }));
+    const rows: HttpRow[] = [];
+    for (const s of running) {
+      // The plain HTTP port serves /metrics (never the HTTPS one).
+      const text = s.url.startsWith('http:') && s.spec.key.startsWith('webhook_') ? await scrape(s.url) : undefined;
+      rows.push({
+        key: s.spec.key,
+        label: s.spec.label,
+        saturation: s.saturation.result(),
+        serverCpuUsPerReq: (s.cpuSeconds * 1e6) / s.saturation.requests,
+        cpuUsPerReqByRound: s.cpuByRound,
+        light: s.light.result(),
+        peakRssMb: memoryOf(s.child.process.pid!).peakRssMb,
+        answered: s.answered,
+        ...(text === undefined ? {} : { scrapedAdmissions: counterSum(text, 'pando_webhook_admissions_total') }),
+      });
+    }
+    return rows;
   } finally {
     await Promise.all(running.map((s) => s.child.stop()));
   }

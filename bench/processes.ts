@@ -53,8 +53,8 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export function startChild(args: string[], env: Record<string, string>): Child {
-  const child = startNode(args, env, { inheritEnv: true, ignoreStdout: true });
+export function startChild(args: string[], env: Record<string, string>, node?: string): Child {
+  const child = startNode(args, env, { inheritEnv: true, ignoreStdout: true, node });
   return {
     process: child.process,
     stderr: () => child.stderr().slice(-2000),

@@ -4,14 +4,16 @@ import type { ColdStart } from './coldstart';
 import type { CoreRow } from './core';
 import type { HttpRow, HTTP_LOAD } from './http';
 import type { MemoryResult } from './memory';
+import type { MetricsCost, METRICS_COST_LOAD } from './metrics-cost';
 
 export interface Results {
   date: string;
-  machine: { nproc: number; cpu: string; node: string; platform: string };
+  machine: { nproc: number; cpu: string; node: string; platform: string; node20?: string };
   body: { fixture: string; bytes: number };
   load: object;
   core: CoreRow[];
   http: HttpRow[];
+  metricsCost?: MetricsCost & { load: typeof METRICS_COST_LOAD };
   coldStart: { nodeEmptyScriptMs: number; entries: ColdStart[] };
   memory: MemoryResult;
   benchSeconds: number;
@@ -54,7 +56,18 @@ export function targets(r: Results) {
   const p99Https = byKey.webhook_https.light.p99Ms / byKey.floor_https.light.p99Ms;
   const [image, hello] = r.coldStart.entries;
   const lines = linearity(r.core);
+  const cost = r.metricsCost;
   return [
+    ...(cost
+      ? [
+          {
+            target: `webhook CPU per admission, metrics on vs off (bench-only build), median of ${cost.ratioByRound.length} A/B rounds`,
+            want: '<= 1.05x',
+            got: `${f(cost.medianRatio, 3)}x (rounds ${cost.ratioByRound.map((x) => f(x, 2)).join(' ')})`,
+            ok: cost.medianRatio <= 1.05,
+          },
+        ]
+      : []),
     {
       target: 'req/s, typical review, 10 connections, HTTP, vs node:http floor',
       want: '>= 0.35x',
@@ -115,7 +128,8 @@ export function printReport(r: Results) {
     ]),
   );
 
-  const floorOf = (h: HttpRow) => r.http.find((x) => x.key === (h.key.endsWith('https') ? 'floor_https' : 'floor'))!;
+  const floorOf = (h: HttpRow) =>
+    r.http.find((x) => x.key === (h.key.endsWith('https') ? 'floor_https' : h.key.endsWith('node20') ? 'floor_node20' : 'floor'))!;
   const ff = r.http.find((h) => h.key === 'ff_noop')!;
   const l = r.load as typeof HTTP_LOAD;
   console.log(
@@ -151,6 +165,42 @@ export function printReport(r: Results) {
       f(h.saturation.reqPerSec / ff.saturation.reqPerSec, 2),
     ]),
   );
+
+  const scraped = r.http.filter((h) => h.scrapedAdmissions !== undefined);
+  for (const h of scraped) console.log(`${h.label}: its /metrics counted ${h.scrapedAdmissions} admissions; the clients saw ${h.answered} 2xx answers`);
+  if (r.metricsCost) {
+    const c = r.metricsCost;
+    console.log(
+      `\nprom-client's cost: the webhook with metrics and the bench-only build without, ${c.ratioByRound.length} rounds of ${c.load.admissionsPerRound} admissions each (${c.load.connections} connections), order alternating`,
+    );
+    table(
+      ['round', 'metrics on CPU us/adm', 'metrics off CPU us/adm', 'on / off'],
+      c.ratioByRound.map((ratio, i) => [i + 1, f(c.onUsByRound[i]), f(c.offUsByRound[i]), f(ratio, 3)]),
+    );
+    console.log(`median on / off: ${f(c.medianRatio, 3)}x`);
+  }
+  const node20 = r.http.find((h) => h.key === 'webhook_http_node20');
+  if (node20) {
+    const on24 = r.http.find((h) => h.key === 'webhook_http')!;
+    const ratio = (h: HttpRow) => h.saturation.reqPerSec / floorOf(h).saturation.reqPerSec;
+    console.log(`\nNode ${r.machine.node} vs Node ${r.machine.node20} (same bundle, same run, each against the node:http floor on its own Node)`);
+    table(
+      ['', 'webhook req/s', 'floor req/s', 'req/s vs floor', 'webhook CPU us/req', '100/s p99 ms', '100/s p99 vs floor', 'peak RSS MB'],
+      [on24, node20].map((h) => [
+        h === on24 ? `Node ${r.machine.node}` : `Node ${r.machine.node20}`,
+        f(h.saturation.reqPerSec, 0),
+        f(floorOf(h).saturation.reqPerSec, 0),
+        f(ratio(h), 2),
+        f(h.serverCpuUsPerReq, 0),
+        f(h.light.p99Ms, 2),
+        f(h.light.p99Ms / floorOf(h).light.p99Ms, 2),
+        f(h.peakRssMb),
+      ]),
+    );
+    console.log(
+      `Node 24 / Node 20: req/s vs floor ${f(ratio(on24) / ratio(node20), 2)}x, CPU per admission ${f(on24.serverCpuUsPerReq / node20.serverCpuUsPerReq, 2)}x`,
+    );
+  }
 
   console.log(`\nCold start to first correct admission, ${r.coldStart.entries[0]?.starts} starts (node -e 0 alone: ${f(r.coldStart.nodeEmptyScriptMs, 0)} ms)`);
   table(

@@ -22,8 +22,11 @@ export const HELLO_ENTRY = join(__dirname, 'servers', 'hello.js');
 // The package's `functions-framework` bin, beside its main module (the path is not exported).
 const FF_CLI = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 
+/** Node 20 for the comparison rows: PANDO_BENCH_NODE20, else Debian's /usr/bin/node. */
+export const NODE20 = process.env.PANDO_BENCH_NODE20 ?? '/usr/bin/node';
+
 export interface ServerSpec {
-  key: 'floor' | 'floor_https' | 'ff_noop' | 'webhook_http' | 'webhook_https';
+  key: 'floor' | 'floor_https' | 'ff_noop' | 'webhook_http' | 'webhook_https' | 'webhook_http_metrics_off' | 'floor_node20' | 'webhook_http_node20';
   label: string;
   start(): Promise<{ child: Child; url: string }>;
 }
@@ -59,16 +62,21 @@ export function throwawayCert() {
   return { certFile, keyFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function serverSpecs(tls: { certFile: string; keyFile: string }): ServerSpec[] {
-  const onPort =
-    (label: string, args: string[], env: Record<string, string> = {}) =>
-    async () => {
-      const port = await freePort();
-      return {
-        child: startChild([...args, ...(label === 'ff' ? [`--port=${port}`] : [])], { PORT: String(port), ...env }),
-        url: `http://127.0.0.1:${port}/?timeout=10s`,
-      };
+export interface ExtraServers {
+  /** The bench-only bundle without metrics (bench/metrics-off.ts). */
+  metricsOffEntry?: string;
+  /** A Node 20 binary, for the floor and the webhook on it. */
+  node20?: string;
+}
+
+export function serverSpecs(tls: { certFile: string; keyFile: string }, extra: ExtraServers = {}): ServerSpec[] {
+  const onPort = (label: string, args: string[], node?: string) => async () => {
+    const port = await freePort();
+    return {
+      child: startChild([...args, ...(label === 'ff' ? [`--port=${port}`] : [])], { PORT: String(port) }, node),
+      url: `http://127.0.0.1:${port}/?timeout=10s`,
     };
+  };
   const floor = join(__dirname, 'servers', 'floor.js');
   return [
     { key: 'floor', label: 'node:http JSON floor', start: onPort('floor', [floor]) },
@@ -82,7 +90,7 @@ export function serverSpecs(tls: { certFile: string; keyFile: string }): ServerS
       },
     },
     { key: 'ff_noop', label: 'functions-framework no-op', start: onPort('ff', [FF_CLI, '--target=noop', `--source=${join(__dirname, 'servers', 'noop.js')}`]) },
-    { key: 'webhook_http', label: 'webhook, HTTP', start: onPort('webhook', [...IMAGE_NODE_FLAGS, PRODUCTION_ENTRY]) },
+    { key: 'webhook_http', label: 'webhook, HTTP (metrics on)', start: onPort('webhook', [...IMAGE_NODE_FLAGS, PRODUCTION_ENTRY]) },
     {
       key: 'webhook_https',
       label: 'webhook, HTTPS keep-alive',
@@ -97,12 +105,31 @@ export function serverSpecs(tls: { certFile: string; keyFile: string }): ServerS
         return { child, url: `https://127.0.0.1:${port}/?timeout=10s` };
       },
     },
+    ...(extra.metricsOffEntry
+      ? [
+          {
+            key: 'webhook_http_metrics_off' as const,
+            label: 'webhook, HTTP, metrics off (bench-only build)',
+            start: onPort('webhook', [...IMAGE_NODE_FLAGS, extra.metricsOffEntry]),
+          },
+        ]
+      : []),
+    ...(extra.node20
+      ? [
+          { key: 'floor_node20' as const, label: 'node:http JSON floor, Node 20', start: onPort('floor', [floor], extra.node20) },
+          {
+            key: 'webhook_http_node20' as const,
+            label: 'webhook, HTTP (metrics on), Node 20',
+            start: onPort('webhook', [...IMAGE_NODE_FLAGS, PRODUCTION_ENTRY], extra.node20),
+          },
+        ]
+      : []),
   ];
 }
 
 /** What each server must answer to the benchmark body: the fixed JSON, or the core's own answer. */
 export function expectedAnswer(key: ServerSpec['key'], body: string, config: Config): unknown {
-  if (key === 'floor' || key === 'floor_https' || key === 'ff_noop') return { ok: true };
+  if (key.startsWith('floor') || key === 'ff_noop') return { ok: true };
   const result = admit(JSON.parse(body), config);
   if (!result.ok || !result.review.response.patch) throw new Error('the benchmark body must be a pod the webhook injects');
   return result.review;

@@ -12,6 +12,25 @@ export interface EnableOptions {
   licenseKey?: string;
   /** Create the namespace when it does not exist (--create). */
   create?: boolean;
+  /** --pull-secret-from NS/NAME: a registry Secret to copy into the namespace, under its own name. */
+  pullSecretFrom?: string;
+}
+
+const DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
+
+/** The registry Secret --pull-secret-from names, read and checked before anything is written. */
+async function pullSecretSource(kube: Kube, from: string): Promise<Obj> {
+  const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(from);
+  if (!match) throw new UsageError(`--pull-secret-from ${from}: NAMESPACE/NAME of a Secret`);
+  const [namespace, name] = [match[1], match[3]];
+  const source = await kube.get('v1', 'Secret', name, namespace);
+  if (!source) throw new UsageError(`--pull-secret-from: Secret ${namespace}/${name} not found`);
+  if (source.type !== DOCKER_CONFIG_JSON) {
+    throw new UsageError(
+      `--pull-secret-from: Secret ${namespace}/${name} is of type ${source.type ?? 'Opaque'}, not ${DOCKER_CONFIG_JSON} (kubectl create secret docker-registry makes one)`,
+    );
+  }
+  return source;
 }
 
 export async function enableNamespace(kube: Kube, namespace: string, options: EnableOptions = {}): Promise<string[]> {
@@ -20,6 +39,7 @@ export async function enableNamespace(kube: Kube, namespace: string, options: En
   if (namespace === install.namespace || install.config?.excludedNamespaces.has(namespace)) {
     throw new UsageError(`${namespace} is never injected (the release namespace or excludedNamespaces)`);
   }
+  const pullSecret = options.pullSecretFrom ? await pullSecretSource(kube, options.pullSecretFrom) : undefined;
   const done: string[] = [];
   if (!(await kube.get('v1', 'Namespace', namespace))) {
     if (!options.create) throw new UsageError(`namespace ${namespace} not found: add --create to create it, or kubectl create namespace ${namespace}`);
@@ -66,6 +86,15 @@ export async function enableNamespace(kube: Kube, namespace: string, options: En
     },
     key !== undefined,
   );
+  if (pullSecret) {
+    // The data only: the source's labels, annotations and owners belong to it. Applied on every
+    // run, so enable again after the source changed (a new registry password) copies it again.
+    const name = pullSecret.metadata.name as string;
+    await ensure({ apiVersion: 'v1', kind: 'Secret', metadata: metadata(name), type: DOCKER_CONFIG_JSON, data: { ...(pullSecret.data ?? {}) } }, true);
+    if (!install.config?.imagePullSecrets.includes(name)) {
+      done.push(`note: the webhook adds ${name} to pods only when sidecar.imagePullSecrets lists it (helm upgrade --set sidecar.imagePullSecrets={${name}})`);
+    }
+  }
   await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { [ENABLED_LABEL]: 'true' } } });
   done.push(`namespace/${namespace} labelled ${ENABLED_LABEL}=true`);
   return done;
@@ -151,6 +180,12 @@ export async function disableNamespace(kube: Kube, namespace: string): Promise<s
     if (!object || !isOurs(object)) continue;
     await kube.delete(apiVersion, kind, name, namespace);
     done.push(`${kind.toLowerCase()}/${name} deleted`);
+  }
+  // The registry Secrets --pull-secret-from copied (ours, of that type).
+  for (const secret of await kube.list('v1', 'Secret', namespace, 'app.kubernetes.io/managed-by=kubectl-pando')) {
+    if (secret.type !== DOCKER_CONFIG_JSON || !isOurs(secret)) continue;
+    await kube.delete('v1', 'Secret', secret.metadata.name, namespace);
+    done.push(`secret/${secret.metadata.name} deleted`);
   }
   return done;
 }

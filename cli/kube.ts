@@ -106,6 +106,12 @@ export class Kube {
     return (await this.call('PATCH', `${path}?fieldManager=kubectl-pando&force=true`, object, 'application/apply-patch+yaml')).body;
   }
 
+  /** A strategic merge patch, as kubectl patch sends by default; the object after it. */
+  async patch(apiVersion: string, kind: string, name: string, namespace: string | undefined, patch: Obj): Promise<Obj> {
+    const path = `${resourcePath(apiVersion, kind, namespace, name)}?fieldManager=kubectl-pando`;
+    return (await this.call('PATCH', path, patch, 'application/strategic-merge-patch+json')).body;
+  }
+
   /** Deletes; false when it was not there. */
   async delete(apiVersion: string, kind: string, name: string, namespace?: string): Promise<boolean> {
     try {

@@ -4,6 +4,7 @@
 //   check [-n NS] [-o json]    the troubleshooting list, run; exit 1 on any failure
 //   enable NS | disable NS     set a namespace up for protected pods, or undo it
 //   status [-A | -n NS]        protected pods, their sidecar, what to restart after an upgrade
+//   restart --outdated|--unprotected [--dry-run]   restart their workloads, one rollout at a time
 // Exit codes: 0 done, 1 a check failed or the cluster refused, 2 bad usage or input.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ const cluster = async () => ({
   ...(await import('./check')),
   ...(await import('./enable')),
   ...(await import('./status')),
+  ...(await import('./restart')),
 });
 
 /** Each of the function's variables as a flag: PANDO_SIDECAR_IMAGE is --sidecar-image. */
@@ -49,14 +51,19 @@ const USAGE = `kubectl pando: the PandoCore sidecar, from the command line (pand
       document, the others unchanged. e.g. kubectl get deploy web -o yaml | kubectl pando uninject -f -
   kubectl pando check [-n NS] [-o json]
       Checks the install end to end, ending with a server-side dry-run of a protected pod.
-  kubectl pando enable NS [--license-file FILE] [--create]
+  kubectl pando enable NS [--license-file FILE] [--create] [--pull-secret-from SRCNS/NAME]
   kubectl pando disable NS
       Sets NS up for protected pods (ServiceAccount, RoleBinding, license Secret, label), or undoes it.
+      --pull-secret-from copies that registry Secret (kubernetes.io/dockerconfigjson) into NS.
   kubectl pando enable --rotate-license [--license-file FILE]
       Writes the key (the file's, else the release namespace's Secret's) into every license Secret
       enable made, in every enabled namespace; run it after changing the key.
   kubectl pando status [-A | -n NS] [-o json]
       Protected pods, whether each runs the configured sidecar, and what to restart after an upgrade.
+  kubectl pando restart --outdated | --unprotected [--dry-run] [--timeout 5m] [-A | -n NS]
+      Restarts the Deployments, StatefulSets and DaemonSets whose protected pods run an old sidecar
+      (--outdated) or none (--unprotected), one at a time as kubectl rollout restart does, waiting
+      for each rollout; stops at the first failure. Bare pods and Jobs are listed, never deleted.
   kubectl pando version
 
 Cluster flags: --kubeconfig FILE, --context NAME (default: KUBECONFIG, ~/.kube/config, in-cluster).
@@ -78,6 +85,11 @@ const OPTIONS = {
   'license-file': { type: 'string' },
   'rotate-license': { type: 'boolean' },
   create: { type: 'boolean' },
+  outdated: { type: 'boolean' },
+  unprotected: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'pull-secret-from': { type: 'string' },
+  timeout: { type: 'string' },
   native: { type: 'boolean' },
   'from-cluster': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -100,6 +112,14 @@ export function injectionConfig(values: Values, env: Record<string, string | und
   for (const [alias, name] of Object.entries(ALIASES)) if (typeof values[alias] === 'string') vars[name] = values[alias] as string;
   if (values.native === true) vars.PANDO_SIDECAR_NATIVE = 'true';
   return loadConfig(vars, version);
+}
+
+/** --timeout as kubectl spells it (90s, 5m, 1h; a bare number is seconds), in milliseconds; 5 minutes by default. */
+export function parseDuration(text: string | undefined): number {
+  if (text === undefined) return 5 * 60_000;
+  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text);
+  if (!match || Number(match[1]) <= 0) throw new UsageError(`--timeout ${text}: a duration such as 90s, 5m or 1h`);
+  return Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 's' | 'm' | 'h'];
 }
 
 /** The files -f names: a file, a directory's manifests (-R: and below), or "-" for stdin. */
@@ -223,7 +243,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
           return 0;
         }
         const done =
-          command === 'enable' ? await enableNamespace(kube, args[0], { licenseKey, create: values.create === true }) : await disableNamespace(kube, args[0]);
+          command === 'enable'
+            ? await enableNamespace(kube, args[0], {
+                licenseKey,
+                create: values.create === true,
+                pullSecretFrom: values['pull-secret-from'] as string | undefined,
+              })
+            : await disableNamespace(kube, args[0]);
         io.stdout(done.map((line) => `${line}\n`).join(''));
         io.stdout(command === 'enable' ? `${args[0]} enabled: new pods labelled pandocore.xyz/protect=true get the sidecar\n` : `${args[0]} disabled\n`);
         return 0;
@@ -235,8 +261,29 @@ export async function run(argv: string[], io: Io): Promise<number> {
         io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
         return 0;
       }
+      case 'restart': {
+        if (values.outdated === values.unprotected) throw new UsageError('restart needs one of --outdated (an old sidecar) or --unprotected (no sidecar)');
+        if (args.length) throw new UsageError(`restart takes no argument (${args[0]}): -n NS or -A picks the namespaces`);
+        const timeoutMs = parseDuration(values.timeout as string | undefined);
+        const { kube, restartWorkloads, RestartFailed } = await connect();
+        const namespace = values['all-namespaces'] ? undefined : ((values.namespace as string | undefined) ?? kube.currentNamespace);
+        try {
+          await restartWorkloads(kube, {
+            selection: values.outdated ? 'outdated' : 'unprotected',
+            namespace,
+            dryRun: values['dry-run'] === true,
+            timeoutMs,
+            log: (line) => io.stdout(`${line}\n`),
+          });
+        } catch (error) {
+          if (!(error instanceof RestartFailed)) throw error;
+          io.stderr(`kubectl pando restart: ${error.message}\n`);
+          return 1;
+        }
+        return 0;
+      }
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}: inject, uninject, check, enable, disable, status or version`);
+        throw new UsageError(`unknown command ${JSON.stringify(command)}: inject, uninject, check, enable, disable, status, restart or version`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof InputError) {

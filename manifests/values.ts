@@ -110,6 +110,8 @@ export const ValuesSchema = z
           .string()
           .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron schedule')
           .default('17 3 * * 1'),
+        // 0: the finished setup Job is kept (GitOps tools would otherwise see it missing).
+        setupJobTtlSeconds: z.number().int().min(0).max(31_536_000).default(86_400),
       })
       .prefault({}),
     platform: z.enum(PLATFORMS).default('knative'),

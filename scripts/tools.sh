@@ -57,6 +57,7 @@ tools=(
   "helm|HELM_VERSION|"
   "helm3|HELM3_VERSION|"
   "task|TASK_VERSION|"
+  "promtool|PROMETHEUS_VERSION|"
   "containerd|CONTAINERD_VERSION|containerd/go.mod containerd/go.sum|containerd containerd-shim-runc-v2 ctr"
   "runc|RUNC_VERSION|runc/go.mod runc/go.sum"
   "cni|CNI_PLUGINS_VERSION|cni/go.mod cni/go.sum|cni"
@@ -82,6 +83,14 @@ tool_build_knative-serving() { (cd knative && go build -trimpath -ldflags '-s -w
 tool_build_helm() { go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"; }
 tool_build_helm3() { go_install helm3 "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION"; }
 tool_build_task() { go_install task "github.com/go-task/task/v3/cmd/task@$TASK_VERSION"; }
+# promtool --version names the module version (v0.316.0 is Prometheus 3.16.0). Only `check
+# metrics` is used: remove_all_sd (Prometheus's own build tag) leaves out every service discovery
+# (the AWS, Azure, Google, Kubernetes ... clients), most of the build.
+tool_build_promtool() {
+  GOBIN="$out" go install -trimpath -tags remove_all_sd \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
+    "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
+}
 # Static, no cgo (as containerd's own static release builds; the btrfs snapshotter needs cgo).
 tool_build_containerd() {
   local cmd

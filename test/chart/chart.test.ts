@@ -382,6 +382,11 @@ if (helmAvailable(test, 'the chart rendered by helm')) {
     const jobName = (raw: Obj) => find(render({ ...LICENSE, ...raw }), 'Job').metadata.name;
     assert.is(jobName({}), jobName({ sidecar: { image: 'registry.example/other:1' } }));
     assert.is.not(jobName({}), jobName({ image: 'registry.example/pando-webhook:9.9.9' }));
+    // tls.setupJobTtlSeconds: a day by default; 0 keeps the finished Job (GitOps tools see it missing otherwise).
+    const ttl = (raw: Obj) => find(render({ ...LICENSE, ...raw }), 'Job').spec.ttlSecondsAfterFinished;
+    assert.is(ttl({}), 86400);
+    assert.is(ttl({ tls: { setupJobTtlSeconds: 0 } }), undefined);
+    assert.is(ttl({ tls: { setupJobTtlSeconds: 600 } }), 600);
   });
 
   test('every rule of every role: no wildcard, no create/delete/list, Secrets and webhooks only by name', () => {

@@ -33,11 +33,13 @@ export interface NodeOptions {
   inheritEnv?: boolean;
   /** Drop stdout unread: a benchmarked server's log lines would cost this process CPU. */
   ignoreStdout?: boolean;
+  /** Another node binary than this process's (the benchmark's Node 20 rows). */
+  node?: string;
 }
 
 export function startNode(args: string[], env: Record<string, string | undefined> = {}, options: NodeOptions = {}): NodeChild {
   const base = options.inheritEnv ? process.env : { PATH: process.env.PATH ?? '' };
-  const child = spawn(process.execPath, args, {
+  const child = spawn(options.node ?? process.execPath, args, {
     cwd: options.cwd,
     env: { ...base, ...env },
     stdio: ['ignore', options.ignoreStdout ? 'ignore' : 'pipe', 'pipe'],
