@@ -69,10 +69,10 @@ async function main() {
     const measure = async (workload: string, setup: Setup, round: number, run: () => Promise<Omit<Row, 'workload' | 'setup' | 'round' | 'webhookCalls'>>) => {
       const namespace = NAMESPACE_OF[setup];
       await clear(state, namespace);
-      const metricsBefore = webhookDuration(await apiServerMetrics(api), webhookOf(setup));
+      const metricsBefore = webhookDuration(apiServerMetrics(state), webhookOf(setup));
       const cpuBefore = webhookCpuSeconds(state, setup);
       const result = await run();
-      const metricsAfter = webhookDuration(await apiServerMetrics(api), webhookOf(setup));
+      const metricsAfter = webhookDuration(apiServerMetrics(state), webhookOf(setup));
       const cpu = webhookCpuSeconds(state, setup) - cpuBefore;
       const calls = metricsAfter.count - metricsBefore.count;
       const row: Row = {
