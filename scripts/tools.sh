@@ -35,6 +35,7 @@ requires containerd/go.mod github.com/containerd/containerd/v2 "$CONTAINERD_VERS
 requires runc/go.mod github.com/opencontainers/runc "$RUNC_VERSION"
 requires cni/go.mod github.com/containernetworking/plugins "$CNI_PLUGINS_VERSION"
 requires coredns/go.mod github.com/coredns/coredns "$COREDNS_VERSION"
+requires cert-manager/go.mod github.com/cert-manager/cert-manager "$CERT_MANAGER_VERSION"
 
 k8s_minor="${KUBERNETES_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
 version_flags=""
@@ -61,6 +62,9 @@ tools=(
   "runc|RUNC_VERSION|runc/go.mod runc/go.sum"
   "cni|CNI_PLUGINS_VERSION|cni/go.mod cni/go.sum|cni"
   "coredns|COREDNS_VERSION|coredns/*.go coredns/go.mod coredns/go.sum"
+  "cert-manager-controller|CERT_MANAGER_VERSION|cert-manager/go.mod cert-manager/go.sum cert-manager/controller/*.go"
+  "cert-manager-cainjector|CERT_MANAGER_VERSION|cert-manager/go.mod cert-manager/go.sum cert-manager/cainjector/*.go"
+  "cert-manager-webhook|CERT_MANAGER_VERSION|cert-manager/go.mod cert-manager/go.sum cert-manager/webhook/*.go"
   "standins||../images/go.mod ../images/*/*.go|pause sidecar-standin app-standin"
 )
 
@@ -110,6 +114,16 @@ tool_build_coredns() {
   (cd coredns && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
     -o "$out/coredns" .)
 }
+# cert-manager's components: our mains (e2e/tools/cert-manager), static so a one-layer image
+# holds each (e2e/harness/cert-manager.ts packs them).
+cert_manager_build() { # cert_manager_build COMPONENT
+  (cd cert-manager && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION" \
+    -o "$out/cert-manager-$1" "./$1")
+}
+tool_build_cert-manager-controller() { cert_manager_build controller; }
+tool_build_cert-manager-cainjector() { cert_manager_build cainjector; }
+tool_build_cert-manager-webhook() { cert_manager_build webhook; }
 
 # The local node's stand-in images' programs (e2e/images), static so a one-layer image holds them.
 tool_build_standins() {
@@ -132,7 +146,7 @@ key_of() { # key_of NAME VERSION_VARS FILES
     for var in $vars; do echo "$var=${!var}"; done
     [ -z "$files" ] || cat $files
     echo "$body"
-    for helper in go_install k8s_build; do
+    for helper in go_install k8s_build cert_manager_build; do
       if grep -q "$helper" <<<"$body"; then declare -f "$helper"; fi
     done
     echo "$go_version"
