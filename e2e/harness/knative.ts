@@ -3,6 +3,7 @@
 // images and installed from the release YAML in the module's config/ folders with each ko://
 // reference replaced by the local image, as ko would. No networking layer: every one needs
 // Envoy, which neither Debian nor the Go module proxy provides.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectlOk, parseDocuments, type ClusterState } from './cluster';
@@ -96,8 +97,22 @@ export function installKnative(state: ClusterState, say: (line: string) => void 
   apply(crds);
   kubectlOk(state, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((crd) => `crd/${crd.metadata.name}`)]);
   apply(core);
+  // knative-serving-admin, the controller's role, is an aggregated ClusterRole: empty until
+  // kube-controller-manager's clusterrole-aggregation-controller fills it.
+  const aggregated = () => (JSON.parse(kubectlOk(state, ['get', 'clusterrole', 'knative-serving-admin', '-o', 'json'])).rules ?? []).length > 0;
+  const deadline = Date.now() + 30_000;
+  while (!aggregated()) {
+    if (Date.now() > deadline) throw new Error('ClusterRole knative-serving-admin has no rules: the cluster must run clusterrole-aggregation-controller');
+    spawnSync('sleep', ['1']);
+  }
   for (const deployment of KNATIVE_DEPLOYMENTS) {
     kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'rollout', 'status', `deployment/${deployment}`, '--timeout=240s']);
   }
   return (Date.now() - started) / 1000;
+}
+
+/** Knative's pods stopped (Deployments scaled to 0, waited for), so `down` finds none running. */
+export function stopKnative(state: ClusterState) {
+  kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'scale', 'deployment', '--all', '--replicas=0']);
+  kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'wait', '--for=delete', 'pod', '--all', '--timeout=90s']);
 }
