@@ -111,8 +111,18 @@ export function installKnative(state: ClusterState, say: (line: string) => void 
   return (Date.now() - started) / 1000;
 }
 
-/** Knative's pods stopped (Deployments scaled to 0, waited for), so `down` finds none running. */
-export function stopKnative(state: ClusterState) {
-  kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'scale', 'deployment', '--all', '--replicas=0']);
-  kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'wait', '--for=delete', 'pod', '--all', '--timeout=90s']);
+/**
+ * Knative's pods stopped and its webhook configurations gone, so later suites send nothing to a
+ * webhook that no longer runs and `down` finds no pod running; the CRDs stay (objects of them may
+ * remain elsewhere).
+ */
+export function uninstallKnative(state: ClusterState) {
+  const { core } = knativeReleaseDocuments();
+  for (const doc of core.filter((d) => /^(Mutating|Validating)WebhookConfiguration$/.test(d.kind))) {
+    kubectlOk(state, ['delete', doc.kind.toLowerCase(), doc.metadata.name, '--ignore-not-found']);
+  }
+  // The activator's and webhook's grace periods (600 s, 300 s) are for draining live traffic.
+  kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'delete', 'deployment', '--all']);
+  kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'delete', 'pod', '--all', '--grace-period=1', '--timeout=90s']);
+  kubectlOk(state, ['delete', 'namespace', KNATIVE_NAMESPACE, '--wait=false']);
 }

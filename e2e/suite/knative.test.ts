@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kubectl, kubectlOk } from '../harness/cluster';
 import { STANDIN_IMAGES } from '../harness/images';
-import { installKnative, KNATIVE_DEPLOYMENTS, KNATIVE_NAMESPACE, knativeImage, missingKnativeTools, stopKnative } from '../harness/knative';
+import { installKnative, KNATIVE_DEPLOYMENTS, KNATIVE_NAMESPACE, knativeImage, missingKnativeTools, uninstallKnative } from '../harness/knative';
 import { waitFor } from '../harness/processes';
 import { skipSuite } from '../../test/support/skip';
 import { cluster, unique, type Obj } from './context';
@@ -52,7 +52,7 @@ if (missing.length) {
 
   test.after(() => {
     kubectl(cluster, ['delete', 'namespace', namespace, '--wait=true', '--timeout=90s']);
-    stopKnative(cluster);
+    uninstallKnative(cluster);
   });
 
   test("Knative's controller, webhook, autoscaler and activator run as pods of the local images, each Ready", () => {
