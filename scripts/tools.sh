@@ -35,6 +35,8 @@ requires containerd/go.mod github.com/containerd/containerd/v2 "$CONTAINERD_VERS
 requires runc/go.mod github.com/opencontainers/runc "$RUNC_VERSION"
 requires cni/go.mod github.com/containernetworking/plugins "$CNI_PLUGINS_VERSION"
 requires coredns/go.mod github.com/coredns/coredns "$COREDNS_VERSION"
+requires knative-components/go.mod knative.dev/serving "$KNATIVE_SERVING_VERSION"
+requires cert-manager/go.mod github.com/cert-manager/cert-manager "$CERT_MANAGER_VERSION"
 
 k8s_minor="${KUBERNETES_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
 version_flags=""
@@ -62,6 +64,14 @@ tools=(
   "runc|RUNC_VERSION|runc/go.mod runc/go.sum"
   "cni|CNI_PLUGINS_VERSION|cni/go.mod cni/go.sum|cni"
   "coredns|COREDNS_VERSION|coredns/*.go coredns/go.mod coredns/go.sum"
+  "cert-manager-controller|CERT_MANAGER_VERSION|cert-manager/go.mod cert-manager/go.sum cert-manager/controller/*.go"
+  "cert-manager-cainjector|CERT_MANAGER_VERSION|cert-manager/go.mod cert-manager/go.sum cert-manager/cainjector/*.go"
+  "cert-manager-webhook|CERT_MANAGER_VERSION|cert-manager/go.mod cert-manager/go.sum cert-manager/webhook/*.go"
+  "knative-controller|KNATIVE_SERVING_VERSION|knative-components/go.mod knative-components/go.sum"
+  "knative-webhook|KNATIVE_SERVING_VERSION|knative-components/go.mod knative-components/go.sum"
+  "knative-autoscaler|KNATIVE_SERVING_VERSION|knative-components/go.mod knative-components/go.sum"
+  "knative-activator|KNATIVE_SERVING_VERSION|knative-components/go.mod knative-components/go.sum"
+  "knative-queue|KNATIVE_SERVING_VERSION|knative-components/go.mod knative-components/go.sum"
   "standins||../images/go.mod ../images/*/*.go|pause sidecar-standin app-standin"
 )
 
@@ -119,6 +129,28 @@ tool_build_coredns() {
   (cd coredns && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
     -o "$out/coredns" .)
 }
+# cert-manager's components: our mains (e2e/tools/cert-manager), static so a one-layer image
+# holds each (e2e/harness/cert-manager.ts packs them).
+cert_manager_build() { # cert_manager_build COMPONENT
+  (cd cert-manager && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION" \
+    -o "$out/cert-manager-$1" "./$1")
+}
+tool_build_cert-manager-controller() { cert_manager_build controller; }
+tool_build_cert-manager-cainjector() { cert_manager_build cainjector; }
+tool_build_cert-manager-webhook() { cert_manager_build webhook; }
+
+# Knative Serving's components, its own mains (knative.dev/serving/cmd/...), static for one-layer
+# images. v0.42.2: the proxy serves v0.51.0 too, but not the knative.dev/pkg, networking and
+# caching versions it requires.
+knative_build() { # knative_build COMPONENT
+  (cd knative-components && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/knative-$1" "knative.dev/serving/cmd/$1")
+}
+tool_build_knative-controller() { knative_build controller; }
+tool_build_knative-webhook() { knative_build webhook; }
+tool_build_knative-autoscaler() { knative_build autoscaler; }
+tool_build_knative-activator() { knative_build activator; }
+tool_build_knative-queue() { knative_build queue; }
 
 # The local node's stand-in images' programs (e2e/images), static so a one-layer image holds them.
 tool_build_standins() {
@@ -141,7 +173,7 @@ key_of() { # key_of NAME VERSION_VARS FILES
     for var in $vars; do echo "$var=${!var}"; done
     [ -z "$files" ] || cat $files
     echo "$body"
-    for helper in go_install k8s_build; do
+    for helper in go_install k8s_build cert_manager_build knative_build; do
       if grep -q "$helper" <<<"$body"; then declare -f "$helper"; fi
     done
     echo "$go_version"

@@ -179,6 +179,8 @@ const CONTROLLERS = [
   'pod-garbage-collector-controller',
   'disruption-controller',
   'ttl-after-finished-controller',
+  // Knative's controller holds an aggregated ClusterRole (knative-serving-admin), empty without it.
+  'clusterrole-aggregation-controller',
 ];
 
 async function startControllerManager(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>) {

@@ -1,0 +1,128 @@
+// Knative Serving on the local node, for real: its controller, webhook, autoscaler, activator and
+// queue-proxy, built from knative.dev/serving's own mains by `npm run tools`, packed as one-layer
+// images and installed from the release YAML in the module's config/ folders with each ko://
+// reference replaced by the local image, as ko would. No networking layer: every one needs
+// Envoy, which neither Debian nor the Go module proxy provides.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kubectlOk, parseDocuments, type ClusterState } from './cluster';
+import { goModuleDir, importLocalImage } from './local-images';
+import { REPO } from './tools';
+
+export const KNATIVE_NAMESPACE = 'knative-serving';
+export const KNATIVE_COMPONENTS = ['controller', 'webhook', 'autoscaler', 'activator', 'queue'] as const;
+export type KnativeComponent = (typeof KNATIVE_COMPONENTS)[number];
+/** The Deployments of config/core/deployments (queue is the revision pods' sidecar). */
+export const KNATIVE_DEPLOYMENTS = ['controller', 'webhook', 'autoscaler', 'activator'] as const;
+
+const TOOLS_MODULE = join(REPO, 'e2e', 'tools', 'knative-components');
+const REGISTRY = 'pando.local';
+type Obj = Record<string, any>;
+
+export function knativeVersion(): string {
+  const line = /^KNATIVE_SERVING_VERSION=(\S+)$/m.exec(readFileSync(join(REPO, 'e2e', 'tools', 'versions.env'), 'utf8'));
+  if (!line) throw new Error('e2e/tools/versions.env names no KNATIVE_SERVING_VERSION');
+  return line[1];
+}
+
+export const knativeBinary = (component: KnativeComponent) => `knative-${component}`;
+export const knativeImage = (component: KnativeComponent) => `${REGISTRY}/${knativeBinary(component)}:${knativeVersion()}`;
+export const missingKnativeTools = (tools: string) => KNATIVE_COMPONENTS.map(knativeBinary).filter((binary) => !existsSync(join(tools, binary)));
+
+/** The module of the build list that holds `module` (its version as the tools module resolved it). */
+function moduleDir(module: string): string {
+  const goMod = readFileSync(join(TOOLS_MODULE, 'go.mod'), 'utf8');
+  const version = new RegExp(`^\\s*(?:require )?${module.replace(/\./g, '\\.')} (\\S+)`, 'm').exec(goMod)?.[1];
+  if (!version) throw new Error(`e2e/tools/knative-components/go.mod does not list ${module}`);
+  return goModuleDir(TOOLS_MODULE, `${module}@${version}`);
+}
+
+const yamlFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.yaml'))
+    .sort()
+    .map((name) => join(dir, name));
+
+/**
+ * Knative Serving's release, as its serving-crds.yaml and serving-core.yaml gather it: the CRDs of
+ * serving, networking and caching, then config/core (the autoscaling HPAs left out: no metrics
+ * server here), every ko:// reference replaced by a local image.
+ */
+export function knativeReleaseDocuments(): { crds: Obj[]; core: Obj[] } {
+  const serving = join(moduleDir('knative.dev/serving'), 'config', 'core');
+  const networking = join(moduleDir('knative.dev/networking'), 'config');
+  const caching = join(moduleDir('knative.dev/caching'), 'config');
+  const read = (files: string[]) => files.flatMap((file) => parseDocuments(resolveKo(readFileSync(file, 'utf8'))));
+  const crds = read([
+    ...yamlFiles(join(serving, '300-resources')),
+    ...['certificate', 'domain-claim', 'ingress', 'serverlessservice'].map((name) => join(networking, `${name}.yaml`)),
+    join(caching, 'image.yaml'),
+  ]);
+  const core = read([
+    join(serving, '100-namespace.yaml'),
+    ...yamlFiles(join(serving, '200-roles')),
+    join(serving, '200-serviceaccount.yaml'),
+    ...yamlFiles(join(serving, 'configmaps')),
+    join(networking, 'config-network.yaml'),
+    ...yamlFiles(join(serving, 'webhooks')),
+    ...KNATIVE_DEPLOYMENTS.map((name) => join(serving, 'deployments', `${name}.yaml`)),
+    join(serving, '999-cache.yaml'),
+  ]);
+  for (const doc of core) {
+    if (doc.kind === 'ConfigMap' && doc.metadata.name === 'config-deployment') {
+      // Tags of these registries are not resolved to digests: our images live in no registry.
+      doc.data = { ...doc.data, 'registries-skipping-tag-resolving': `${REGISTRY},kind.local,ko.local,dev.local` };
+    }
+  }
+  return { crds, core };
+}
+
+/** ko://knative.dev/serving/cmd/<component> -> our local image of that component. */
+function resolveKo(text: string): string {
+  return text.replace(/ko:\/\/knative\.dev\/serving\/cmd\/([a-z-]+)/g, (reference, component: string) => {
+    if (!(KNATIVE_COMPONENTS as readonly string[]).includes(component)) throw new Error(`${reference}: not built here`);
+    return knativeImage(component as KnativeComponent);
+  });
+}
+
+/** Images imported, the release applied (server-side), every Deployment rolled out. Returns seconds. */
+export function installKnative(state: ClusterState, say: (line: string) => void = () => undefined): number {
+  const started = Date.now();
+  for (const component of KNATIVE_COMPONENTS) importLocalImage(state, knativeImage(component), knativeBinary(component));
+  const { crds, core } = knativeReleaseDocuments();
+  const apply = (docs: Obj[]) =>
+    kubectlOk(state, ['apply', '--server-side', '--force-conflicts', '-f', '-'], docs.map((doc) => JSON.stringify(doc)).join('\n---\n'));
+  say(`Knative Serving ${knativeVersion()}: ${crds.length} CRDs, ${core.length} objects of config/core`);
+  apply(crds);
+  kubectlOk(state, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((crd) => `crd/${crd.metadata.name}`)]);
+  apply(core);
+  // knative-serving-admin, the controller's role, is an aggregated ClusterRole: empty until
+  // kube-controller-manager's clusterrole-aggregation-controller fills it.
+  const aggregated = () => (JSON.parse(kubectlOk(state, ['get', 'clusterrole', 'knative-serving-admin', '-o', 'json'])).rules ?? []).length > 0;
+  const deadline = Date.now() + 30_000;
+  while (!aggregated()) {
+    if (Date.now() > deadline) throw new Error('ClusterRole knative-serving-admin has no rules: the cluster must run clusterrole-aggregation-controller');
+    spawnSync('sleep', ['1']);
+  }
+  for (const deployment of KNATIVE_DEPLOYMENTS) {
+    kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'rollout', 'status', `deployment/${deployment}`, '--timeout=240s']);
+  }
+  return (Date.now() - started) / 1000;
+}
+
+/**
+ * Knative's pods stopped and its webhook configurations gone, so later suites send nothing to a
+ * webhook that no longer runs and `down` finds no pod running; the CRDs stay (objects of them may
+ * remain elsewhere).
+ */
+export function uninstallKnative(state: ClusterState) {
+  const { core } = knativeReleaseDocuments();
+  for (const doc of core.filter((d) => /^(Mutating|Validating)WebhookConfiguration$/.test(d.kind))) {
+    kubectlOk(state, ['delete', doc.kind.toLowerCase(), doc.metadata.name, '--ignore-not-found']);
+  }
+  // The activator's and webhook's grace periods (600 s, 300 s) are for draining live traffic.
+  kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'delete', 'deployment', '--all']);
+  kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'delete', 'pod', '--all', '--grace-period=1', '--timeout=90s']);
+  kubectlOk(state, ['delete', 'namespace', KNATIVE_NAMESPACE, '--wait=false']);
+}
