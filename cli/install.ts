@@ -59,8 +59,8 @@ export async function findInstall(kube: Kube, namespaceOverride?: string): Promi
   return install;
 }
 
-/** The names the installed webhook uses; the function's defaults when its settings cannot be read. */
-export function namesOf(install: Install): Pick<Config, 'serviceAccount' | 'licenseSecret'> {
+/** The settings the installed webhook runs with; the function's defaults when they cannot be read. */
+export function configOf(install: Install): Config {
   return install.config ?? loadConfig({});
 }
 

@@ -33,10 +33,15 @@ export function podDisplayName(pod: unknown): string | undefined {
 
 const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
 
-/** True when any container list of the pod already holds the sidecar. */
-export function hasSidecar(spec: JsonObject): boolean {
-  return CONTAINER_LISTS.some((list) => {
+/** The container named pando-sidecar in any container list of the pod's spec, if there is one. */
+export function sidecarContainer(spec: JsonObject): JsonObject | undefined {
+  for (const list of CONTAINER_LISTS) {
     const containers = spec[list];
-    return Array.isArray(containers) && containers.some((c) => isObject(c) && c.name === SIDECAR_NAME);
-  });
+    const found = Array.isArray(containers) ? containers.find((c) => isObject(c) && c.name === SIDECAR_NAME) : undefined;
+    if (found) return found as JsonObject;
+  }
+  return undefined;
 }
+
+/** True when any container list of the pod already holds the sidecar. */
+export const hasSidecar = (spec: JsonObject): boolean => sidecarContainer(spec) !== undefined;
