@@ -8,7 +8,8 @@ import { hasSidecar, SIDECAR_CLUSTER_ROLE } from '../function/pod';
 import { daysLeft, parseBundle } from '../function/tls/certs';
 import { describeError, Kube, type Obj } from './kube';
 import { CERTIFICATE_PATH } from '../function/tls/files';
-import { enabledNamespaces, findInstall, configOf, SERVING_SECRET, workloadReadiness, type Install } from './install';
+import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../function/names';
+import { enabledNamespaces, findInstall, configOf, workloadReadiness, type Install } from './install';
 
 export interface CheckResult {
   /** Stable, for scripts: the same whatever the outcome. */
@@ -95,12 +96,12 @@ const caAnnotations = (context: Context): Record<string, string> => context.inst
 /** Knative's cluster-local route: the caBundle comes from Knative's CA Secret (the chart's annotation). */
 const knativeCaSecret = (context: Context) => caAnnotations(context)['cert-manager.io/inject-ca-from-secret'];
 const usesCertManager = (context: Context) => caAnnotations(context)['cert-manager.io/inject-ca-from'] !== undefined;
-const SERVING_CERTIFICATE = 'pando-webhook-serving';
+const SERVING_CERTIFICATE = OBJECT_NAMES.servingCertificate;
 /** Who issues the serving certificate, and how to make it issue one now. */
 const reissueTls = (context: Context) =>
   usesCertManager(context)
     ? `kubectl -n ${releaseNamespace(context)} describe certificate ${SERVING_CERTIFICATE}   # cert-manager issues and renews it`
-    : `kubectl -n ${releaseNamespace(context)} create job pando-webhook-tls-now --from=cronjob/pando-webhook-tls-renew`;
+    : `kubectl -n ${releaseNamespace(context)} create job ${OBJECT_NAMES.servingSecret}-now --from=cronjob/${OBJECT_NAMES.tlsRenew}`;
 const enableFix = (_: Context, namespace: string) => `kubectl pando enable ${namespace}`;
 
 const INSTALL_CHECKS: Check[] = [
@@ -140,10 +141,10 @@ const INSTALL_CHECKS: Check[] = [
     fatal: true,
     run: async (context) => {
       const hooks = hooksOf(context);
-      if (!context.install.webhookConfiguration) return { ok: false, detail: 'MutatingWebhookConfiguration pando-webhook not found' };
+      if (!context.install.webhookConfiguration) return { ok: false, detail: `MutatingWebhookConfiguration ${OBJECT_NAMES.webhook} not found` };
       return {
         ok: hooks.length > 0,
-        detail: `MutatingWebhookConfiguration pando-webhook, ${hooks.length} webhook(s), failurePolicy ${hooks[0]?.failurePolicy}`,
+        detail: `MutatingWebhookConfiguration ${OBJECT_NAMES.webhook}, ${hooks.length} webhook(s), failurePolicy ${hooks[0]?.failurePolicy}`,
       };
     },
   },
@@ -384,9 +385,12 @@ async function servedCertificate(context: Context): Promise<{ certificate: strin
     const served = await context.kube.serviceProxyGet(service?.namespace ?? ns, `https:${service?.name}`, String(service?.port ?? 443), CERTIFICATE_PATH);
     return { certificate: typeof served.certificate === 'string' ? served.certificate : '', source: `the certificate ${service?.name} serves` };
   } catch (error) {
-    const secret = await context.kube.get('v1', 'Secret', SERVING_SECRET, ns);
+    const secret = await context.kube.get('v1', 'Secret', OBJECT_NAMES.servingSecret, ns);
     const certificate = secret?.data?.['tls.crt'] ? Buffer.from(secret.data['tls.crt'], 'base64').toString('utf8') : '';
-    return { certificate, source: `${ns}/${SERVING_SECRET} (the Service proxy could not reach the webhook: ${describeError(error).slice(0, 240)})` };
+    return {
+      certificate,
+      source: `${ns}/${OBJECT_NAMES.servingSecret} (the Service proxy could not reach the webhook: ${describeError(error).slice(0, 240)})`,
+    };
   }
 }
 
@@ -397,7 +401,7 @@ function* plan(context: Context): Generator<[Check, string, string]> {
 }
 
 export async function runChecks(kube: Kube, options: CheckOptions = {}): Promise<CheckResult[]> {
-  const context: Context = { kube, options, install: { namespace: options.systemNamespace ?? 'pando-system' }, namespaces: [] };
+  const context: Context = { kube, options, install: { namespace: options.systemNamespace ?? DEFAULT_RELEASE_NAMESPACE }, namespaces: [] };
   const results: CheckResult[] = [];
   for (const [check, category, namespace] of plan(context)) {
     let verdict: Verdict;

@@ -1,12 +1,14 @@
 // Read-only views of a raw pod. The pod arrives as untrusted JSON, so every accessor checks
 // the shape it reads instead of casting.
+import { OBJECT_NAMES } from './names';
+
 export type JsonObject = Record<string, unknown>;
 
 export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const SIDECAR_NAME = 'pando-sidecar';
 /** The ClusterRole the chart grants the sidecar (templates/sidecar-clusterrole.yaml), whatever its account is called. */
-export const SIDECAR_CLUSTER_ROLE = 'pando-sidecar';
+export const SIDECAR_CLUSTER_ROLE = OBJECT_NAMES.sidecarClusterRole;
 export const PROTECT_LABEL = 'pandocore.xyz/protect';
 export const MODE_ANNOTATION = 'pandocore.xyz/mode';
 export const STATUS_ANNOTATION = 'pandocore.xyz/status';

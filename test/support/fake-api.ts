@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { applyPatch } from 'fast-json-patch';
 import { createCa, issueServingCert } from '../../function/tls/certs';
 import { resourcePath } from '../../cli/kube';
+import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../../function/names';
 
 type Json = Record<string, any>;
 export interface Recorded {
@@ -25,9 +26,9 @@ export interface Failure {
   message: string;
 }
 
-const NS = 'pando-system';
-const SECRETS = ['pando-webhook-ca', 'pando-webhook-tls'];
-const MWC = 'pando-webhook';
+const NS = DEFAULT_RELEASE_NAMESPACE;
+const SECRETS: string[] = [OBJECT_NAMES.caSecret, OBJECT_NAMES.servingSecret];
+const MWC = OBJECT_NAMES.webhook;
 const SECRET_PATH = new RegExp(`^/api/v1/namespaces/${NS}/secrets/([^/?]+)$`);
 const MWC_PATH = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${MWC}`;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -43,7 +44,7 @@ export const webhookConfiguration = (webhooks: string[]): Json => ({
   apiVersion: 'admissionregistration.k8s.io/v1',
   kind: 'MutatingWebhookConfiguration',
   metadata: { name: MWC, resourceVersion: '1' },
-  webhooks: webhooks.map((name) => ({ name, clientConfig: { service: { name: 'pando-webhook', namespace: NS, path: '/' } } })),
+  webhooks: webhooks.map((name) => ({ name, clientConfig: { service: { name: OBJECT_NAMES.webhook, namespace: NS, path: '/' } } })),
 });
 
 /** The cluster the plugin's tests talk to. */

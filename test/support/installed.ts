@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../function/config';
 import { inject } from '../../function/inject';
+import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../../function/names';
 import { hasSidecar, type JsonObject } from '../../function/pod';
 import { createCa, issueServingCert } from '../../function/tls/certs';
+import { serviceDnsNames } from '../../function/tls/config';
 import { startFakeApi, type FakeApi, type FakeCluster } from './fake-api';
 
 type Json = Record<string, any>;
-export const RELEASE_NAMESPACE = 'pando-system';
+export const RELEASE_NAMESPACE = DEFAULT_RELEASE_NAMESPACE;
+const N = OBJECT_NAMES;
 const OURS = { 'app.kubernetes.io/managed-by': 'kubectl-pando', 'app.kubernetes.io/part-of': 'pandocore' };
 export const LICENSE = 'the-license-key';
 
@@ -24,7 +27,7 @@ export const namespaceObject = (name: string, labels?: Record<string, string>) =
 export const licenseSecret = (namespace: string, key = LICENSE, labels: Record<string, string> | undefined = OURS) => ({
   apiVersion: 'v1',
   kind: 'Secret',
-  metadata: { name: 'pando-license', namespace, ...(labels ? { labels } : {}) },
+  metadata: { name: N.licenseSecret, namespace, ...(labels ? { labels } : {}) },
   type: 'Opaque',
   data: { 'license-key': b64(key) },
 });
@@ -32,13 +35,13 @@ export const licenseSecret = (namespace: string, key = LICENSE, labels: Record<s
 /** What kubectl pando enable leaves in a namespace. */
 export const enabledNamespace = (name: string): Json[] => [
   namespaceObject(name, { 'pandocore.xyz/enabled': 'true' }),
-  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'pando-sidecar', namespace: name, labels: OURS } },
+  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: N.sidecarServiceAccount, namespace: name, labels: OURS } },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: { name: 'pando-sidecar', namespace: name, labels: OURS },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'pando-sidecar' },
-    subjects: [{ kind: 'ServiceAccount', name: 'pando-sidecar', namespace: name }],
+    metadata: { name: N.sidecarServiceAccount, namespace: name, labels: OURS },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: N.sidecarClusterRole },
+    subjects: [{ kind: 'ServiceAccount', name: N.sidecarServiceAccount, namespace: name }],
   },
   licenseSecret(name),
 ];
@@ -61,13 +64,13 @@ const startsWith = (env: Record<string, string>) => {
 
 /** A healthy install; env adds to the webhook's environment. */
 export async function installed(env: Record<string, string> = {}): Promise<Installed> {
-  const ca = await createCa('pando-webhook-ca');
-  const serving = await issueServingCert(ca, { dnsNames: ['pando-webhook-https.pando-system.svc'] });
+  const ca = await createCa(N.caSecret);
+  const serving = await issueServingCert(ca, { dnsNames: serviceDnsNames(N.httpsService, RELEASE_NAMESPACE) });
   const webhookEnv = { PANDO_SYSTEM_NAMESPACE: RELEASE_NAMESPACE, ...env };
   const hook = (name: string) => ({
     name,
     failurePolicy: 'Ignore',
-    clientConfig: { service: { namespace: RELEASE_NAMESPACE, name: 'pando-webhook-https', port: 443, path: '/' }, caBundle: b64(ca.cert) },
+    clientConfig: { service: { namespace: RELEASE_NAMESPACE, name: N.httpsService, port: 443, path: '/' }, caBundle: b64(ca.cert) },
     namespaceSelector: { matchLabels: { 'pandocore.xyz/enabled': 'true' } },
   });
   const objects: Json[] = [
@@ -75,16 +78,16 @@ export async function installed(env: Record<string, string> = {}): Promise<Insta
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'pando-webhook' },
+      metadata: { name: N.webhook },
       webhooks: [hook('pods.pandocore.xyz'), hook('pods-reinvoke.pandocore.xyz')],
     },
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'pando-webhook', namespace: RELEASE_NAMESPACE },
+      metadata: { name: N.webhook, namespace: RELEASE_NAMESPACE },
       spec: {
         replicas: 2,
-        template: { spec: { containers: [{ name: 'pando-webhook', env: Object.entries(webhookEnv).map(([name, value]) => ({ name, value })) }] } },
+        template: { spec: { containers: [{ name: N.webhook, env: Object.entries(webhookEnv).map(([name, value]) => ({ name, value })) }] } },
       },
       status: { availableReplicas: 2 },
     },
@@ -92,7 +95,7 @@ export async function installed(env: Record<string, string> = {}): Promise<Insta
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: {
-        name: 'pando-webhook-tls-setup',
+        name: N.tlsSetup,
         namespace: RELEASE_NAMESPACE,
         labels: { 'app.kubernetes.io/component': 'tls' },
         creationTimestamp: '2026-12-01T00:00:00Z',
@@ -103,7 +106,7 @@ export async function installed(env: Record<string, string> = {}): Promise<Insta
     {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'pando-webhook-tls', namespace: RELEASE_NAMESPACE },
+      metadata: { name: N.servingSecret, namespace: RELEASE_NAMESPACE },
       type: 'kubernetes.io/tls',
       data: { 'tls.crt': b64(serving.cert), 'tls.key': b64(serving.key) },
     },
@@ -125,7 +128,7 @@ export async function installed(env: Record<string, string> = {}): Promise<Insta
       return { pod: injected.pod, warnings: injected.warnings };
     },
     serviceProxy: (namespace, service, path) =>
-      webhookServing && namespace === RELEASE_NAMESPACE && service === 'pando-webhook-https' && path === '/tls/certificate'
+      webhookServing && namespace === RELEASE_NAMESPACE && service === N.httpsService && path === '/tls/certificate'
         ? { certificate: serving.cert }
         : undefined,
   });
