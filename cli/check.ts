@@ -9,7 +9,7 @@ import { daysLeft, parseBundle } from '../function/tls/certs';
 import { describeError, Kube, type Obj } from './kube';
 import { CERTIFICATE_PATH } from '../function/tls/files';
 import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../function/names';
-import { enabledNamespaces, findInstall, configOf, workloadReadiness, type Install } from './install';
+import { enabledNamespaces, findInstall, configOf, workloadReadiness, type Install } from './read-install';
 
 export interface CheckResult {
   /** Stable, for scripts: the same whatever the outcome. */

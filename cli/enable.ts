@@ -5,7 +5,7 @@
 import { SIDECAR_CLUSTER_ROLE } from '../function/pod';
 import { UsageError } from './errors';
 import { Kube, type Obj } from './kube';
-import { ENABLED_LABEL, enabledNamespaces, findInstall, MANAGED_BY, configOf } from './install';
+import { ENABLED_LABEL, enabledNamespaces, findInstall, MANAGED_BY, configOf } from './read-install';
 
 export interface EnableOptions {
   /** The license key itself, read from --license-file; otherwise copied from the release namespace. */

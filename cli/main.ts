@@ -16,7 +16,7 @@ import { injectSources, uninjectSources, type Source } from './inject';
 type KubeModule = typeof import('./kube');
 const cluster = async () => ({
   ...(await import('./kube')),
-  ...(await import('./install')),
+  ...(await import('./read-install')),
   ...(await import('./check')),
   ...(await import('./enable')),
   ...(await import('./status')),

@@ -4,7 +4,7 @@
 // the status annotation, which anyone who creates the pod can write.
 import { hasSidecar, isObject, sidecarContainer, SIDECAR_NAME, STATUS_ANNOTATION } from '../function/pod';
 import { Kube, type Obj } from './kube';
-import { findInstall } from './install';
+import { findInstall } from './read-install';
 
 export interface PodStatus {
   namespace: string;

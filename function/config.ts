@@ -44,7 +44,7 @@ const DEFAULTS = {
 };
 
 /** Each variable, its schema, its default and what it means (the README's table says the same;
- * the chart value each comes from is in manifests/values.ts). */
+ * the chart value each comes from is in scripts/chart-values.ts). */
 export const ENV = {
   PANDO_DEFAULT_MODE: {
     schema: ModeSchema,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ENV } from '../function/config';
-import { VALUE_OF_ENV } from '../manifests/values';
+import { VALUE_OF_ENV } from '../scripts/chart-values';
 
 const ROOT = join(__dirname, '..', '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { apiClient, ok, type Api } from './api';
-import { containerEnv, envOf, platformOf } from '../../cli/install';
+import { containerEnv, envOf, platformOf } from '../../cli/read-install';
 import { NETWORK, readJournal, restoreHost } from './host';
 import { nodeAlive, nodeStatusLines, prepareNode, startNode, stopNode, type NodeState } from './node';
 import { writePki } from './pki';

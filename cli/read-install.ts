@@ -3,7 +3,7 @@
 // the chart fixes (templates/_helpers.tpl).
 import { ConfigError, loadConfig, type Config } from '../function/config';
 import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../function/names';
-import { KubeError } from '../function/tls/kube';
+import { KubeError } from '../function/kube/client';
 import { Kube, type Obj } from './kube';
 
 export const ENABLED_LABEL = 'pandocore.xyz/enabled';

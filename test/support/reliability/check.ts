@@ -1,11 +1,11 @@
 // What every answer of the function must satisfy, whatever it was sent. Throws on the first
 // violation; counts what happened so a run can show it was not vacuous.
 import type { Request, Response } from '@google-cloud/functions-framework';
-import type { AdmissionReviewResponse } from '../../function/admission';
-import type { Config } from '../../function/config';
-import { createHandler } from '../../function/http';
-import type { Logger } from '../../function/log';
-import { applyReview, decodePatch, podProblems } from '../support/apiserver';
+import type { AdmissionReviewResponse } from '../../../function/admission';
+import type { Config } from '../../../function/config';
+import { createHandler } from '../../../function/http';
+import type { Logger } from '../../../function/log';
+import { applyReview, decodePatch, podProblems } from '../apiserver';
 
 export interface FuzzStats {
   runs: number;
