@@ -27,7 +27,7 @@ interface Sent {
   body: any;
 }
 
-/** The registered HTTP handler called directly with the parsed body, as bodyGuard hands it on. */
+/** The registered HTTP handler called directly with the parsed body, as the host hands it on once readBody (function/host/body.ts) has read it. */
 export function handlerCaller(config: Config) {
   let reason = '';
   const log: Logger = (_level, _msg, fields) => {
