@@ -34,7 +34,9 @@ async function npmOffline(args: string[], cwd: string): Promise<string> {
   try {
     return (await promisify(execFile)('npm', [...args, '--no-audit', '--no-fund'], { cwd, encoding: 'utf8', env })).stdout;
   } catch (error) {
-    throw new Error(`npm ${args[0]}: ${(error as Error).message}; not in the lockfile or the npm cache: ${registry.missing.join(', ') || 'nothing'}`);
+    throw new Error(`npm ${args[0]}: ${(error as Error).message}; not in the lockfile or the npm cache: ${registry.missing.join(', ') || 'nothing'}`, {
+      cause: error,
+    });
   }
 }
 
