@@ -8,6 +8,7 @@ import type { FakeCluster } from '../test/support/fake-api';
 import { installed, onFakeApi, RELEASE_NAMESPACE } from '../test/support/installed';
 import { renderChecks, runChecks, verifyServing, type CheckOptions, type CheckResult } from './check';
 import { Kube, parseWarnings } from './kube';
+import { run } from './main';
 
 const NAME = 'pando-webhook-https.pando-system.svc';
 
@@ -253,6 +254,21 @@ test('without a Service proxy to the pods, check falls back to the serving Secre
   assert.ok(verdict.ok, JSON.stringify(verdict));
   assert.match(verdict.detail, /pando-system\/pando-webhook-tls \(the Service proxy could not reach the webhook: .*no endpoints available/);
   assert.ok(requests.includes('GET /api/v1/namespaces/pando-system/secrets/pando-webhook-tls'));
+});
+
+test('--only: those checks after reading the install, -n NS without the namespace list; an unknown id is a usage error', async () => {
+  const install = await installed();
+  const { results } = await checksOn(install.cluster(), { namespace: 'team-a', only: ['license-secret'] });
+  assert.equal(
+    results.map((r) => `${r.category}/${r.id}`),
+    ['webhook/install-readable', 'namespace team-a/license-secret'],
+  );
+  await onFakeApi(install.cluster(), async (kubeconfig) => {
+    let stderr = '';
+    const io = { stdout: () => {}, stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
+    assert.is(await run(['check', '--only', 'license-secret,no-such-check', '--kubeconfig', kubeconfig], io), 2);
+    assert.match(stderr, /^kubectl pando: --only no-such-check: no such check \(install-readable, configured-values, /);
+  });
 });
 
 test.run();

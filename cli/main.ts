@@ -1,7 +1,7 @@
 // kubectl-pando: the kubectl plugin of pando-webhook (`kubectl pando ...`).
 //   inject -f FILE|DIR|- ...   inject offline, print the manifests (the webhook's own code)
 //   uninject -f FILE|DIR|-     take out what inject or the webhook added
-//   check [-n NS] [-o json]    the troubleshooting list, run; exit 1 on any failure
+//   check [-n NS] [-o json] [--only ID,...]   the troubleshooting list, run; exit 1 on any failure
 //   enable NS | disable NS     set a namespace up for protected pods, or undo it
 //   status [-A | -n NS]        protected pods, their sidecar, what to restart after an upgrade
 // Exit codes: 0 done, 1 a check failed or the cluster refused, 2 bad usage or input.
@@ -47,8 +47,9 @@ const USAGE = `kubectl pando: the PandoCore sidecar, from the command line (pand
       Takes out of every Pod and pod template what inject or the webhook added (the sidecar, and
       the fields it set, as its pandocore.xyz/status annotation recorded them); prints every
       document, the others unchanged. e.g. kubectl get deploy web -o yaml | kubectl pando uninject -f -
-  kubectl pando check [-n NS] [-o json]
+  kubectl pando check [-n NS] [-o json] [--only ID,...]
       Checks the install end to end, ending with a server-side dry-run of a protected pod.
+      --only: just those checks (ids as in -o json), after reading the install.
   kubectl pando enable NS [--license-file FILE] [--create]
   kubectl pando disable NS
       Sets NS up for protected pods (ServiceAccount, RoleBinding, license Secret, label), or undoes it.
@@ -77,6 +78,7 @@ const OPTIONS = {
   context: { type: 'string' },
   'license-file': { type: 'string' },
   'rotate-license': { type: 'boolean' },
+  only: { type: 'string' },
   create: { type: 'boolean' },
   native: { type: 'boolean' },
   'from-cluster': { type: 'boolean' },
@@ -192,8 +194,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return 0;
       }
       case 'check': {
-        const { kube, runChecks, renderChecks } = await connect();
-        const results = await runChecks(kube, { namespace: values.namespace as string | undefined });
+        const { kube, runChecks, renderChecks, CHECK_IDS } = await connect();
+        const only = typeof values.only === 'string' ? values.only.split(',').map((id) => id.trim()) : undefined;
+        const unknown = (only ?? []).filter((id) => !CHECK_IDS.includes(id));
+        if (unknown.length) throw new UsageError(`--only ${unknown.join(',')}: no such check (${CHECK_IDS.join(', ')})`);
+        const results = await runChecks(kube, { namespace: values.namespace as string | undefined, only });
         const ok = results.every((r) => r.ok);
         io.stdout(json ? `${JSON.stringify({ ok, checks: results }, null, 2)}\n` : renderChecks(results));
         return ok ? 0 : 1;

@@ -29,6 +29,8 @@ export const OBJECT_NAMES = {
   /** The safety-net policies: a protected pod has the sidecar, an update keeps it. */
   sidecarRequiredPolicy: 'pando-sidecar-required',
   sidecarUnchangedPolicy: 'pando-sidecar-unchanged',
+  /** helm test: its pod, account and roles (templates/tests/check.yaml). */
+  helmTest: 'pando-webhook-test',
 } as const;
 
 /** The namespace the README installs into; the webhook configuration says where it really is. */

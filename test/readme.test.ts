@@ -27,6 +27,12 @@ test('every environment variable is in the configuration table with its Helm val
   }
 });
 
+test("a short user guide (250 lines at most), whose Install section runs the chart's own test", () => {
+  assert.ok(readme.split('\n').length <= 251, `${readme.split('\n').length - 1} lines`);
+  const install = readme.slice(readme.indexOf('\n## Install'), readme.indexOf('\n## Configure'));
+  assert.match(install, /^helm test pando-webhook -n pando-system/m);
+});
+
 test('.ci/run runs the README test command', () => {
   assert.match(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'), /^npm test$/m);
 });

@@ -15,6 +15,7 @@ export const COMMITTED: Record<string, string[]> = {
 };
 const BASE = [
   'template',
+  '--skip-tests',
   'pando-webhook',
   CHART,
   '--namespace',

@@ -54,6 +54,8 @@ export interface FakeCluster {
   dryRunPod?: (namespace: string, pod: Json) => { pod: Json; warnings: string[] };
   /** What a Service's pods answer through the Service proxy; undefined: no endpoints. */
   serviceProxy?: (namespace: string, service: string, path: string) => Json | undefined;
+  /** The caller's RBAC: a request it refuses is a 403, as the API server answers it. */
+  allow?: (method: string, path: string) => boolean;
 }
 
 export async function startFakeApi(token = 'test-token', cluster?: FakeCluster) {
@@ -75,6 +77,7 @@ export async function startFakeApi(token = 'test-token', cluster?: FakeCluster) 
     }
     if (!String(headers.accept ?? '').includes('application/json')) state.problems.push(`${method} ${path}: accept ${headers.accept}`);
     if (state.fail && state.fail.method === method && state.fail.path === path) return status(state.fail.status, state.fail.message, 'Forbidden');
+    if (store && cluster?.allow && !cluster.allow(method, path)) return status(403, `${method} ${path} is forbidden`, 'Forbidden');
     if (store) return store.handle(method, path, headers, body);
     const secretName = SECRET_PATH.exec(path)?.[1];
     if (secretName && SECRETS.includes(secretName)) {
@@ -212,7 +215,7 @@ const status = (code: number, message: string, reason: string): Answer => ({
 });
 
 /** A path's parts: /api/v1[/namespaces/NS]/PLURAL[/NAME[/SUB...]] or /apis/GROUP/VERSION/... */
-function parsePath(path: string) {
+export function parsePath(path: string) {
   const [pathname, query = ''] = path.split('?', 2);
   const match = /^\/(api\/v1|apis\/[^/]+\/[^/]+)\/(.*)$/.exec(pathname);
   if (!match) return undefined;
