@@ -14,6 +14,8 @@ async function pando(fake: FakeApi, kubeconfig: string, args: string[]) {
   assert.equal(fake.state.problems, []);
   return { code, stdout, stderr };
 }
+/** What the plugin prints: one line each. */
+const lines = (...texts: string[]) => texts.map((text) => `${text}\n`).join('');
 const OURS = { 'app.kubernetes.io/managed-by': 'kubectl-pando', 'app.kubernetes.io/part-of': 'pandocore' };
 
 test('enable sets a namespace up, the label last and the license copied from the release; again, it changes nothing', async () => {
@@ -21,16 +23,15 @@ test('enable sets a namespace up, the label last and the license copied from the
   await onFakeApi(install.cluster([...install.objects, namespaceObject('team-b')]), async (kubeconfig, fake) => {
     const first = await pando(fake, kubeconfig, ['enable', 'team-b']);
     assert.is(first.code, 0, first.stderr);
+    const created = ['serviceaccount', 'rolebinding'].map((kind) => `${kind}/pando-sidecar created`);
     assert.is(
       first.stdout,
-      [
-        'serviceaccount/pando-sidecar created',
-        'rolebinding/pando-sidecar created',
+      lines(
+        ...created,
         'secret/pando-license created',
         'namespace/team-b labelled pandocore.xyz/enabled=true',
         'team-b enabled: new pods labelled pandocore.xyz/protect=true get the sidecar',
-        '',
-      ].join('\n'),
+      ),
     );
     const writes = fake.takeRequests().filter((r) => r.startsWith('PATCH'));
     assert.match(writes[writes.length - 1], /^PATCH \/api\/v1\/namespaces\/team-b\?/, 'the label comes last');
@@ -86,16 +87,8 @@ test('disable takes the label off first, then deletes what enable made; what oth
     fake.takeRequests();
     const disabled = await pando(fake, kubeconfig, ['disable', 'team-b']);
     assert.is(disabled.code, 0, disabled.stderr);
-    assert.is(
-      disabled.stdout,
-      [
-        'namespace/team-b no longer labelled pandocore.xyz/enabled',
-        'rolebinding/pando-sidecar deleted',
-        'serviceaccount/pando-sidecar deleted',
-        'team-b disabled',
-        '',
-      ].join('\n'),
-    );
+    const deleted = ['rolebinding', 'serviceaccount'].map((kind) => `${kind}/pando-sidecar deleted`);
+    assert.is(disabled.stdout, lines('namespace/team-b no longer labelled pandocore.xyz/enabled', ...deleted, 'team-b disabled'));
     const writes = fake.takeRequests().filter((r) => !r.startsWith('GET'));
     assert.match(writes[0], /^PATCH \/api\/v1\/namespaces\/team-b\?/, 'the label goes before anything else');
     assert.equal(fake.object('v1', 'Namespace', 'team-b')!.metadata.labels, { team: 'b' }, "the namespace's other labels stay");
