@@ -106,11 +106,14 @@ const reissueTls = (context: Context) =>
     : `kubectl -n ${releaseNamespace(context)} create job ${OBJECT_NAMES.servingSecret}-now --from=cronjob/${OBJECT_NAMES.tlsRenew}`;
 const enableFix = (_: Context, namespace: string) => `kubectl pando enable ${namespace}`;
 
+/** A refused read: the plugin works with the user's own rights. */
+const CREDENTIALS_FIX = 'kubectl auth can-i --list (the plugin reads the install with your credentials)';
+
 const INSTALL_CHECKS: Check[] = [
   {
     id: 'install-readable',
     description: 'the install can be read with your credentials',
-    hint: () => 'kubectl auth can-i --list (the plugin reads the install with your credentials)',
+    hint: () => CREDENTIALS_FIX,
     fatal: true,
     run: async (context) => {
       context.install = await findInstall(context.kube, context.options.systemNamespace);
@@ -424,7 +427,7 @@ export async function runChecks(kube: Kube, options: CheckOptions = {}): Promise
       verdict = {
         ok: false,
         detail: `could not check: ${describeError(error)}`,
-        fix: 'kubectl auth can-i --list (the plugin reads the install with your credentials)',
+        fix: CREDENTIALS_FIX,
       };
     }
     const description = typeof check.description === 'string' ? check.description : check.description(context);
