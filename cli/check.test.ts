@@ -228,7 +228,10 @@ test('-n NS: only that namespace, which must be enabled', async () => {
   const objects = [...install.objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b' } }];
   const { results } = await checksOn(install.cluster(objects), { namespace: 'team-b' });
   const enabled = byId(results, 'namespaces-enabled')!;
-  assert.equal([enabled.ok, enabled.detail, enabled.fix], [false, 'team-b: the webhook does not select it', 'kubectl pando enable team-b']);
+  assert.equal(
+    [enabled.check, enabled.ok, enabled.detail, enabled.fix],
+    ['team-b enabled', false, 'the webhook does not select it', 'kubectl pando enable team-b'],
+  );
   assert.ok(results.slice(8).every((r) => r.category === 'namespace team-b'));
   assert.is(byId(results, 'dry-run-injected', 'namespace team-b')!.detail, 'the pod came back without pando-sidecar and no warning');
 });

@@ -249,7 +249,8 @@ const INSTALL_CHECKS: Check[] = [
   },
   {
     id: 'namespaces-enabled',
-    description: 'enabled namespaces',
+    // With -n NS, that namespace's: the same words whether it is enabled or not.
+    description: (context) => (context.options.namespace ? `${context.options.namespace} enabled` : 'enabled namespaces'),
     hint: (context) => `kubectl pando enable ${context.options.namespace ?? 'NAMESPACE'}`,
     fatal: false,
     run: async (context) => {
@@ -261,7 +262,7 @@ const INSTALL_CHECKS: Check[] = [
         return { ok: all.length > 0, detail: all.length > 0 ? all.join(', ') : 'none' };
       }
       context.namespaces = [only];
-      return { ok: all.includes(only), detail: all.includes(only) ? `${only}: the webhook selects it` : `${only}: the webhook does not select it` };
+      return { ok: all.includes(only), detail: all.includes(only) ? 'the webhook selects it' : 'the webhook does not select it' };
     },
   },
 ];
