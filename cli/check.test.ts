@@ -1,12 +1,14 @@
-// The parts of kubectl pando check that need no cluster: the certificate verdict, the API
-// server's warning header, and the report a terminal shows. (The checks against a real API
-// server are in e2e/suite/plugin.test.ts.)
+// kubectl pando check: the certificate verdict, the API server's warning header and the report
+// a terminal shows; then every check against the fake API holding an install (the checks against
+// a real API server are in e2e/suite/plugin.test.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCa, issueServingCert } from '../function/tls/certs';
-import { renderChecks, runChecks, verifyServing } from './check';
-import type { Kube, Obj } from './kube';
-import { parseWarnings } from './kube';
+import type { FakeCluster } from '../test/support/fake-api';
+import { installed, onFakeApi, RELEASE_NAMESPACE } from '../test/support/installed';
+import { renderChecks, runChecks, verifyServing, type CheckOptions, type CheckResult } from './check';
+import { Kube, parseWarnings } from './kube';
+import { run } from './main';
 
 const NAME = 'pando-webhook-https.pando-system.svc';
 
@@ -42,8 +44,15 @@ test('warning headers, one or several, with escaped quotes', () => {
 
 test('the report: one line per check under its category, the fix under each failure, a closing count', () => {
   const text = renderChecks([
-    { category: 'webhook', check: 'webhook pods ready', ok: true, detail: 'knative: Ready=True' },
-    { category: 'namespace team-a', check: 'license Secret pando-license', ok: false, detail: 'missing', fix: 'kubectl pando enable team-a' },
+    { id: 'webhook-ready', category: 'webhook', check: 'webhook pods ready', ok: true, detail: 'knative: Ready=True' },
+    {
+      id: 'license-secret',
+      category: 'namespace team-a',
+      check: 'license Secret pando-license',
+      ok: false,
+      detail: 'missing',
+      fix: 'kubectl pando enable team-a',
+    },
   ]);
   assert.is(
     text,
@@ -61,77 +70,214 @@ test('the report: one line per check under its category, the fix under each fail
   );
 });
 
-test('check reads the certificate the webhook serves (Service proxy), never the serving Secret with its key', async () => {
-  const ca = await createCa('pando-webhook-ca');
-  const serving = await issueServingCert(ca, { dnsNames: [NAME] });
-  const mwc = {
-    metadata: { name: 'pando-webhook' },
-    webhooks: [
-      {
-        name: 'inject.pandocore.xyz',
-        clientConfig: { service: { namespace: 'pando-system', name: 'pando-webhook-https', port: 443 }, caBundle: Buffer.from(ca.cert).toString('base64') },
-      },
-    ],
-  };
-  const requests: string[] = [];
-  const kube = {
-    get: async (_apiVersion: string, kind: string, name: string, namespace?: string) => {
-      requests.push(`get ${kind} ${namespace ?? ''}/${name}`);
-      return kind === 'MutatingWebhookConfiguration' ? mwc : undefined;
-    },
-    list: async () => [],
-    serviceProxyGet: async (namespace: string, service: string, port: string, path: string): Promise<Obj> => {
-      requests.push(`proxy ${namespace}/${service}:${port}${path}`);
-      return { certificate: serving.cert };
-    },
-    dryRunPod: async () => {
-      throw new Error('no cluster');
-    },
-  } as unknown as Kube;
-  const results = await runChecks(kube);
-  const verdict = results.find((r) => r.check === 'caBundle verifies the serving certificate');
-  assert.ok(verdict?.ok, JSON.stringify(verdict));
-  assert.ok(requests.includes('proxy pando-system/https:pando-webhook-https:443/tls/certificate'), requests.join('\n'));
+/** runChecks through the plugin's own Kube client against the fake API serving this cluster. */
+async function checksOn(cluster: FakeCluster, options: CheckOptions = {}): Promise<{ results: CheckResult[]; problems: string[]; requests: string[] }> {
+  return onFakeApi(cluster, async (kubeconfig, fake) => {
+    const results = await runChecks(new Kube({ kubeconfig }), options);
+    return { results, problems: fake.state.problems, requests: fake.takeRequests() };
+  });
+}
+const failed = (results: CheckResult[]) => results.filter((r) => !r.ok);
+const byId = (results: CheckResult[], id: string, category = 'webhook') => results.find((r) => r.id === id && r.category === category);
+const ALL_IDS = [
+  'install-readable',
+  'configured-values',
+  'webhook-configuration',
+  'webhook-ready',
+  'tls-issued',
+  'cabundle-verifies',
+  'certificate-expiry',
+  'namespaces-enabled',
+  'service-account',
+  'role-binding',
+  'license-secret',
+  'image-pull-secrets',
+  'dry-run-injected',
+];
+const without = (objects: Record<string, any>[], kind: string, name: string, namespace?: string) =>
+  objects.filter((o) => !(o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace));
+
+test('a healthy install: every check passes, in order, through the real client; the dry-run comes back injected', async () => {
+  const install = await installed();
+  const { results, problems, requests } = await checksOn(install.cluster());
+  assert.equal(failed(results), []);
+  assert.equal(problems, []);
+  assert.equal(
+    results.map((r) => r.id),
+    ALL_IDS,
+  );
+  assert.ok(results.slice(8).every((r) => r.category === 'namespace team-a'));
+  assert.match(byId(results, 'dry-run-injected', 'namespace team-a')!.detail, /^injected/);
+  assert.match(byId(results, 'cabundle-verifies')!.detail, /the certificate pando-webhook-https serves, for pando-webhook-https\.pando-system\.svc$/);
+  assert.ok(requests.some((r) => r.startsWith('POST /api/v1/namespaces/team-a/pods?dryRun=All')));
   assert.not.ok(
-    requests.some((r) => r.startsWith('get Secret pando-system/')),
+    requests.some((r) => r.includes('/secrets/pando-webhook-tls')),
+    'the serving Secret, with its key, is not read when the pods answer',
+  );
+  assert.match(renderChecks(results), /all 13 checks passed\n$/);
+});
+
+test('each check has the same name on pass and fail; no hint sends anyone to task logs', async () => {
+  const install = await installed({ PANDO_SIDECAR_IMAGE_PULL_SECRETS: 'regcred' });
+  const healthy = await checksOn(install.cluster());
+  let broken = install.objects;
+  for (const [kind, name] of [
+    ['ServiceAccount', 'pando-sidecar'],
+    ['RoleBinding', 'pando-sidecar'],
+    ['Secret', 'pando-license'],
+  ]) {
+    broken = without(broken, kind, name, 'team-a');
+  }
+  broken = broken.map((o) => (o.kind === 'Deployment' ? { ...o, status: { availableReplicas: 0 } } : o));
+  broken = broken.map((o) => (o.kind === 'Job' ? { ...o, status: { conditions: [{ type: 'Failed', status: 'True' }] } } : o));
+  const { results } = await checksOn(install.cluster(broken, { webhookServing: false }));
+  assert.equal(
+    failed(results).map((r) => r.id),
+    ['webhook-ready', 'tls-issued', 'service-account', 'role-binding', 'license-secret', 'image-pull-secrets', 'dry-run-injected'],
+  );
+  assert.equal(
+    results.map((r) => `${r.id}: ${r.check}`),
+    healthy.results.map((r) => `${r.id}: ${r.check}`),
+  );
+  for (const r of failed(results)) {
+    assert.ok(r.fix, `${r.id} names a fix`);
+    assert.not.match(r.fix!, /task logs/);
+  }
+  const dryRun = byId(results, 'dry-run-injected', 'namespace team-a')!;
+  assert.is(
+    dryRun.fix,
+    'the webhook is not serving: fix "webhook pods ready" first (kubectl -n pando-system get pods; kubectl logs -n pando-system -l app.kubernetes.io/name=pando-webhook --tail=100)',
+  );
+  assert.match(dryRun.detail, /came back without pando-sidecar; API server warnings: failed calling webhook/);
+  assert.is(
+    byId(results, 'webhook-ready')!.fix,
+    'kubectl -n pando-system describe deployment pando-webhook; kubectl logs -n pando-system -l app.kubernetes.io/name=pando-webhook --tail=100',
+  );
+  assert.is(byId(results, 'tls-issued')!.fix, 'kubectl -n pando-system logs job/pando-webhook-tls-setup');
+  assert.is(byId(results, 'license-secret', 'namespace team-a')!.detail, 'missing');
+});
+
+test('the configured values line is there when no workload is found, naming the defaults the checks assume', async () => {
+  const install = await installed();
+  const { results } = await checksOn(install.cluster(without(install.objects, 'Deployment', 'pando-webhook', RELEASE_NAMESPACE)));
+  const values = byId(results, 'configured-values')!;
+  assert.ok(values.ok);
+  assert.match(values.detail, /^no pando-webhook workload in pando-system, so the function's defaults: defaultMode=monitor sidecar\.image=/);
+  const ready = byId(results, 'webhook-ready')!;
+  assert.is(ready.ok, false);
+  assert.is(ready.fix, 'helm status pando-webhook -n pando-system');
+  // A workload whose settings the function would refuse: said, with where to change them.
+  const bad = await installed({ PANDO_DEFAULT_MODE: 'loud' });
+  const refused = byId((await checksOn(bad.cluster())).results, 'configured-values')!;
+  assert.is(refused.ok, false);
+  assert.match(refused.detail, /PANDO_DEFAULT_MODE/);
+  assert.is(refused.fix, 'helm get values pando-webhook -n pando-system; helm upgrade ... --set ...');
+});
+
+test('no webhook configuration: a fatal failure, the checks after it are not run, and the report says so', async () => {
+  const install = await installed();
+  const { results } = await checksOn(install.cluster(without(install.objects, 'MutatingWebhookConfiguration', 'pando-webhook')));
+  assert.equal(
+    results.map((r) => r.id),
+    ['install-readable', 'configured-values', 'webhook-configuration'],
+  );
+  assert.equal(results[2], {
+    id: 'webhook-configuration',
+    category: 'webhook',
+    check: 'webhook configuration registered',
+    ok: false,
+    detail: 'MutatingWebhookConfiguration pando-webhook not found',
+    fix: 'helm upgrade --install pando-webhook oci://ghcr.io/pandocore/charts/pando-webhook --namespace pando-system --create-namespace --set licenseKey=...',
+    fatal: true,
+  });
+  assert.match(renderChecks(results), /fix: helm upgrade --install .*\n {9}\(the checks after it were not run: they need it\)\n\n1 of 3 checks failed\n$/);
+});
+
+test('sidecar.imagePullSecrets: a namespace without the Secret, or with one of another type, fails naming the command that makes it', async () => {
+  const install = await installed({ PANDO_SIDECAR_IMAGE_PULL_SECRETS: 'regcred', PANDO_SIDECAR_IMAGE: 'registry.example:5000/pando/sidecar:1.0.0' });
+  const missing = byId((await checksOn(install.cluster())).results, 'image-pull-secrets', 'namespace team-a')!;
+  assert.equal(missing, {
+    id: 'image-pull-secrets',
+    category: 'namespace team-a',
+    check: 'image pull Secrets of the sidecar',
+    ok: false,
+    detail: 'regcred missing (the node cannot pull registry.example:5000/pando/sidecar:1.0.0 for injected pods)',
+    fix: 'kubectl -n team-a create secret docker-registry regcred --docker-server=registry.example:5000 --docker-username=... --docker-password=...',
+  });
+  const pullSecret = (type: string) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'regcred', namespace: 'team-a' },
+    type,
+    data: { '.dockerconfigjson': 'e30=' },
+  });
+  const wrongType = byId((await checksOn(install.cluster([...install.objects, pullSecret('Opaque')]))).results, 'image-pull-secrets', 'namespace team-a')!;
+  assert.match(wrongType.detail, /^regcred is of type Opaque, not kubernetes\.io\/dockerconfigjson/);
+  const present = byId(
+    (await checksOn(install.cluster([...install.objects, pullSecret('kubernetes.io/dockerconfigjson')]))).results,
+    'image-pull-secrets',
+    'namespace team-a',
+  )!;
+  assert.equal([present.ok, present.detail], [true, 'regcred present']);
+  const none = byId((await checksOn((await installed()).cluster())).results, 'image-pull-secrets', 'namespace team-a')!;
+  assert.equal([none.ok, none.detail], [true, 'none configured (sidecar.imagePullSecrets)']);
+});
+
+test('-n NS: only that namespace, which must be enabled', async () => {
+  const install = await installed();
+  const objects = [...install.objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b' } }];
+  const { results } = await checksOn(install.cluster(objects), { namespace: 'team-b' });
+  const enabled = byId(results, 'namespaces-enabled')!;
+  assert.equal(
+    [enabled.check, enabled.ok, enabled.detail, enabled.fix],
+    ['team-b enabled', false, 'the webhook does not select it', 'kubectl pando enable team-b'],
+  );
+  assert.ok(results.slice(8).every((r) => r.category === 'namespace team-b'));
+  assert.is(byId(results, 'dry-run-injected', 'namespace team-b')!.detail, 'the pod came back without pando-sidecar and no warning');
+});
+
+test('a refusal by the API server is a failed check that names the credentials, not a crash', async () => {
+  const install = await installed();
+  await onFakeApi(install.cluster(), async (kubeconfig, fake) => {
+    fake.state.fail = { method: 'GET', path: '/api/v1/namespaces/team-a/serviceaccounts/pando-sidecar', status: 403, message: 'forbidden' };
+    const results = await runChecks(new Kube({ kubeconfig }));
+    const account = byId(results, 'service-account', 'namespace team-a')!;
+    assert.is(account.ok, false);
+    assert.match(account.detail, /^could not check: GET \/api\/v1\/namespaces\/team-a\/serviceaccounts\/pando-sidecar failed: HTTP 403/);
+    assert.match(account.fix!, /^kubectl auth can-i --list/);
+    assert.ok(byId(results, 'dry-run-injected', 'namespace team-a')!.ok, 'the checks after it still ran');
+  });
+});
+
+test('without a Service proxy to the pods, the caBundle check fails saying why, and never reads the serving Secret (it holds the key)', async () => {
+  const install = await installed();
+  const cluster = { ...install.cluster(), serviceProxy: () => undefined };
+  const { results, requests } = await checksOn(cluster);
+  const verdict = byId(results, 'cabundle-verifies')!;
+  assert.is(verdict.ok, false, JSON.stringify(verdict));
+  assert.match(
+    verdict.detail,
+    /no serving certificate from the certificate pando-webhook-https serves \(the Service proxy could not reach the webhook: .*no endpoints available/,
+  );
+  assert.not.ok(
+    requests.some((r) => r.includes('/secrets/pando-webhook-tls')),
     requests.join('\n'),
   );
 });
 
-test('without a Service proxy to the pods, check falls back to the serving Secret and says so', async () => {
-  const ca = await createCa('pando-webhook-ca');
-  const serving = await issueServingCert(ca, { dnsNames: [NAME] });
-  const requests: string[] = [];
-  const kube = {
-    get: async (_apiVersion: string, kind: string, name: string, namespace?: string) => {
-      requests.push(`get ${kind} ${namespace ?? ''}/${name}`);
-      if (kind === 'Secret') return { data: { 'tls.crt': Buffer.from(serving.cert).toString('base64') } };
-      return kind === 'MutatingWebhookConfiguration'
-        ? {
-            webhooks: [
-              {
-                name: 'inject.pandocore.xyz',
-                clientConfig: {
-                  service: { namespace: 'pando-system', name: 'pando-webhook-https', port: 443 },
-                  caBundle: Buffer.from(ca.cert).toString('base64'),
-                },
-              },
-            ],
-          }
-        : undefined;
-    },
-    list: async () => [],
-    serviceProxyGet: async () => {
-      throw new Error('no endpoints available for service "pando-webhook-https"');
-    },
-    dryRunPod: async () => {
-      throw new Error('no cluster');
-    },
-  } as unknown as Kube;
-  const verdict = (await runChecks(kube)).find((r) => r.check === 'caBundle verifies the serving certificate');
-  assert.ok(verdict?.ok, JSON.stringify(verdict));
-  assert.match(verdict!.detail, /pando-system\/pando-webhook-tls \(the Service proxy could not reach the webhook: .*no endpoints available/);
-  assert.ok(requests.includes('get Secret pando-system/pando-webhook-tls'));
+test('--only: those checks after reading the install, -n NS without the namespace list; an unknown id is a usage error', async () => {
+  const install = await installed();
+  const { results } = await checksOn(install.cluster(), { namespace: 'team-a', only: ['license-secret'] });
+  assert.equal(
+    results.map((r) => `${r.category}/${r.id}`),
+    ['webhook/install-readable', 'namespace team-a/license-secret'],
+  );
+  await onFakeApi(install.cluster(), async (kubeconfig) => {
+    let stderr = '';
+    const io = { stdout: () => {}, stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
+    assert.is(await run(['check', '--only', 'license-secret,no-such-check', '--kubeconfig', kubeconfig], io), 2);
+    assert.match(stderr, /^kubectl pando: --only no-such-check: no such check \(install-readable, configured-values, /);
+  });
 });
 
 test.run();

@@ -5,7 +5,7 @@
 import { SIDECAR_CLUSTER_ROLE } from '../function/pod';
 import { UsageError } from './errors';
 import { Kube, type Obj } from './kube';
-import { ENABLED_LABEL, enabledNamespaces, findInstall, MANAGED_BY, namesOf } from './install';
+import { ENABLED_LABEL, enabledNamespaces, findInstall, MANAGED_BY, configOf } from './read-install';
 
 export interface EnableOptions {
   /** The license key itself, read from --license-file; otherwise copied from the release namespace. */
@@ -35,7 +35,7 @@ async function pullSecretSource(kube: Kube, from: string): Promise<Obj> {
 
 export async function enableNamespace(kube: Kube, namespace: string, options: EnableOptions = {}): Promise<string[]> {
   const install = await findInstall(kube);
-  const { serviceAccount: account, licenseSecret: license } = namesOf(install);
+  const { serviceAccount: account, licenseSecret: license } = configOf(install);
   if (namespace === install.namespace || install.config?.excludedNamespaces.has(namespace)) {
     throw new UsageError(`${namespace} is never injected (the release namespace or excludedNamespaces)`);
   }
@@ -108,7 +108,7 @@ export async function enableNamespace(kube: Kube, namespace: string, options: En
  */
 export async function rotateLicense(kube: Kube, options: EnableOptions = {}): Promise<string[]> {
   const install = await findInstall(kube);
-  const { licenseSecret: license } = namesOf(install);
+  const { licenseSecret: license } = configOf(install);
   const key = (options.licenseKey ?? (await releaseLicense(kube, install.namespace, license))).trim();
   const data = Buffer.from(key).toString('base64');
   const { labelled, listed } = await enabledNamespaces(kube, install);
@@ -159,7 +159,7 @@ export async function disableNamespace(kube: Kube, namespace: string): Promise<s
   if (listed.includes(namespace)) {
     throw new UsageError(`${namespace} is enabled by the Helm release (its namespaces value): helm upgrade pando-webhook ... without it`);
   }
-  const { serviceAccount: account, licenseSecret: license } = namesOf(install);
+  const { serviceAccount: account, licenseSecret: license } = configOf(install);
   const done: string[] = [];
   // First the label: the webhook stops injecting before what injected pods need goes away.
   // The plugin's field manager releases its label; other owners of the label keep theirs.

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KubeError } from '../function/tls/kube';
+import { KubeError } from '../function/kube/client';
 import { Kube } from './kube';
 
 async function withApi(answer: (req: http.IncomingMessage, res: http.ServerResponse) => void, body: (kube: Kube, seen: string[]) => Promise<void>) {

@@ -5,7 +5,7 @@
 // Function) and turns timestamps into Dates. "Not found" becomes undefined, so callers read as checks.
 import type https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeError, kubeRequest, statusMessage, type KubeAnswer } from '../function/tls/kube';
+import { KubeError, kubeRequest, statusMessage, type KubeAnswer } from '../function/kube/client';
 
 /** `status -A` lists every protected pod of a cluster; the TLS setup's 1 MiB is far too little. */
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;

@@ -1,7 +1,7 @@
 // kubectl-pando: the kubectl plugin of pando-webhook (`kubectl pando ...`).
 //   inject -f FILE|DIR|- ...   inject offline, print the manifests (the webhook's own code)
 //   uninject -f FILE|DIR|-     take out what inject or the webhook added
-//   check [-n NS] [-o json]    the troubleshooting list, run; exit 1 on any failure
+//   check [-n NS] [-o json] [--only ID,...]   the troubleshooting list, run; exit 1 on any failure
 //   enable NS | disable NS     set a namespace up for protected pods, or undo it
 //   status [-A | -n NS]        protected pods, their sidecar, what to restart after an upgrade
 //   restart --outdated|--unprotected [--dry-run]   restart their workloads, one rollout at a time
@@ -17,7 +17,7 @@ import { injectSources, uninjectSources, type Source } from './inject';
 type KubeModule = typeof import('./kube');
 const cluster = async () => ({
   ...(await import('./kube')),
-  ...(await import('./install')),
+  ...(await import('./read-install')),
   ...(await import('./check')),
   ...(await import('./enable')),
   ...(await import('./status')),
@@ -49,8 +49,9 @@ const USAGE = `kubectl pando: the PandoCore sidecar, from the command line (pand
       Takes out of every Pod and pod template what inject or the webhook added (the sidecar, and
       the fields it set, as its pandocore.xyz/status annotation recorded them); prints every
       document, the others unchanged. e.g. kubectl get deploy web -o yaml | kubectl pando uninject -f -
-  kubectl pando check [-n NS] [-o json]
+  kubectl pando check [-n NS] [-o json] [--only ID,...]
       Checks the install end to end, ending with a server-side dry-run of a protected pod.
+      --only: just those checks (ids as in -o json), after reading the install.
   kubectl pando enable NS [--license-file FILE] [--create] [--pull-secret-from SRCNS/NAME]
   kubectl pando disable NS
       Sets NS up for protected pods (ServiceAccount, RoleBinding, license Secret, label), or undoes it.
@@ -84,6 +85,7 @@ const OPTIONS = {
   context: { type: 'string' },
   'license-file': { type: 'string' },
   'rotate-license': { type: 'boolean' },
+  only: { type: 'string' },
   create: { type: 'boolean' },
   outdated: { type: 'boolean' },
   unprotected: { type: 'boolean' },
@@ -212,8 +214,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return 0;
       }
       case 'check': {
-        const { kube, runChecks, renderChecks } = await connect();
-        const results = await runChecks(kube, { namespace: values.namespace as string | undefined });
+        const { kube, runChecks, renderChecks, CHECK_IDS } = await connect();
+        const only = typeof values.only === 'string' ? values.only.split(',').map((id) => id.trim()) : undefined;
+        const unknown = (only ?? []).filter((id) => !CHECK_IDS.includes(id));
+        if (unknown.length) throw new UsageError(`--only ${unknown.join(',')}: no such check (${CHECK_IDS.join(', ')})`);
+        const results = await runChecks(kube, { namespace: values.namespace as string | undefined, only });
         const ok = results.every((r) => r.ok);
         io.stdout(json ? `${JSON.stringify({ ok, checks: results }, null, 2)}\n` : renderChecks(results));
         return ok ? 0 : 1;

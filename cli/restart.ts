@@ -7,7 +7,7 @@
 import type { AdmissionRequest } from '../function/admission';
 import type { Config } from '../function/config';
 import { shouldInject } from '../function/decide';
-import { findInstall, enabledNamespaces } from './install';
+import { findInstall, enabledNamespaces } from './read-install';
 import { type Kube, type Obj } from './kube';
 import { protectedPods } from './status';
 

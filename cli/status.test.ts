@@ -2,6 +2,8 @@
 // which whoever creates the pod writes, never makes a pod current.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { installed, onFakeApi } from '../test/support/installed';
+import { run } from './main';
 import { normalizeImage, renderStatus, sidecarStatusOf } from './status';
 
 const CONFIGURED = 'ghcr.io/pandocore/pando-sidecar:1.1.0';
@@ -54,6 +56,75 @@ test('the running image (container status) must be the spec one; runtimes spell 
   assert.is(normalizeImage('nginx'), 'docker.io/library/nginx:latest');
   assert.is(normalizeImage('localhost:5000/a/b'), 'localhost:5000/a/b:latest');
   assert.is(normalizeImage(`ghcr.io/x/y@sha256:${'a'.repeat(64)}`), `ghcr.io/x/y@sha256:${'a'.repeat(64)}`);
+});
+
+test('status -n NS against an install: each protected pod, and for each stale one what to do, by its owner', async () => {
+  const install = await installed();
+  const current = 'ghcr.io/pandocore/pando-sidecar:1.0.0';
+  const old = 'ghcr.io/pandocore/pando-sidecar:0.9.0';
+  const owned = (kind: string, name: string) => ({ ownerReferences: [{ kind, name, controller: true }] });
+  const protectedPod = (namespace: string, name: string, containers: object[], owner = {}) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: { 'pandocore.xyz/protect': 'true' }, ...owner },
+    spec: { containers: [{ name: 'app', image: 'nginx' }, ...containers] },
+  });
+  const replicaSet = (name: string, deployment: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name, namespace: 'team-a', ...owned('Deployment', deployment) },
+  });
+  const deploymentOf = (name: string, containers: object[]) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'team-a' },
+    spec: { template: { spec: { containers: [{ name: 'app' }, ...containers] } } },
+  });
+  const objects = [
+    ...install.objects,
+    protectedPod('team-a', 'web-1', [sidecar(current)], owned('ReplicaSet', 'web-abc')),
+    replicaSet('web-abc', 'web'),
+    protectedPod('team-a', 'old-1', [sidecar(old)], owned('ReplicaSet', 'old-abc')),
+    replicaSet('old-abc', 'old'),
+    deploymentOf('old', []),
+    protectedPod('team-a', 'offline-1', [sidecar(old)], owned('ReplicaSet', 'offline-abc')),
+    replicaSet('offline-abc', 'offline'),
+    deploymentOf('offline', [sidecar(old)]),
+    protectedPod('team-a', 'bare', []),
+    protectedPod('team-b', 'elsewhere', []),
+  ];
+  await onFakeApi(install.cluster(objects), async (kubeconfig) => {
+    let stdout = '';
+    const io = { stdout: (t: string) => void (stdout += t), stderr: () => {}, readStdin: () => '', env: {} };
+    assert.is(await run(['status', '-n', 'team-a', '--kubeconfig', kubeconfig], io), 0);
+    assert.is(
+      stdout,
+      [
+        `configured sidecar image: ${current}`,
+        '',
+        'NAMESPACE  POD        SIDECAR                                MODE     CURRENT  WORKLOAD',
+        'team-a     bare       (none)                                 -        no       -',
+        'team-a     offline-1  ghcr.io/pandocore/pando-sidecar:0.9.0  monitor  no       Deployment/offline',
+        'team-a     old-1      ghcr.io/pandocore/pando-sidecar:0.9.0  monitor  no       Deployment/old',
+        'team-a     web-1      ghcr.io/pandocore/pando-sidecar:1.0.0  monitor  yes      Deployment/web',
+        '',
+        '3 pod(s) do not run ghcr.io/pandocore/pando-sidecar:1.0.0.',
+        'Restart their workloads when convenient, one at a time:',
+        '  kubectl rollout restart deployment/old -n team-a',
+        'Injected offline (a restart brings the same sidecar back): run kubectl pando inject --from-cluster on their manifests and apply them:',
+        '  deployment/offline -n team-a',
+        'Re-create by hand (no rolling workload owns them):',
+        '  team-a/bare',
+        '',
+      ].join('\n'),
+    );
+    stdout = '';
+    assert.is(await run(['status', '-A', '-o', 'json', '--kubeconfig', kubeconfig], io), 0);
+    assert.equal(
+      JSON.parse(stdout).pods.map((p: { namespace: string; pod: string }) => `${p.namespace}/${p.pod}`),
+      ['team-a/bare', 'team-a/offline-1', 'team-a/old-1', 'team-a/web-1', 'team-b/elsewhere'],
+    );
+  });
 });
 
 test.run();

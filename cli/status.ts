@@ -2,9 +2,9 @@
 // workloads to restart after an upgrade. What a pod runs is read from its spec (the sidecar
 // container, its image and PANDO_MODE) and its status (the image the kubelet runs), never from
 // the status annotation, which anyone who creates the pod can write.
-import { isObject, SIDECAR_NAME, STATUS_ANNOTATION } from '../function/pod';
+import { hasSidecar, isObject, sidecarContainer, SIDECAR_NAME, STATUS_ANNOTATION } from '../function/pod';
 import { Kube, type Obj } from './kube';
-import { findInstall } from './install';
+import { findInstall } from './read-install';
 
 export interface PodStatus {
   namespace: string;
@@ -48,7 +48,7 @@ export function normalizeImage(image: string): string {
 /** The sidecar of a pod as its spec and status say, the annotation only checked against them. */
 export function sidecarStatusOf(pod: Obj, configuredImage: string | undefined): Pick<PodStatus, 'image' | 'running' | 'mode' | 'current' | 'problems'> {
   const spec = pod.spec ?? {};
-  const sidecar = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].find((c: Obj) => c?.name === SIDECAR_NAME);
+  const sidecar: Obj | undefined = sidecarContainer(spec);
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   const running = statuses.find((c: Obj) => c?.name === SIDECAR_NAME)?.image;
   const image = typeof sidecar?.image === 'string' ? sidecar.image : undefined;
@@ -104,11 +104,7 @@ export async function protectedPods(kube: Kube, namespace: string | undefined): 
     if (!injectedOffline.has(key)) {
       const [kind, name] = workload.split('/');
       const object = await kube.get('apps/v1', kind, name, namespace);
-      const spec = object?.spec?.template?.spec ?? {};
-      injectedOffline.set(
-        key,
-        [...(spec.initContainers ?? []), ...(spec.containers ?? [])].some((c: Obj) => c.name === SIDECAR_NAME),
-      );
+      injectedOffline.set(key, hasSidecar(object?.spec?.template?.spec ?? {}));
     }
     return injectedOffline.get(key)!;
   };

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, loadConfig } from './config';
-import { loadServerConfig } from './server-config';
+import { loadServerConfig } from './host/config';
 
 test('an empty environment gives the documented defaults', () => {
   const config = loadConfig({});

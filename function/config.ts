@@ -1,5 +1,6 @@
 // The function's configuration: environment variables parsed once, at start, into a frozen object.
 // Every bad variable is reported in one ConfigError; the process never starts half-configured.
+import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from './names';
 import * as z from 'zod';
 import { ImageSchema, Mode, ModeSchema, NamespaceListSchema, NamespaceSchema, ObjectNameSchema, PortSchema, QuantitySchema, SecretKeySchema } from './schemas';
 
@@ -25,11 +26,11 @@ const booleanFrom = z.enum(['true', 'false'], 'must be true or false').transform
 const DEFAULTS = {
   defaultMode: 'monitor' as Mode,
   excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
-  systemNamespace: 'pando-system',
+  systemNamespace: DEFAULT_RELEASE_NAMESPACE,
   sidecarImage: 'ghcr.io/pandocore/pando-sidecar:1.0.0',
   nativeSidecar: false,
-  serviceAccount: 'pando-sidecar',
-  licenseSecretName: 'pando-license',
+  serviceAccount: OBJECT_NAMES.sidecarServiceAccount,
+  licenseSecretName: OBJECT_NAMES.licenseSecret,
   licenseSecretKey: 'license-key',
   resources: { cpuRequest: '50m', memoryRequest: '64Mi', cpuLimit: '200m', memoryLimit: '128Mi' },
   healthPort: 9901,
@@ -43,7 +44,7 @@ const DEFAULTS = {
 };
 
 /** Each variable, its schema, its default and what it means (the README's table says the same;
- * the chart value each comes from is in manifests/values.ts). */
+ * the chart value each comes from is in scripts/chart-values.ts). */
 export const ENV = {
   PANDO_DEFAULT_MODE: {
     schema: ModeSchema,

@@ -9,7 +9,7 @@ import { Config, ConfigError, loadConfig } from './config';
 import { createHandler } from './http';
 import { createMetrics, withMetricsPath } from './metrics';
 import { jsonLogger } from './log';
-import { loadServerConfig, ServerConfig } from './server-config';
+import { loadServerConfig, ServerConfig } from './host/config';
 import { SERVER_TIMEOUTS, startServers } from './host/server';
 import { version } from '../package.json';
 

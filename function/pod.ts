@@ -1,12 +1,14 @@
 // Read-only views of a raw pod. The pod arrives as untrusted JSON, so every accessor checks
 // the shape it reads instead of casting.
+import { OBJECT_NAMES } from './names';
+
 export type JsonObject = Record<string, unknown>;
 
 export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const SIDECAR_NAME = 'pando-sidecar';
 /** The ClusterRole the chart grants the sidecar (templates/sidecar-clusterrole.yaml), whatever its account is called. */
-export const SIDECAR_CLUSTER_ROLE = 'pando-sidecar';
+export const SIDECAR_CLUSTER_ROLE = OBJECT_NAMES.sidecarClusterRole;
 export const PROTECT_LABEL = 'pandocore.xyz/protect';
 export const MODE_ANNOTATION = 'pandocore.xyz/mode';
 export const STATUS_ANNOTATION = 'pandocore.xyz/status';
@@ -33,10 +35,15 @@ export function podDisplayName(pod: unknown): string | undefined {
 
 const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
 
-/** True when any container list of the pod already holds the sidecar. */
-export function hasSidecar(spec: JsonObject): boolean {
-  return CONTAINER_LISTS.some((list) => {
+/** The container named pando-sidecar in any container list of the pod's spec, if there is one. */
+export function sidecarContainer(spec: JsonObject): JsonObject | undefined {
+  for (const list of CONTAINER_LISTS) {
     const containers = spec[list];
-    return Array.isArray(containers) && containers.some((c) => isObject(c) && c.name === SIDECAR_NAME);
-  });
+    const found = Array.isArray(containers) ? containers.find((c) => isObject(c) && c.name === SIDECAR_NAME) : undefined;
+    if (found) return found as JsonObject;
+  }
+  return undefined;
 }
+
+/** True when any container list of the pod already holds the sidecar. */
+export const hasSidecar = (spec: JsonObject): boolean => sidecarContainer(spec) !== undefined;

@@ -1,6 +1,6 @@
 // Field schemas: what a mode, a namespace, an image, a quantity ... may be. Shared by the
 // function's env config (config.ts), the TLS setup's (tls/config.ts) and the chart's values
-// (manifests/values.ts), so a setting cannot mean two things in two places.
+// (scripts/chart-values.ts), so a setting cannot mean two things in two places.
 import * as z from 'zod';
 
 export const MODES = ['monitor', 'enforce', 'debug'] as const;

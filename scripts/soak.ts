@@ -11,11 +11,11 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { checkOne, handlerCaller, newStats } from '../test/reliability/check';
-import { anyReview } from '../test/reliability/generators';
-import { bodyFor, expectedAnswersAreGolden, serverDefaultConfig } from '../test/reliability/bodies';
+import { checkOne, handlerCaller, newStats } from '../test/support/reliability/check';
+import { anyReview } from '../test/support/reliability/generators';
+import { bodyFor, expectedAnswersAreGolden, serverDefaultConfig } from '../test/support/reliability/bodies';
 import { LoadResult, startLoad } from '../test/support/load';
-import { Child, spawnMain, stopChild } from '../test/reliability/serve';
+import { Child, spawnMain, stopChild } from '../test/support/reliability/serve';
 import { createCa, issueServingCert, KeyPairPem } from '../function/tls/certs';
 
 const MiB = 1024 * 1024;

@@ -2,17 +2,20 @@
 // npm pack, then a production-only `npm ci` of the packed files with the lockfile, then serve a
 // fixture and run the TLS setup bundle from that install. A runtime dependency declared as a dev
 // one, or a file `files` leaves out, fails here. The container image is test/image.test.ts.
-// Needs the npm cache or registry (--prefer-offline: a warm cache installs without network).
-import { execFileSync } from 'node:child_process';
+// npm installs offline: from a loopback registry made of the lockfile and the local npm cache
+// (test/support/lockfile-registry.ts), into a cache of its own, with no timeout of its own.
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { version } from '../package.json';
 import { TEST_VERSION } from './support/config';
 import { readable, readExpected, readFixture } from './support/fixtures';
 import { startFakeApi } from './support/fake-api';
+import { startLockfileRegistry } from './support/lockfile-registry';
 import { startNode } from './support/child';
 import { IMAGE_NODE_FLAGS } from '../bench/servers';
 
@@ -20,14 +23,22 @@ const ROOT = join(__dirname, '..', '..');
 const FIXTURE = 'deployment-pod';
 const work = mkdtempSync(join(tmpdir(), 'pando-image-'));
 const app = join(work, 'package');
-const npm = (args: string[], cwd: string) =>
-  execFileSync('npm', args, {
-    cwd,
-    encoding: 'utf8',
-    timeout: 120_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
-  });
+const NPM_ENV = { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' };
+const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: NPM_ENV });
+let registry: Awaited<ReturnType<typeof startLockfileRegistry>> | undefined;
+/** npm against the lockfile's registry (async: the registry answers from this process), its own cache and no user config. */
+async function npmOffline(args: string[], cwd: string): Promise<string> {
+  registry ??= await startLockfileRegistry(join(ROOT, 'package-lock.json'), npm(['config', 'get', 'cache'], ROOT).trim());
+  writeFileSync(join(work, 'npmrc'), '');
+  const env = { ...NPM_ENV, npm_config_registry: `${registry.url}/`, npm_config_userconfig: join(work, 'npmrc'), npm_config_cache: join(work, 'npm-cache') };
+  try {
+    return (await promisify(execFile)('npm', [...args, '--no-audit', '--no-fund'], { cwd, encoding: 'utf8', env })).stdout;
+  } catch (error) {
+    throw new Error(`npm ${args[0]}: ${(error as Error).message}; not in the lockfile or the npm cache: ${registry.missing.join(', ') || 'nothing'}`, {
+      cause: error,
+    });
+  }
+}
 
 /** Runs `node <entry>` from the install; `matched` resolves on exit, or when `until` matches a log line. */
 function run(entry: string, env: Record<string, string>, until?: (line: any) => boolean, flags: string[] = []) {
@@ -41,7 +52,10 @@ function run(entry: string, env: Record<string, string>, until?: (line: any) => 
   return { child: child.process, exited, matched, output: () => child.output.join('\n') };
 }
 
-test.after(() => rmSync(work, { recursive: true, force: true }));
+test.after(async () => {
+  await registry?.close();
+  rmSync(work, { recursive: true, force: true });
+});
 
 test('npm pack holds the compiled output and the bundles, and no tests nor esbuild metafiles', () => {
   npm(['run', 'bundle', '--silent'], ROOT);
@@ -73,8 +87,8 @@ test('npm start and the benchmark run the command the image runs', () => {
   assert.is(scripts.start, 'npm run serve --silent');
 });
 
-test('a production-only install of the package has every runtime dependency and no dev one', () => {
-  npm(['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], app);
+test('a production-only install of the package has every runtime dependency and no dev one', async () => {
+  await npmOffline(['ci', '--omit=dev', '--ignore-scripts'], app);
   const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
   for (const dep of Object.keys(manifest.dependencies)) assert.ok(existsSync(join(app, 'node_modules', dep)), `${dep} installed`);
   // dev-only per the lockfile (some dev dependencies, like @types/node, are also pulled in at run time)
@@ -119,11 +133,13 @@ test('the installed kubectl-pando plugin runs from the package bin, on its own (
   assert.match(out, /name: pando-sidecar/);
 });
 
-test('npm install -g of the packed package puts kubectl-pando on the PATH', () => {
+test('npm install -g of the packed package puts kubectl-pando on the PATH', async () => {
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
   assert.ok(tarball, 'npm pack ran first');
   const prefix = join(work, 'global');
-  npm(['install', '-g', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', join(work, tarball!)], work);
+  await npmOffline(['install', '-g', '--prefix', prefix, '--ignore-scripts', join(work, tarball!)], work);
+  assert.ok(registry!.served.packuments > 0 && registry!.served.tarballs > 0, 'resolved and fetched through the lockfile registry');
+  assert.equal(registry!.missing, []);
   const out = execFileSync('kubectl-pando', ['version'], { encoding: 'utf8', env: { PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}` } });
   assert.is(out, `kubectl-pando ${version}\n`);
 });

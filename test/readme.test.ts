@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ENV } from '../function/config';
-import { VALUE_OF_ENV } from '../manifests/values';
+import { VALUE_OF_ENV } from '../scripts/chart-values';
 
 const ROOT = join(__dirname, '..', '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -25,6 +25,12 @@ test('every environment variable is in the configuration table with its Helm val
     const shown = spec.default === '' ? '(empty)' : `\`${spec.default}\``;
     assert.ok(row!.includes(shown), `${name}: default ${shown} missing`);
   }
+});
+
+test("a short user guide (250 lines at most), whose Install section runs the chart's own test", () => {
+  assert.ok(readme.split('\n').length <= 251, `${readme.split('\n').length - 1} lines`);
+  const install = readme.slice(readme.indexOf('\n## Install'), readme.indexOf('\n## Configure'));
+  assert.match(install, /^helm test pando-webhook -n pando-system/m);
 });
 
 test('.ci/run runs the README test command', () => {

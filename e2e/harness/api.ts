@@ -1,7 +1,7 @@
 // A small client for the local API server, for tests that need the raw answer: status, body and
 // the Warning headers the API server sends back (what kubectl prints as "Warning: ...").
 import https from 'node:https';
-import { kubeRequest } from '../../function/tls/kube';
+import { kubeRequest } from '../../function/kube/client';
 
 export interface ApiAccess {
   server: string;

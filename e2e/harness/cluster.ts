@@ -8,7 +8,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { apiClient, type Api } from './api';
-import { envOf, platformOf } from '../../cli/install';
+import { envOf, platformOf } from '../../cli/read-install';
 import { ARCHIVE, buildImage, IMAGE } from '../../scripts/image';
 import { NETWORK, readJournal, restoreHost } from './host';
 import { importImages, nodeAlive, nodeStatusLines, prepareNode, startNode, stopNode, type NodeState } from './node';

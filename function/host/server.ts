@@ -19,7 +19,7 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { HandlerRequest, sendJson } from '../http';
 import type { Logger } from '../log';
-import { EDGE_LIMITS, EdgeLimits, ServerConfig } from '../server-config';
+import { EDGE_LIMITS, EdgeLimits, ServerConfig } from './config';
 import { CERTIFICATE_PATH, reloadOnChange, TLS_WAIT, waitForPair, WaitSchedule } from '../tls/files';
 import { TLS_POLICY } from '../tls/policy';
 import { hasBody, lingerThenClose, MAX_BODY_BYTES, readBody, refuseBody } from './body';

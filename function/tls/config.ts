@@ -2,16 +2,8 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { ConfigError } from '../config';
+import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../names';
 import { NamespaceSchema, ObjectNameSchema, RenewBeforeDaysSchema } from '../schemas';
-
-/** The objects the program works on, as the chart names them (templates/_helpers.tpl). */
-export const OBJECT_NAMES = {
-  /** Our selector-based HTTPS Service (Knative owns a Service named after the Knative Service). */
-  httpsService: 'pando-webhook-https',
-  webhookConfiguration: 'pando-webhook',
-  servingSecret: 'pando-webhook-tls',
-  caSecret: 'pando-webhook-ca',
-} as const;
 
 /** The DNS names a Service is reached by inside the cluster (the API server uses the first). */
 export const serviceDnsNames = (service: string, namespace: string) => [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
@@ -19,11 +11,11 @@ export const serviceDnsNames = (service: string, namespace: string) => [`${servi
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 const SetupEnvSchema = z.object({
-  PANDO_NAMESPACE: NamespaceSchema.default('pando-system'),
+  PANDO_NAMESPACE: NamespaceSchema.default(DEFAULT_RELEASE_NAMESPACE),
   PANDO_SERVICE_NAME: NamespaceSchema.default(OBJECT_NAMES.httpsService), // a Service name is a DNS label too
   PANDO_TLS_SECRET: ObjectNameSchema.default(OBJECT_NAMES.servingSecret),
   PANDO_CA_SECRET: ObjectNameSchema.default(OBJECT_NAMES.caSecret),
-  PANDO_WEBHOOK_CONFIGURATION: ObjectNameSchema.default(OBJECT_NAMES.webhookConfiguration),
+  PANDO_WEBHOOK_CONFIGURATION: ObjectNameSchema.default(OBJECT_NAMES.webhook),
   PANDO_RENEW_BEFORE_DAYS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(RenewBeforeDaysSchema).default(30),
   KUBERNETES_SERVICE_HOST: z.string({ error: 'must be set: Kubernetes sets it in every pod' }).min(1, 'must not be empty'),
   KUBERNETES_SERVICE_PORT: z

@@ -4,7 +4,7 @@
 // then the serving Secret (a certificate is never served before its CA is trusted).
 import type { Logger } from '../log';
 import type { SetupConfig } from './config';
-import { KubeApi, mutatingWebhookPath, secretPath } from './kube';
+import { KubeApi, mutatingWebhookPath, secretPath } from '../kube/client';
 import { planTls, SecretText } from './plan';
 
 interface Secret {

@@ -15,7 +15,7 @@ import { loadSetupConfig } from './config';
 import { FakeApi, startFakeApi } from '../../test/support/fake-api';
 import { startNode } from '../../test/support/child';
 import { runSetup } from './job';
-import { kubeClient } from './kube';
+import { kubeClient } from '../kube/client';
 
 const SETUP = join(__dirname, 'setup.js');
 const DAY = 86400_000;

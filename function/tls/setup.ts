@@ -5,7 +5,7 @@ import { ConfigError } from '../config';
 import { jsonLogger } from '../log';
 import { loadSetupConfig, readServiceAccount } from './config';
 import { runSetup } from './job';
-import { kubeClient } from './kube';
+import { kubeClient } from '../kube/client';
 
 async function main() {
   const log = jsonLogger();

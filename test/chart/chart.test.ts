@@ -17,11 +17,11 @@ import * as admission from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import * as knative from '@kubernetes-models/knative/serving.knative.dev/v1';
 import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { ENV, loadConfig } from '../../function/config';
-import { loadServerConfig } from '../../function/server-config';
+import { loadServerConfig } from '../../function/host/config';
 import { restrictedProblems } from '../support/podsecurity';
 import { CHART, helm, helmAvailable, LICENSE, Obj, render, template, VARIANTS } from '../support/chart';
 import { loadSetupConfig } from '../../function/tls/config';
-import { parseValues } from '../../manifests/values';
+import { parseValues } from '../../scripts/chart-values';
 import { version } from '../../package.json';
 
 type Model = new (data: any) => { validate(): void };

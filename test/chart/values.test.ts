@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ENV } from '../../function/config';
-import { DEFAULT_VALUES, INSTALL_TIME_DEFAULTS, parseValues, valueAt, VALUE_OF_ENV, valuesJsonSchema, ValuesError } from '../../manifests/values';
+import { DEFAULT_VALUES, INSTALL_TIME_DEFAULTS, parseValues, valueAt, VALUE_OF_ENV, valuesJsonSchema, ValuesError } from '../../scripts/chart-values';
 
 const CHART = join(__dirname, '..', '..', '..', 'manifests', 'pando-webhook');
 const LICENSED = { licenseKey: 'k' };

@@ -8,8 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defaultConfig } from '../support/config';
 import { loadConfig } from '../../function/config';
-import { checkOne, handlerCaller, newStats } from './check';
-import { anyReview, realisticReview } from './generators';
+import { checkOne, handlerCaller, newStats } from '../support/reliability/check';
+import { anyReview, realisticReview } from '../support/reliability/generators';
 
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 

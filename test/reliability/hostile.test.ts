@@ -3,9 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyReview } from '../support/apiserver';
-import { hostileCases, reviewWith, validBody, validReview } from './catalogue';
-import { InProcessServer, startInProcess, TEST_TIMEOUTS } from './serve';
-import { exchange, Exchange, jsonPost } from './wire';
+import { hostileCases, reviewWith, validBody, validReview } from '../support/reliability/catalogue';
+import { InProcessServer, startInProcess, TEST_TIMEOUTS } from '../support/reliability/serve';
+import { exchange, Exchange, jsonPost } from '../support/reliability/wire';
 
 let server: InProcessServer;
 test.before(async () => {

@@ -5,12 +5,12 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bodyFor, expectedAnswersAreGolden } from './bodies';
-import { MiB, validBody, validReview } from './catalogue';
+import { bodyFor, expectedAnswersAreGolden } from '../support/reliability/bodies';
+import { MiB, validBody, validReview } from '../support/reliability/catalogue';
 import { startLoad } from '../support/load';
-import { Child, MAIN_JS, spawnMain, stopChild } from './serve';
+import { Child, MAIN_JS, spawnMain, stopChild } from '../support/reliability/serve';
 import { freePort, startNode } from '../support/child';
-import { exchange, jsonPost, rawRequest, Step } from './wire';
+import { exchange, jsonPost, rawRequest, Step } from '../support/reliability/wire';
 
 const MARKER = 'zq-secret-marker-7731';
 const LICENSE = 'PANDO-LIC-4F9A-22C1-9B7E-01DD-8A3F';

@@ -56,13 +56,32 @@ export function helm(args: string[], options: { helm?: Helm; input?: string } = 
 
 export const RELEASE = { name: 'pando-webhook', namespace: 'pando-system' };
 
+export interface TemplateOptions {
+  helm?: Helm;
+  namespace?: string;
+  kubeVersion?: string;
+  /** With the helm test hooks (templates/tests/); without them, what an install creates. */
+  tests?: boolean;
+}
+
 /**
  * helm template of the chart with these values (a values file on stdin), for the API server the
  * e2e suite runs (Helm 3 would otherwise assume v1.20, below the chart's kubeVersion floor).
  */
-export function template(values: Obj, options: { helm?: Helm; namespace?: string; kubeVersion?: string } = {}): HelmRun {
+export function template(values: Obj, options: TemplateOptions = {}): HelmRun {
   return helm(
-    ['template', RELEASE.name, CHART, '--namespace', options.namespace ?? RELEASE.namespace, '--kube-version', options.kubeVersion ?? '1.37.2', '-f', '-'],
+    [
+      'template',
+      RELEASE.name,
+      CHART,
+      '--namespace',
+      options.namespace ?? RELEASE.namespace,
+      '--kube-version',
+      options.kubeVersion ?? '1.37.2',
+      ...(options.tests ? [] : ['--skip-tests']),
+      '-f',
+      '-',
+    ],
     {
       helm: options.helm,
       input: JSON.stringify(values),
@@ -70,7 +89,7 @@ export function template(values: Obj, options: { helm?: Helm; namespace?: string
   );
 }
 
-export function render(values: Obj, options: { helm?: Helm; namespace?: string; kubeVersion?: string } = {}): Obj[] {
+export function render(values: Obj, options: TemplateOptions = {}): Obj[] {
   const run = template(values, options);
   if (run.code !== 0) throw new Error(`helm template failed: ${run.stderr}`);
   return parseAllDocuments(run.stdout)

@@ -1,11 +1,16 @@
 // Test support: a loopback HTTPS stand-in for the Kubernetes API, holding the two Secrets and
 // the webhook configuration. It checks every request the TLS job makes (route, token, headers,
 // body shape, resourceVersion) and records a problem for anything a real API server or the
-// job's least-privilege RBAC would refuse.
+// job's least-privilege RBAC would refuse. Given a cluster (objects, and what the webhook and
+// its Service answer), it serves the plugin instead: get, list, server-side apply, delete, a
+// pod's dry-run and the Service proxy, with no RBAC of its own.
+import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { applyPatch } from 'fast-json-patch';
 import { createCa, issueServingCert } from '../../function/tls/certs';
+import { resourcePath } from '../../cli/kube';
+import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../../function/names';
 
 type Json = Record<string, any>;
 export interface Recorded {
@@ -21,9 +26,9 @@ export interface Failure {
   message: string;
 }
 
-const NS = 'pando-system';
-const SECRETS = ['pando-webhook-ca', 'pando-webhook-tls'];
-const MWC = 'pando-webhook';
+const NS = DEFAULT_RELEASE_NAMESPACE;
+const SECRETS: string[] = [OBJECT_NAMES.caSecret, OBJECT_NAMES.servingSecret];
+const MWC = OBJECT_NAMES.webhook;
 const SECRET_PATH = new RegExp(`^/api/v1/namespaces/${NS}/secrets/([^/?]+)$`);
 const MWC_PATH = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${MWC}`;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -39,10 +44,21 @@ export const webhookConfiguration = (webhooks: string[]): Json => ({
   apiVersion: 'admissionregistration.k8s.io/v1',
   kind: 'MutatingWebhookConfiguration',
   metadata: { name: MWC, resourceVersion: '1' },
-  webhooks: webhooks.map((name) => ({ name, clientConfig: { service: { name: 'pando-webhook', namespace: NS, path: '/' } } })),
+  webhooks: webhooks.map((name) => ({ name, clientConfig: { service: { name: OBJECT_NAMES.webhook, namespace: NS, path: '/' } } })),
 });
 
-export async function startFakeApi(token = 'test-token') {
+/** The cluster the plugin's tests talk to. */
+export interface FakeCluster {
+  objects: Json[];
+  /** What the API server stores for a dry-run pod (the webhook's patch applied) and the warnings it sends. */
+  dryRunPod?: (namespace: string, pod: Json) => { pod: Json; warnings: string[] };
+  /** What a Service's pods answer through the Service proxy; undefined: no endpoints. */
+  serviceProxy?: (namespace: string, service: string, path: string) => Json | undefined;
+  /** The caller's RBAC: a request it refuses is a 403, as the API server answers it. */
+  allow?: (method: string, path: string) => boolean;
+}
+
+export async function startFakeApi(token = 'test-token', cluster?: FakeCluster) {
   const ca = await createCa('fake API CA');
   const serving = await issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const state = {
@@ -52,18 +68,17 @@ export async function startFakeApi(token = 'test-token') {
     problems: [] as string[],
     fail: undefined as Failure | undefined,
   };
-  const status = (code: number, message: string, reason: string) => ({
-    code,
-    body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code },
-  });
+  const store = cluster && clusterStore(cluster, state.problems);
 
-  const handle = (method: string, path: string, headers: Json, body: any): { code: number; body: Json } => {
+  const handle = (method: string, path: string, headers: Json, body: any): Answer => {
     if (headers.authorization !== `Bearer ${token}`) {
       state.problems.push(`${method} ${path}: bad token`);
       return status(401, 'Unauthorized', 'Unauthorized');
     }
     if (!String(headers.accept ?? '').includes('application/json')) state.problems.push(`${method} ${path}: accept ${headers.accept}`);
     if (state.fail && state.fail.method === method && state.fail.path === path) return status(state.fail.status, state.fail.message, 'Forbidden');
+    if (store && cluster?.allow && !cluster.allow(method, path)) return status(403, `${method} ${path} is forbidden`, 'Forbidden');
+    if (store) return store.handle(method, path, headers, body);
     const secretName = SECRET_PATH.exec(path)?.[1];
     if (secretName && SECRETS.includes(secretName)) {
       const current = state.secrets.get(secretName)!;
@@ -130,9 +145,15 @@ export async function startFakeApi(token = 'test-token') {
       const method = req.method ?? '';
       const path = req.url ?? '';
       state.requests.push({ method, path, contentType: req.headers['content-type'], body });
-      const answer = handle(method, path, req.headers, body);
+      let answer: Answer;
+      try {
+        answer = handle(method, path, req.headers, body);
+      } catch (error) {
+        state.problems.push(`${method} ${path}: the fake threw ${(error as Error).message}`);
+        answer = status(500, (error as Error).message, 'InternalError');
+      }
       const out = JSON.stringify(answer.body);
-      res.writeHead(answer.code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      res.writeHead(answer.code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...answer.headers });
       res.end(out);
     });
   });
@@ -152,6 +173,24 @@ export async function startFakeApi(token = 'test-token') {
     secretText(name: string): Record<string, string> {
       return Object.fromEntries(Object.entries(state.secrets.get(name)?.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
     },
+    /** A kubeconfig for this API (its CA, the token), written to file, for the plugin's Kube. */
+    writeKubeconfig(file: string) {
+      const cluster = { server: `https://127.0.0.1:${port}`, 'certificate-authority-data': Buffer.from(ca.cert).toString('base64') };
+      const config = {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'fake', cluster }],
+        users: [{ name: 'fake', user: { token } }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace: 'default' } }],
+        'current-context': 'fake',
+      };
+      writeFileSync(file, JSON.stringify(config));
+      return file;
+    },
+    /** An object of the cluster, as stored now. */
+    object(apiVersion: string, kind: string, name: string, namespace?: string): Json | undefined {
+      return store?.objects.get(resourcePath(apiVersion, kind, namespace, name));
+    },
     bundles(): string[] {
       return (state.mwc?.webhooks ?? []).map((w: Json) => Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString('utf8'));
     },
@@ -163,3 +202,108 @@ export async function startFakeApi(token = 'test-token') {
   };
 }
 export type FakeApi = Awaited<ReturnType<typeof startFakeApi>>;
+
+interface Answer {
+  code: number;
+  body: Json;
+  headers?: Record<string, string>;
+}
+
+const status = (code: number, message: string, reason: string): Answer => ({
+  code,
+  body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code },
+});
+
+/** A path's parts: /api/v1[/namespaces/NS]/PLURAL[/NAME[/SUB...]] or /apis/GROUP/VERSION/... */
+export function parsePath(path: string) {
+  const [pathname, query = ''] = path.split('?', 2);
+  const match = /^\/(api\/v1|apis\/[^/]+\/[^/]+)\/(.*)$/.exec(pathname);
+  if (!match) return undefined;
+  const parts = match[2].split('/').map(decodeURIComponent);
+  const namespaced = parts[0] === 'namespaces' && parts.length >= 3;
+  const [plural, name, ...sub] = namespaced ? parts.slice(2) : parts;
+  return { group: match[1], namespace: namespaced ? parts[1] : undefined, plural, name, sub, query: new URLSearchParams(query) };
+}
+
+const matchesSelector = (object: Json, selector: string | null) =>
+  !selector ||
+  selector.split(',').every((term) => {
+    const [key, value] = term.split('=');
+    return object.metadata?.labels?.[key] === value;
+  });
+
+/**
+ * The objects of a cluster by their API path. Server-side apply is modelled for what the plugin
+ * relies on: labels belong to the field manager that set them, and a manager's apply without one
+ * of its labels removes it (others' stay); the other fields it sends replace the stored ones.
+ */
+function clusterStore(cluster: FakeCluster, problems: string[]) {
+  const objects = new Map<string, Json>();
+  const labelOwners = new Map<string, Map<string, string>>();
+  const keep = (object: Json, manager: string) => {
+    const path = resourcePath(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name);
+    objects.set(path, object);
+    labelOwners.set(path, new Map(Object.keys(object.metadata.labels ?? {}).map((label) => [label, manager])));
+  };
+  for (const object of cluster.objects) keep(structuredClone(object), 'seed');
+
+  const handle = (method: string, path: string, headers: Json, body: any): Answer => {
+    const at = parsePath(path);
+    if (!at) return status(404, `no route ${path}`, 'NotFound');
+    const [pathname] = path.split('?', 1);
+    if (at.plural === 'services' && at.sub[0] === 'proxy' && method === 'GET') {
+      const [service] = (at.name ?? '').replace(/^https?:/, '').split(':');
+      const answer = cluster.serviceProxy?.(at.namespace ?? '', service, `/${at.sub.slice(1).join('/')}`);
+      return answer ? { code: 200, body: answer } : status(503, `no endpoints available for service "${service}"`, 'ServiceUnavailable');
+    }
+    if (at.plural === 'pods' && method === 'POST') {
+      if (at.query.get('dryRun') !== 'All') problems.push(`POST ${path}: a pod created for real`);
+      if (!cluster.dryRunPod) return status(500, 'no webhook in this fake cluster', 'InternalError');
+      const { pod, warnings } = cluster.dryRunPod(at.namespace ?? '', structuredClone(body));
+      return { code: 201, body: pod, headers: warnings.length ? { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {} };
+    }
+    const stored = objects.get(pathname);
+    if (method === 'GET' && at.name === undefined) {
+      const items = [...objects.entries()]
+        .filter(([key, object]) => {
+          const of = parsePath(key)!;
+          return (
+            of.group === at.group &&
+            of.plural === at.plural &&
+            (at.namespace === undefined || of.namespace === at.namespace) &&
+            matchesSelector(object, at.query.get('labelSelector'))
+          );
+        })
+        .map(([, object]) => object);
+      return { code: 200, body: { kind: 'List', items } };
+    }
+    if (method === 'GET') return stored ? { code: 200, body: stored } : status(404, `${at.plural} "${at.name}" not found`, 'NotFound');
+    if (method === 'DELETE') {
+      if (!stored) return status(404, `${at.plural} "${at.name}" not found`, 'NotFound');
+      objects.delete(pathname);
+      return { code: 200, body: { kind: 'Status', status: 'Success' } };
+    }
+    if (method === 'PATCH' && headers['content-type'] === 'application/apply-patch+yaml') {
+      const manager = at.query.get('fieldManager');
+      if (!manager) return status(422, 'fieldManager is required for apply', 'Invalid');
+      if (body?.metadata?.name !== at.name || (body?.metadata?.namespace ?? undefined) !== at.namespace)
+        return status(400, 'the object is not the one at the path', 'BadRequest');
+      const owners = labelOwners.get(pathname) ?? new Map<string, string>();
+      const labels: Record<string, string> = { ...(stored?.metadata?.labels ?? {}) };
+      for (const [label, owner] of owners) if (owner === manager && !(label in (body.metadata.labels ?? {}))) delete labels[label];
+      for (const [label, value] of Object.entries(body.metadata.labels ?? {})) {
+        labels[label] = value as string;
+        owners.set(label, manager);
+      }
+      for (const label of [...owners.keys()]) if (!(label in labels)) owners.delete(label);
+      const merged = { ...stored, ...body, metadata: { ...stored?.metadata, ...body.metadata, labels } };
+      if (Object.keys(labels).length === 0) delete merged.metadata.labels;
+      objects.set(pathname, merged);
+      labelOwners.set(pathname, owners);
+      return { code: stored ? 200 : 201, body: merged };
+    }
+    problems.push(`${method} ${path}: not a request the plugin makes`);
+    return status(405, `${method} ${path} is not served here`, 'MethodNotAllowed');
+  };
+  return { objects, handle };
+}

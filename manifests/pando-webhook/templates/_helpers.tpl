@@ -1,4 +1,5 @@
-{{/* Object names: fixed, because the TLS setup program, the CLI and the README name them. */}}
+{{/* Object names: fixed, because the TLS setup program, the CLI and the README name them
+(function/names.ts holds them all; test/chart/names.test.ts checks the two agree). */}}
 {{- define "pando.httpsService" -}}pando-webhook-https{{- end -}}
 {{- define "pando.servingSecret" -}}pando-webhook-tls{{- end -}}
 {{- define "pando.caSecret" -}}pando-webhook-ca{{- end -}}

@@ -2,7 +2,7 @@
 // (admittedPod over arbitrary containers, labels, annotations and pod settings), the same with
 // arbitrary JSON put at any path, and arbitrary values as the whole body.
 import fc from 'fast-check';
-import { admittedPod, reviewFor, ReviewOptions } from '../support/apiserver';
+import { admittedPod, reviewFor, ReviewOptions } from '../apiserver';
 
 const dnsLabel = fc.stringMatching(/^[a-z]([-a-z0-9]{0,14}[a-z0-9])?$/);
 const envName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,15}$/);

@@ -2,11 +2,11 @@
 // loopback, in this process, with short timeouts and every log line captured; and the built
 // production entry (dist/function/main.js) as a child process with its output captured.
 import { join } from 'node:path';
-import type { Config } from '../../function/config';
-import type { ServerTimeouts } from '../../function/host/server';
-import { defaultConfig } from '../support/config';
-import { startTestServer, TestServer } from '../support/server';
-import { NodeChild, startNode } from '../support/child';
+import type { Config } from '../../../function/config';
+import type { ServerTimeouts } from '../../../function/host/server';
+import { defaultConfig } from '../config';
+import { startTestServer, TestServer } from '../server';
+import { NodeChild, startNode } from '../child';
 
 export const TEST_TIMEOUTS: ServerTimeouts = { requestMs: 1500, headersMs: 800, keepAliveMs: 5000 };
 
@@ -15,7 +15,7 @@ export type InProcessServer = TestServer;
 /** The shared test server (testing/server.ts) with short timeouts, so slow-sender cases end fast. */
 export const startInProcess = (config: Config = defaultConfig, timeouts = TEST_TIMEOUTS) => startTestServer(config, timeouts);
 
-export const MAIN_JS = join(__dirname, '..', '..', '..', 'dist', 'function', 'main.js');
+export const MAIN_JS = join(__dirname, '..', '..', '..', '..', 'dist', 'function', 'main.js');
 
 export interface Child extends NodeChild {
   urls: { http: string; https?: string };

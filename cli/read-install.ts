@@ -2,12 +2,10 @@
 // configuration that workload runs with. Read from the cluster; nothing is assumed but the names
 // the chart fixes (templates/_helpers.tpl).
 import { ConfigError, loadConfig, type Config } from '../function/config';
-import { KubeError } from '../function/tls/kube';
+import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../function/names';
+import { KubeError } from '../function/kube/client';
 import { Kube, type Obj } from './kube';
 
-export const WEBHOOK_CONFIGURATION = 'pando-webhook';
-export const WORKLOAD_NAME = 'pando-webhook';
-export const SERVING_SECRET = 'pando-webhook-tls';
 export const ENABLED_LABEL = 'pandocore.xyz/enabled';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kubectl-pando', 'app.kubernetes.io/part-of': 'pandocore' };
 
@@ -32,13 +30,13 @@ const WORKLOADS: Array<{ platform: Platform; apiVersion: string; kind: string }>
 ];
 
 export async function findInstall(kube: Kube, namespaceOverride?: string): Promise<Install> {
-  const webhookConfiguration = await kube.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', WEBHOOK_CONFIGURATION);
-  const namespace = namespaceOverride ?? webhookConfiguration?.webhooks?.[0]?.clientConfig?.service?.namespace ?? 'pando-system';
+  const webhookConfiguration = await kube.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', OBJECT_NAMES.webhook);
+  const namespace = namespaceOverride ?? webhookConfiguration?.webhooks?.[0]?.clientConfig?.service?.namespace ?? DEFAULT_RELEASE_NAMESPACE;
   const install: Install = { webhookConfiguration, namespace };
   for (const { platform, apiVersion, kind } of WORKLOADS) {
     let object: Obj | undefined;
     try {
-      object = await kube.get(apiVersion, kind, WORKLOAD_NAME, namespace);
+      object = await kube.get(apiVersion, kind, OBJECT_NAMES.webhook, namespace);
     } catch (error) {
       // A user may read Deployments but not Knative Services: look on, and say so if nothing is found.
       if (!(error instanceof KubeError && error.status === 403)) throw error;
@@ -59,8 +57,8 @@ export async function findInstall(kube: Kube, namespaceOverride?: string): Promi
   return install;
 }
 
-/** The names the installed webhook uses; the function's defaults when its settings cannot be read. */
-export function namesOf(install: Install): Pick<Config, 'serviceAccount' | 'licenseSecret'> {
+/** The settings the installed webhook runs with; the function's defaults when they cannot be read. */
+export function configOf(install: Install): Config {
   return install.config ?? loadConfig({});
 }
 
@@ -68,7 +66,7 @@ export function namesOf(install: Install): Pick<Config, 'serviceAccount' | 'lice
 export function envOf(platform: Platform, object: Obj): Record<string, string> {
   if (platform === 'openfaas') return { ...(object.spec?.environment ?? {}) };
   const containers: Obj[] = object.spec?.template?.spec?.containers ?? [];
-  return containerEnv(containers.find((c) => c.name === WORKLOAD_NAME) ?? containers[0]);
+  return containerEnv(containers.find((c) => c.name === OBJECT_NAMES.webhook) ?? containers[0]);
 }
 
 /** A container's plain env values (not valueFrom). */

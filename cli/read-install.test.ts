@@ -2,7 +2,7 @@
 // each platform's readiness as its controller reports it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { enabledNamespaces, envOf, workloadReadiness, type Install } from './install';
+import { enabledNamespaces, envOf, workloadReadiness, type Install } from './read-install';
 import type { Kube } from './kube';
 import { renderStatus } from './status';
 

@@ -1,11 +1,11 @@
 // What every answer of the function must satisfy, whatever it was sent. Throws on the first
 // violation; counts what happened so a run can show it was not vacuous.
 import type { Request, Response } from '@google-cloud/functions-framework';
-import type { AdmissionReviewResponse } from '../../function/admission';
-import type { Config } from '../../function/config';
-import { createHandler } from '../../function/http';
-import type { Logger } from '../../function/log';
-import { applyReview, decodePatch, podProblems } from '../support/apiserver';
+import type { AdmissionReviewResponse } from '../../../function/admission';
+import type { Config } from '../../../function/config';
+import { createHandler } from '../../../function/http';
+import type { Logger } from '../../../function/log';
+import { applyReview, decodePatch, podProblems } from '../apiserver';
 
 export interface FuzzStats {
   runs: number;
@@ -27,7 +27,7 @@ interface Sent {
   body: any;
 }
 
-/** The registered HTTP handler called directly with the parsed body, as bodyGuard hands it on. */
+/** The registered HTTP handler called directly with the parsed body, as the host hands it on once readBody (function/host/body.ts) has read it. */
 export function handlerCaller(config: Config) {
   let reason = '';
   const log: Logger = (_level, _msg, fields) => {

@@ -1,11 +1,11 @@
 // Request bodies for load runs: every fixture and a pod with 2,000 containers, each request with
 // its own uid, and the exact answer the server must give, computed in-process with the
 // configuration a server started with an empty environment reads.
-import { admit } from '../../function/admit';
-import { defaultConfig, TEST_VERSION } from '../support/config';
-import { fixtureNames, readable, readExpected, readFixture } from '../support/fixtures';
-import type { Body } from '../support/load';
-import { version } from '../../package.json';
+import { admit } from '../../../function/admit';
+import { defaultConfig, TEST_VERSION } from '../config';
+import { fixtureNames, readable, readExpected, readFixture } from '../fixtures';
+import type { Body } from '../load';
+import { version } from '../../../package.json';
 
 /** What a server started with an empty environment reads: the tests' config, with the package version. */
 export const serverDefaultConfig = { ...defaultConfig, webhookVersion: version };

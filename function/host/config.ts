@@ -2,7 +2,7 @@
 // drain, and the limits that keep one caller from exhausting the pod. Separate from config.ts,
 // which holds only what the function itself reads.
 import * as z from 'zod';
-import { ConfigError, intFrom } from './config';
+import { ConfigError, intFrom } from '../config';
 
 /** The defaults of the edge's limits (docs/security.md says what each protects). */
 export const EDGE_LIMITS = {

@@ -1,5 +1,6 @@
-// The few Kubernetes API calls the TLS setup job makes, over node:https with the cluster's CA
-// and the service account token. No client library: four calls do not need one.
+// Kubernetes API calls as plain JSON requests over node:https: the TLS setup job's few calls
+// (with the cluster's CA and the service account token), and the transport under the plugin's
+// client (cli/kube.ts) and the e2e harness. No client library: four calls do not need one.
 import http from 'node:http';
 import https from 'node:https';
 

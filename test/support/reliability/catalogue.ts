@@ -1,7 +1,7 @@
 // The hostile-input catalogue: requests no API server sends, each with the status the edge
 // documents (function/http.ts, function/server.ts). Used by hostile.test.ts; the README lists
 // what each got.
-import { readFixture } from '../support/fixtures';
+import { readFixture } from '../fixtures';
 import { jsonPost, rawRequest, Step, trickle } from './wire';
 
 export interface HostileCase {
