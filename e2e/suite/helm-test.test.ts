@@ -10,7 +10,7 @@ const namespace = 'e2e-helmtest';
 const helmTest = () => helm(cluster, ['test', RELEASE, '-n', SYSTEM_NAMESPACE, '--logs', '--timeout', '3m']);
 
 test.after(async () => {
-  await helmUpgrade(cluster, ['namespaces={}']);
+  await helmUpgrade(cluster, ['namespaces=null']);
 });
 
 test('with a namespace the release enables: helm test passes, its pod saw a dry-run pod injected, and its objects are gone after', async () => {
@@ -24,7 +24,7 @@ test('with a namespace the release enables: helm test passes, its pod saw a dry-
 });
 
 test('with no namespace enabled by the release: helm test says so and passes on the webhook answering through its Service', async () => {
-  await helmUpgrade(cluster, ['namespaces={}']);
+  await helmUpgrade(cluster, ['namespaces=null']);
   const run = helmTest();
   assert.is(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /no namespace is enabled by this release/);
