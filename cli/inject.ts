@@ -73,16 +73,20 @@ function patchFor(object: unknown, options: InjectOptions, edit: PodEdit): Opera
   return buildPatch(pod, after).map((op) => ({ ...op, path: `${prefix}${op.path}` }));
 }
 
+/** The admission request the API server would send for creating a pod in `namespace`. */
+export const podCreateRequest = (namespace: string, uid: string) =>
+  ({
+    uid,
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'CREATE',
+    namespace,
+  }) as AdmissionRequest;
+
 /** The webhook's decision and injection, offline. */
 function injectEdit(config: Config, outcomes: Outcome[]): PodEdit {
   return (pod, object, namespace) => {
-    const request = {
-      uid: 'offline',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace,
-    } as AdmissionRequest;
+    const request = podCreateRequest(namespace, 'offline');
     const decision = shouldInject(request, pod, config);
     const earlier = !decision.inject && decision.reason === 'already_injected' ? uninject(pod) : undefined;
     if (earlier) {

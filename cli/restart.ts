@@ -4,7 +4,7 @@
 // each rollout as `kubectl rollout status` does before the next. It stops at the first failure,
 // so a broken sidecar image takes down one workload's rollout, not the cluster's. Bare pods and
 // Jobs are only listed: deleting them would lose work nobody re-creates.
-import type { AdmissionRequest } from '../function/admission';
+import { podCreateRequest } from './inject';
 import type { Config } from '../function/config';
 import { shouldInject } from '../function/decide';
 import { findInstall, enabledNamespaces } from './read-install';
@@ -123,14 +123,7 @@ async function whyNotRestart(kube: Kube, workload: Workload, reinject: Set<strin
 
 /** The webhook's own decision for this pod as if it were created now; undefined when it would inject. */
 function whyNoSidecar(pod: Obj, namespace: string, config: Config): string | undefined {
-  const request = {
-    uid: 'kubectl-pando-restart',
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    operation: 'CREATE',
-    namespace,
-  } as AdmissionRequest;
-  const decision = shouldInject(request, pod, config);
+  const decision = shouldInject(podCreateRequest(namespace, 'kubectl-pando-restart'), pod, config);
   return decision.inject ? undefined : decision.message;
 }
 
