@@ -387,10 +387,25 @@ const releaseReplicas = (state: ClusterState): number => {
   return deployment?.spec?.replicas ?? 2;
 };
 
-/** The webhook's pods back, as many as the release asks for, all ready. */
+/**
+ * The webhook's pods back, as many as the release asks for, all ready, and the API server's calls
+ * reaching them: ready pods are not yet endpoints in kube-proxy's rules, and a call that meets no
+ * endpoint is ignored (failurePolicy Ignore), so a server-side dry run must come back injected.
+ */
 export async function startWebhook(state: ClusterState) {
   kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'scale', `deployment/${WEBHOOK_DEPLOYMENT}`, `--replicas=${releaseReplicas(state)}`]);
   await waitForWebhook(state);
+  const probe = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'webhook-probe', labels: { 'pandocore.xyz/protect': 'true' } },
+    spec: { containers: [{ name: 'app', image: 'pando.local/app-standin:dev' }] },
+  });
+  const injected = () => {
+    const run = kubectl(state, ['-n', DEMO_NAMESPACE, 'create', '--dry-run=server', '-o', 'json', '-f', '-'], probe);
+    return run.code === 0 && run.stdout.includes('"pando-sidecar"');
+  };
+  await waitFor('an admission reaching the webhook through its Service', async () => injected(), 60_000);
 }
 
 /** No webhook pod left (scaled to zero, each drained as on any deletion), and no endpoint either. */
