@@ -12,6 +12,7 @@ import { envOf, platformOf } from '../../cli/read-install';
 import { ARCHIVE, buildImage, IMAGE } from '../../scripts/image';
 import { NETWORK, readJournal, restoreHost } from './host';
 import { importImages, nodeAlive, nodeStatusLines, prepareNode, startNode, stopNode, type NodeState } from './node';
+import { STANDIN_IMAGES } from './images';
 import { writePki } from './pki';
 import { freePort, isAlive, startDaemon, stopPid, waitFor } from './processes';
 import { REPO, toolsDir } from './tools';
@@ -399,7 +400,7 @@ export async function startWebhook(state: ClusterState) {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'webhook-probe', labels: { 'pandocore.xyz/protect': 'true' } },
-    spec: { containers: [{ name: 'app', image: 'pando.local/app-standin:dev' }] },
+    spec: { containers: [{ name: 'app', image: STANDIN_IMAGES.app }] },
   });
   const injected = () => {
     const run = kubectl(state, ['-n', DEMO_NAMESPACE, 'create', '--dry-run=server', '-o', 'json', '-f', '-'], probe);

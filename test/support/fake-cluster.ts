@@ -6,11 +6,11 @@
 // field manager), POST and DELETE, and
 // records every call. The apps/v1 workloads it holds roll out as a controller would, in steps
 // seen by later reads, or stall or exceed their deadline when a test says so.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createCa, issueServingCert } from '../../function/tls/certs';
 
 type Json = Record<string, any>;
@@ -230,6 +230,7 @@ export async function startFakeCluster(objects: Json[] = [], token = 'fake-clust
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        rmSync(dirname(kubeconfig), { recursive: true, force: true });
         server.close(() => resolve());
       }),
   };
