@@ -37,6 +37,7 @@ requires cni/go.mod github.com/containernetworking/plugins "$CNI_PLUGINS_VERSION
 requires coredns/go.mod github.com/coredns/coredns "$COREDNS_VERSION"
 requires knative-components/go.mod knative.dev/serving "$KNATIVE_SERVING_VERSION"
 requires cert-manager/go.mod github.com/cert-manager/cert-manager "$CERT_MANAGER_VERSION"
+requires registry/go.mod github.com/distribution/distribution/v3 "$DISTRIBUTION_VERSION"
 
 k8s_minor="${KUBERNETES_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
 version_flags=""
@@ -73,6 +74,8 @@ tools=(
   "knative-activator|KNATIVE_SERVING_VERSION|knative-components/go.mod knative-components/go.sum"
   "knative-queue|KNATIVE_SERVING_VERSION|knative-components/go.mod knative-components/go.sum"
   "standins||../images/go.mod ../images/*/*.go|pause sidecar-standin app-standin"
+  "registry|DISTRIBUTION_VERSION|registry/*.go registry/go.mod registry/go.sum"
+  "crane|GO_CONTAINERREGISTRY_VERSION|"
 )
 
 go_install() { # go_install NAME MODULE_PATH@VERSION [LDFLAGS]: into $out
@@ -159,6 +162,13 @@ tool_build_standins() {
     (cd ../images && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/$program" "./$program")
   done
 }
+
+# The local registry (e2e/harness/registry.ts) and crane, which pushes image archives to it.
+tool_build_registry() {
+  (cd registry && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=$DISTRIBUTION_VERSION" -o "$out/registry" .)
+}
+tool_build_crane() { CGO_ENABLED=0 go_install crane "github.com/google/go-containerregistry/cmd/crane@$GO_CONTAINERREGISTRY_VERSION"; }
 
 cache="${PANDO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pando-webhook/tools}"
 cd "$module"

@@ -29,8 +29,8 @@ function ours(pid: number | undefined): boolean {
   }
 }
 
-test('no process of the cluster runs: control plane, node, pod shims', () => {
-  const pids = { ...state.pids, ...state.node?.pids };
+test('no process of the cluster runs: control plane, node, pod shims, the registry', () => {
+  const pids = { ...state.pids, ...state.node?.pids, registry: state.registry?.pid };
   const alive = Object.entries(pids).filter(([, pid]) => ours(pid));
   assert.equal(alive, []);
   assert.equal(shimPids(`${state.node?.dir}/containerd/containerd.sock`), []);

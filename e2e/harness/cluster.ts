@@ -13,6 +13,7 @@ import { ARCHIVE, buildImage, IMAGE } from '../../scripts/image';
 import { NETWORK, readJournal, restoreHost } from './host';
 import { importImages, nodeAlive, nodeStatusLines, prepareNode, startNode, stopNode, type NodeState } from './node';
 import { STANDIN_IMAGES } from './images';
+import type { RegistryState } from './registry';
 import { writePki } from './pki';
 import { freePort, isAlive, startDaemon, stopPid, waitFor } from './processes';
 import { REPO, toolsDir } from './tools';
@@ -37,13 +38,15 @@ export interface ClusterState {
   pids: { etcd?: number; apiserver?: number; controllerManager?: number };
   /** The node (containerd, kubelet, kube-proxy, scheduler, CoreDNS): it runs every pod, the webhook's too. */
   node?: NodeState;
+  /** The local registry, when a suite started it (registry.ts). */
+  registry?: RegistryState;
 }
 
 type Obj = Record<string, any>;
 type Say = (line: string) => void;
 
 const statePath = (dir: string) => join(dir, 'state.json');
-const saveState = (state: ClusterState) => writeFileSync(statePath(state.dir), `${JSON.stringify(state, null, 2)}\n`);
+export const saveState = (state: ClusterState) => writeFileSync(statePath(state.dir), `${JSON.stringify(state, null, 2)}\n`);
 
 export function readState(dir: string): ClusterState | undefined {
   return existsSync(statePath(dir)) ? (JSON.parse(readFileSync(statePath(dir), 'utf8')) as ClusterState) : undefined;
@@ -560,6 +563,8 @@ export async function down(dir: string, say: Say = () => undefined): Promise<voi
   if (state) {
     // The control plane stops even when undoing the node's host changes failed; that is reported after.
     let nodeError: unknown;
+    if (isAlive(state.registry?.pid)) say(`stopping the registry (pid ${state.registry?.pid})`);
+    await stopPid(state.registry?.pid);
     if (state.node) await stopNode(state.node, say).catch((error) => (nodeError = error));
     for (const name of ['controllerManager', 'apiserver', 'etcd'] as const) {
       if (isAlive(state.pids[name])) say(`stopping ${name} (pid ${state.pids[name]})`);

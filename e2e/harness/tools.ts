@@ -27,6 +27,9 @@ export const TOOL_NAMES = [
   'pause',
   'sidecar-standin',
   'app-standin',
+  // The local registry (registry.ts) and crane, which pushes image archives to it.
+  'registry',
+  'crane',
 ] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
