@@ -213,7 +213,7 @@ test('sidecar.imagePullSecrets: a namespace without the Secret, or with one of a
     check: 'image pull Secrets of the sidecar',
     ok: false,
     detail: 'regcred missing (the node cannot pull registry.example:5000/pando/sidecar:1.0.0 for injected pods)',
-    fix: 'kubectl -n team-a create secret docker-registry regcred --docker-server=registry.example:5000 --docker-username=... --docker-password=...',
+    fix: 'kubectl pando enable team-a --pull-secret-from pando-system/regcred (copies a docker-registry Secret: kubectl -n pando-system create secret docker-registry regcred --docker-server=registry.example:5000 --docker-username=... --docker-password=...)',
   });
   const pullSecret = (type: string) => ({
     apiVersion: 'v1',

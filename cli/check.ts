@@ -314,7 +314,9 @@ const NAMESPACE_CHECKS: Check[] = [
     description: 'image pull Secrets of the sidecar',
     hint: (context, namespace) => {
       const [name = 'NAME'] = configOf(context.install).imagePullSecrets;
-      return `kubectl -n ${namespace} create secret docker-registry ${name} --docker-server=${registryOf(configOf(context.install).sidecarImage)} --docker-username=... --docker-password=...`;
+      const source = releaseNamespace(context);
+      // Made once beside the release, copied into each namespace that needs it.
+      return `kubectl pando enable ${namespace} --pull-secret-from ${source}/${name} (copies a docker-registry Secret: kubectl -n ${source} create secret docker-registry ${name} --docker-server=${registryOf(configOf(context.install).sidecarImage)} --docker-username=... --docker-password=...)`;
     },
     fatal: false,
     run: async (context, namespace) => {
