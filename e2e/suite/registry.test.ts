@@ -163,7 +163,7 @@ test('without the pull Secret: the pod reports the pull failure, and kubectl pan
   assert.is(containersNamed(pod, SIDECAR)[0].image, privateSidecar);
   assert.equal(pod.spec.imagePullSecrets, [{ name: PULL_SECRET }]);
   const events = kubectlOk(cluster, ['-n', namespace, 'get', 'events', '--field-selector', 'involvedObject.name=no-secret', '-o', 'json']);
-  assert.match(events, /401 Unauthorized|authorization failed|unauthorized/i);
+  assert.match(events, /401 Unauthorized|failed to authorize|no basic auth credentials/i);
   console.log(`registry: without the Secret: ${waiting.reason}: ${waiting.message ?? ''}`.slice(0, 400));
 
   const check = pando(['check', '-n', namespace]);
