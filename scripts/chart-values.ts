@@ -152,6 +152,13 @@ export const ValuesSchema = z
         serviceMonitor: z.strictObject({ enabled: z.boolean().default(false), interval: DURATION.default('30s') }).prefault({}),
         podMonitor: z.strictObject({ enabled: z.boolean().default(false), interval: DURATION.default('30s') }).prefault({}),
         dashboard: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+        prometheusRule: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            labels: z.record(z.string(), z.string()).default({}),
+            certificateExpiryDays: z.number().int().min(1).max(365).default(14),
+          })
+          .prefault({}),
       })
       .prefault({}),
     priorityClassName: z.union([z.literal(''), z.string().regex(DNS_SUBDOMAIN, 'must be a PriorityClass name such as "system-cluster-critical"')]).default(''),

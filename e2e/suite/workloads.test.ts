@@ -63,6 +63,21 @@ function assertSidecarsReady(pods: Obj[], image: string) {
   }
 }
 
+/** The sum of an API server counter's series whose labels include all of `labels`. */
+function apiServerCounter(name: string, labels: Record<string, string>): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  return kubectlOk(cluster, ['get', '--raw', '/metrics'])
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && wanted.every((pair) => line.includes(pair)))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+/** What the chart's PrometheusRule alerts on when the webhook is not reached. */
+const failOpenSeries = () => ({
+  failedOpen: apiServerCounter('apiserver_admission_webhook_fail_open_count', { name: 'inject.pandocore.xyz', type: 'admit' }),
+  caught: apiServerCounter('apiserver_validating_admission_policy_check_total', { policy: 'pando-sidecar-required', enforcement_action: 'warn' }),
+});
+
 const rollout = (kind: string, name: string) => kubectlOk(cluster, ['-n', namespace, 'rollout', 'status', `${kind}/${name}`, '--timeout=120s']);
 const running = (selector: string) => podsOf(selector).filter((p) => !p.metadata.deletionTimestamp);
 
@@ -268,13 +283,18 @@ test('a webhook pod deleted (gracefully, as a rollout or a drain does) while 200
   );
 });
 
-test('both webhook pods gone: a Deployment still runs (unprotected), status lists it, and a restart once the webhook is back injects it', async () => {
+test('both webhook pods gone: a Deployment still runs (unprotected), the API server counts it where the alerts look, status lists it, and a restart once the webhook is back injects it', async () => {
   await stopWebhook(cluster);
   try {
+    const before = failOpenSeries();
     apply(deployment('late', 1));
     rollout('deployment', 'late');
     const [pod] = running('app=late');
     assert.is(containersNamed(pod, SIDECAR).length, 0, 'created without the sidecar (failurePolicy Ignore)');
+    // The one pod: one call failed open, one pod caught by the safety net (PandoWebhookFailedOpen,
+    // PandoProtectedPodWithoutSidecar).
+    const after = failOpenSeries();
+    assert.equal({ failedOpen: after.failedOpen - before.failedOpen, caught: after.caught - before.caught }, { failedOpen: 1, caught: 1 });
     const report = JSON.parse(pando(['status', '-n', namespace, '-o', 'json']).stdout);
     const late = report.pods.find((p: Obj) => p.pod === pod.metadata.name);
     assert.ok(late && late.image === undefined && !late.current, JSON.stringify(late));
