@@ -92,6 +92,7 @@ const ALL_IDS = [
   'role-binding',
   'license-secret',
   'image-pull-secrets',
+  'sidecar-pulled',
   'dry-run-injected',
 ];
 const without = (objects: Record<string, any>[], kind: string, name: string, namespace?: string) =>
@@ -114,7 +115,7 @@ test('a healthy install: every check passes, in order, through the real client; 
     requests.some((r) => r.includes('/secrets/pando-webhook-tls')),
     'the serving Secret, with its key, is not read when the pods answer',
   );
-  assert.match(renderChecks(results), /all 13 checks passed\n$/);
+  assert.match(renderChecks(results), /all 14 checks passed\n$/);
 });
 
 test('each check has the same name on pass and fail; no hint sends anyone to task logs', async () => {
@@ -232,6 +233,50 @@ test('sidecar.imagePullSecrets: a namespace without the Secret, or with one of a
   assert.equal([present.ok, present.detail], [true, 'regcred present']);
   const none = byId((await checksOn((await installed()).cluster())).results, 'image-pull-secrets', 'namespace team-a')!;
   assert.equal([none.ok, none.detail], [true, 'none configured (sidecar.imagePullSecrets)']);
+});
+
+test('a protected pod whose sidecar the node cannot pull fails the check, naming the pull Secret to set up', async () => {
+  const pod = (name: string, waiting?: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'team-a', labels: { 'pandocore.xyz/protect': 'true' } },
+    spec: { containers: [{ name: 'app', image: 'app:1' }] },
+    status: {
+      initContainerStatuses: [
+        { name: 'pando-sidecar', ready: !waiting, state: waiting ? { waiting: { reason: waiting, message: 'pull access denied' } } : { running: {} } },
+      ],
+    },
+  });
+  const image = 'registry.example:5000/pando/sidecar:1.0.0';
+  const bare = await installed({ PANDO_SIDECAR_IMAGE: image });
+  const fine = byId((await checksOn(bare.cluster([...bare.objects, pod('web-1')]))).results, 'sidecar-pulled', 'namespace team-a')!;
+  assert.equal([fine.ok, fine.detail], [true, '1 protected pod(s), none waiting for the sidecar image']);
+
+  const stuck = byId(
+    (await checksOn(bare.cluster([...bare.objects, pod('web-1'), pod('web-2', 'ImagePullBackOff'), pod('web-3', 'ErrImagePull')]))).results,
+    'sidecar-pulled',
+    'namespace team-a',
+  )!;
+  assert.equal(stuck, {
+    id: 'sidecar-pulled',
+    category: 'namespace team-a',
+    check: 'the sidecar image pulled for protected pods',
+    ok: false,
+    detail: `the node cannot pull ${image}: web-2 ImagePullBackOff, web-3 ErrImagePull`,
+    // No pull Secret configured: the helm line first.
+    fix: "when registry.example:5000 needs credentials: helm upgrade pando-webhook ... -n pando-system --reuse-values --set 'sidecar.imagePullSecrets={regcred}', then kubectl pando enable team-a --pull-secret-from pando-system/regcred; else fix sidecar.image (kubectl -n team-a describe pod POD names the pull error)",
+  });
+
+  const withSecrets = await installed({ PANDO_SIDECAR_IMAGE: image, PANDO_SIDECAR_IMAGE_PULL_SECRETS: 'private-reg' });
+  const named = byId(
+    (await checksOn(withSecrets.cluster([...withSecrets.objects, pod('web-2', 'ImagePullBackOff')]))).results,
+    'sidecar-pulled',
+    'namespace team-a',
+  )!;
+  assert.is(
+    named.fix,
+    'when registry.example:5000 needs credentials: kubectl pando enable team-a --pull-secret-from pando-system/private-reg; else fix sidecar.image (kubectl -n team-a describe pod POD names the pull error)',
+  );
 });
 
 test('-n NS: only that namespace, which must be enabled', async () => {

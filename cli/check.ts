@@ -4,7 +4,7 @@
 // The last check proves the whole path: a server-side dry-run of a protected pod must come back
 // with the sidecar.
 import type { X509Certificate } from 'node:crypto';
-import { hasSidecar, SIDECAR_CLUSTER_ROLE } from '../function/pod';
+import { hasSidecar, SIDECAR_CLUSTER_ROLE, SIDECAR_NAME } from '../function/pod';
 import { daysLeft, parseBundle } from '../function/tls/certs';
 import { describeError, Kube, type Obj } from './kube';
 import { CERTIFICATE_PATH } from '../function/tls/files';
@@ -105,6 +105,7 @@ const reissueTls = (context: Context) =>
     ? `kubectl -n ${releaseNamespace(context)} describe certificate ${SERVING_CERTIFICATE}   # cert-manager issues and renews it`
     : `kubectl -n ${releaseNamespace(context)} create job ${OBJECT_NAMES.servingSecret}-now --from=cronjob/${OBJECT_NAMES.tlsRenew}`;
 const enableFix = (_: Context, namespace: string) => `kubectl pando enable ${namespace}`;
+const PULL_FAILURES = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'];
 
 /** A refused read: the plugin works with the user's own rights. */
 const CREDENTIALS_FIX = 'kubectl auth can-i --list (the plugin reads the install with your credentials)';
@@ -331,6 +332,34 @@ const NAMESPACE_CHECKS: Check[] = [
       if (problems.length === 0) return { ok: true, detail: `${names.join(', ')} present` };
       // The node cannot pull the sidecar: injected pods there stay in ImagePullBackOff.
       return { ok: false, detail: `${problems.join('; ')} (the node cannot pull ${configOf(context.install).sidecarImage} for injected pods)` };
+    },
+  },
+  {
+    id: 'sidecar-pulled',
+    description: 'the sidecar image pulled for protected pods',
+    hint: (context, namespace) => {
+      const config = configOf(context.install);
+      const [name = 'regcred'] = config.imagePullSecrets;
+      const source = releaseNamespace(context);
+      const secrets = config.imagePullSecrets.length
+        ? ''
+        : ` helm upgrade pando-webhook ... -n ${source} --reuse-values --set 'sidecar.imagePullSecrets={${name}}', then`;
+      return `when ${registryOf(config.sidecarImage)} needs credentials:${secrets} kubectl pando enable ${namespace} --pull-secret-from ${source}/${name}; else fix sidecar.image (kubectl -n ${namespace} describe pod POD names the pull error)`;
+    },
+    fatal: false,
+    run: async (context, namespace) => {
+      const pods = await context.kube.list('v1', 'Pod', namespace, 'pandocore.xyz/protect=true');
+      // The kubelet's words for a pull that failed, on the sidecar's status (init or regular container).
+      const stuck = pods.flatMap((pod) => {
+        const statuses: Obj[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+        const waiting = statuses.find((s) => s.name === SIDECAR_NAME)?.state?.waiting;
+        return waiting && PULL_FAILURES.includes(waiting.reason) ? [`${pod.metadata.name} ${waiting.reason}`] : [];
+      });
+      if (stuck.length === 0) return { ok: true, detail: `${pods.length} protected pod(s), none waiting for the sidecar image` };
+      return {
+        ok: false,
+        detail: `the node cannot pull ${configOf(context.install).sidecarImage}: ${stuck.slice(0, 3).join(', ')}${stuck.length > 3 ? ` and ${stuck.length - 3} more` : ''}`,
+      };
     },
   },
   {

@@ -146,33 +146,60 @@ const sidecarStatus = (pod: Obj): Obj | undefined =>
 const runPod = (name: string) =>
   kubectlOk(cluster, ['-n', namespace, 'run', name, '--image=pando.local/app-standin:dev', `--labels=${Object.entries(PROTECT)[0].join('=')}`]);
 
-test('without the pull Secret: the pod reports the pull failure, and kubectl pando check names the fix', async () => {
-  await helmUpgrade(cluster, [`sidecar.image=${privateSidecar}`, `sidecar.imagePullSecrets={${PULL_SECRET}}`]);
-  enableNamespace(cluster, namespace);
-  runPod('no-secret');
+/** Waits until the node's pull of the pod's sidecar is refused; the kubelet's reason and message. */
+async function pullRefused(name: string): Promise<Obj> {
   let waiting: Obj = {};
   await waitFor(
-    'the sidecar pull refused',
+    `the sidecar pull of ${name} refused`,
     async () => {
-      waiting = sidecarStatus(podJson('no-secret'))?.state?.waiting ?? {};
+      waiting = sidecarStatus(podJson(name))?.state?.waiting ?? {};
       return ['ErrImagePull', 'ImagePullBackOff'].includes(waiting.reason);
     },
     90_000,
   );
-  const pod = podJson('no-secret');
-  assert.is(containersNamed(pod, SIDECAR)[0].image, privateSidecar);
-  assert.equal(pod.spec.imagePullSecrets, [{ name: PULL_SECRET }]);
-  const events = kubectlOk(cluster, ['-n', namespace, 'get', 'events', '--field-selector', 'involvedObject.name=no-secret', '-o', 'json']);
+  const events = kubectlOk(cluster, ['-n', namespace, 'get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'json']);
   assert.match(events, /401 Unauthorized|failed to authorize|no basic auth credentials/i);
-  console.log(`registry: without the Secret: ${waiting.reason}: ${waiting.message ?? ''}`.slice(0, 400));
+  console.log(`registry: ${name}: ${waiting.reason}: ${waiting.message ?? ''}`.slice(0, 400));
+  return waiting;
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test('a private sidecar image and no pull Secret configured: the pull is refused, check names sidecar.imagePullSecrets and enable --pull-secret-from', async () => {
+  await helmUpgrade(cluster, [`sidecar.image=${privateSidecar}`]);
+  enableNamespace(cluster, namespace);
+  runPod('no-config');
+  await pullRefused('no-config');
+  assert.is(containersNamed(podJson('no-config'), SIDECAR)[0].image, privateSidecar);
 
   const check = pando(['check', '-n', namespace]);
   assert.is(check.code, 1, check.stdout);
-  assert.match(check.stdout, new RegExp(`${PULL_SECRET} missing \\(the node cannot pull ${privateSidecar.replace(/[.]/g, '\\.')} for injected pods\\)`));
-  assert.match(check.stdout, new RegExp(`kubectl pando enable ${namespace} --pull-secret-from ${SYSTEM_NAMESPACE}/${PULL_SECRET}`));
+  assert.match(check.stdout, /\[ok\] +image pull Secrets of the sidecar: none configured/);
+  assert.match(
+    check.stdout,
+    new RegExp(
+      `\\[FAIL\\] the sidecar image pulled for protected pods: the node cannot pull ${escape(privateSidecar)}: no-config (ErrImagePull|ImagePullBackOff)`,
+    ),
+  );
+  assert.match(
+    check.stdout,
+    new RegExp(escape(`--set 'sidecar.imagePullSecrets={regcred}', then kubectl pando enable ${namespace} --pull-secret-from ${SYSTEM_NAMESPACE}/regcred`)),
+  );
 });
 
-test('with the Secret, copied by kubectl pando enable --pull-secret-from: check passes and the pod runs the pulled sidecar', async () => {
+test('sidecar.imagePullSecrets set, the Secret missing in the namespace: the pod carries its name, the pull is still refused, check names the fix', async () => {
+  await helmUpgrade(cluster, [`sidecar.imagePullSecrets={${PULL_SECRET}}`]);
+  runPod('no-secret');
+  await pullRefused('no-secret');
+  assert.equal(podJson('no-secret').spec.imagePullSecrets, [{ name: PULL_SECRET }]);
+
+  const check = pando(['check', '-n', namespace]);
+  assert.is(check.code, 1, check.stdout);
+  assert.match(check.stdout, new RegExp(escape(`${PULL_SECRET} missing (the node cannot pull ${privateSidecar} for injected pods)`)));
+  assert.match(check.stdout, new RegExp(escape(`kubectl pando enable ${namespace} --pull-secret-from ${SYSTEM_NAMESPACE}/${PULL_SECRET}`)));
+});
+
+test('with the Secret, copied by kubectl pando enable --pull-secret-from: a new pod runs the pulled sidecar and check passes', async () => {
   kubectlOk(cluster, [
     '-n',
     SYSTEM_NAMESPACE,
@@ -186,17 +213,26 @@ test('with the Secret, copied by kubectl pando enable --pull-secret-from: check 
   ]);
   const enable = pando(['enable', namespace, '--pull-secret-from', `${SYSTEM_NAMESPACE}/${PULL_SECRET}`]);
   assert.is(enable.code, 0, enable.stdout + enable.stderr);
-  const check = pando(['check', '-n', namespace]);
-  assert.is(check.code, 0, check.stdout);
-  assert.match(check.stdout, new RegExp(`${PULL_SECRET} present`));
+  // Pods made before the fix: no-config has no pull Secret at all, no-secret waits out its back-off.
+  kubectlOk(cluster, ['-n', namespace, 'delete', 'pod', 'no-config', 'no-secret', '--grace-period=0', '--force']);
 
   const pullsBefore = served('/v2/pando/sidecar-standin/manifests/').length;
   runPod('with-secret');
   await waitFor('the pod Ready with the pulled sidecar', async () => sidecarStatus(podJson('with-secret'))?.ready === true, 120_000);
   const status = sidecarStatus(podJson('with-secret'))!;
   assert.is(status.image, privateSidecar);
-  assert.match(status.imageID, new RegExp(`^${registry.host}/pando/sidecar-standin@sha256:`));
+  assert.match(status.imageID, new RegExp(`^${escape(registry.host)}/pando/sidecar-standin@sha256:`));
   assert.ok(served('/v2/pando/sidecar-standin/manifests/').length > pullsBefore, 'the node pulled the manifest with the Secret');
+
+  await waitFor(
+    'the deleted pods gone',
+    async () => kubectl(cluster, ['-n', namespace, 'get', 'pod', 'no-config', 'no-secret', '-o', 'name']).stdout.trim() === '',
+    60_000,
+  );
+  const check = pando(['check', '-n', namespace]);
+  assert.is(check.code, 0, check.stdout);
+  assert.match(check.stdout, new RegExp(`${PULL_SECRET} present`));
+  assert.match(check.stdout, /the sidecar image pulled for protected pods: 1 protected pod\(s\), none waiting/);
 });
 
 test.run();
