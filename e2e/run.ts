@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { down, readState, up } from './harness/cluster';
+import { down, up } from './harness/cluster';
+import { readState } from './harness/state';
 import { hostSnapshot } from './after-down/snapshot';
 import { REPO } from './harness/tools';
 
