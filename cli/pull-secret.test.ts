@@ -3,7 +3,7 @@
 // the source does; a wrong or missing source writes nothing; disable takes the copy back.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startFakeCluster, type FakeCluster } from '../test/support/fake-cluster';
+import { startFakeApi, type FakeApi } from '../test/support/fake-api';
 import type { Obj } from './kube';
 import { run } from './main';
 
@@ -46,7 +46,7 @@ const base = (pullSecrets?: string): Obj[] => [
   }),
 ];
 
-async function pando(fake: FakeCluster, ...args: string[]) {
+async function pando(fake: FakeApi, ...args: string[]) {
   let stdout = '';
   let stderr = '';
   const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
@@ -54,10 +54,11 @@ async function pando(fake: FakeCluster, ...args: string[]) {
   return { code, stdout, stderr };
 }
 
-async function withCluster(objects: Obj[], body: (fake: FakeCluster) => Promise<void>) {
-  const fake = await startFakeCluster(objects);
+async function withCluster(objects: Obj[], body: (fake: FakeApi) => Promise<void>) {
+  const fake = await startFakeApi('plugin-token', { objects });
   try {
     await body(fake);
+    assert.equal(fake.state.problems, [], 'requests a real API server would refuse');
   } finally {
     await fake.close();
   }
@@ -67,7 +68,7 @@ test('the data and type of the registry Secret, under its name, labelled as ours
   await withCluster(base('regcred'), async (fake) => {
     const { code, stdout } = await pando(fake, 'enable', 'team-a', '--pull-secret-from', 'pando-system/regcred');
     assert.is(code, 0, stdout);
-    const copy = fake.get('Secret', 'regcred', 'team-a')!;
+    const copy = fake.object('v1', 'Secret', 'regcred', 'team-a')!;
     assert.is(copy.type, 'kubernetes.io/dockerconfigjson');
     assert.equal(copy.data, { '.dockerconfigjson': DOCKER_CONFIG });
     assert.equal(copy.metadata.labels, OURS);
@@ -92,10 +93,10 @@ test('a name the webhook does not add to pods is copied with a note naming the H
 test('enable again after the source changed copies the new data', async () => {
   await withCluster(base('regcred'), async (fake) => {
     await pando(fake, 'enable', 'team-a', '--pull-secret-from', 'pando-system/regcred');
-    fake.get('Secret', 'regcred', 'pando-system')!.data['.dockerconfigjson'] = 'bmV3';
+    fake.object('v1', 'Secret', 'regcred', 'pando-system')!.data['.dockerconfigjson'] = 'bmV3';
     const { stdout } = await pando(fake, 'enable', 'team-a', '--pull-secret-from', 'pando-system/regcred');
     assert.match(stdout, /^secret\/regcred applied$/m);
-    assert.is(fake.get('Secret', 'regcred', 'team-a')!.data['.dockerconfigjson'], 'bmV3');
+    assert.is(fake.object('v1', 'Secret', 'regcred', 'team-a')!.data['.dockerconfigjson'], 'bmV3');
   });
 });
 
@@ -128,15 +129,15 @@ test("someone else's Secret of that name is kept; disable deletes only the copy 
   await withCluster(objects, async (fake) => {
     const kept = await pando(fake, 'enable', 'team-b', '--pull-secret-from', 'pando-system/regcred');
     assert.match(kept.stdout, /^secret\/regcred kept \(not made by kubectl pando\)$/m);
-    assert.is(fake.get('Secret', 'regcred', 'team-b')!.data['.dockerconfigjson'], 'b3RoZXI=');
+    assert.is(fake.object('v1', 'Secret', 'regcred', 'team-b')!.data['.dockerconfigjson'], 'b3RoZXI=');
     await pando(fake, 'enable', 'team-a', '--pull-secret-from', 'pando-system/regcred');
     const a = await pando(fake, 'disable', 'team-a');
     const b = await pando(fake, 'disable', 'team-b');
     assert.is(a.code + b.code, 0, a.stderr + b.stderr);
     assert.match(a.stdout, /^secret\/regcred deleted$/m);
-    assert.is(fake.get('Secret', 'regcred', 'team-a'), undefined);
-    assert.ok(fake.get('Secret', 'regcred', 'team-b'), 'not ours: kept');
-    assert.ok(fake.get('Secret', 'regcred', 'pando-system'), 'the source is never touched');
+    assert.is(fake.object('v1', 'Secret', 'regcred', 'team-a'), undefined);
+    assert.ok(fake.object('v1', 'Secret', 'regcred', 'team-b'), 'not ours: kept');
+    assert.ok(fake.object('v1', 'Secret', 'regcred', 'pando-system'), 'the source is never touched');
   });
 });
 

@@ -1,9 +1,6 @@
 // Test support: a cluster with pando-webhook installed as the chart leaves it (platform
 // deployment, TLS from the chart's Job, team-a enabled by kubectl pando), for the plugin's tests
 // against the fake API. Each test breaks what it checks.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadConfig } from '../../function/config';
 import { inject } from '../../function/inject';
 import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../../function/names';
@@ -135,14 +132,12 @@ export async function installed(env: Record<string, string> = {}): Promise<Insta
   return { objects, servingCert: serving.cert, cluster };
 }
 
-/** Runs body with a kubeconfig for the fake API serving this cluster; closes both after. */
+/** Runs body with a kubeconfig for the fake API serving this cluster; closes it after. */
 export async function onFakeApi<T>(cluster: FakeCluster, body: (kubeconfig: string, fake: FakeApi) => Promise<T>): Promise<T> {
   const fake = await startFakeApi('plugin-token', cluster);
-  const dir = mkdtempSync(join(tmpdir(), 'pando-fake-api-'));
   try {
-    return await body(fake.writeKubeconfig(join(dir, 'config')), fake);
+    return await body(fake.kubeconfig, fake);
   } finally {
     await fake.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
