@@ -3,29 +3,16 @@
 // the source does; a wrong or missing source writes nothing; disable takes the copy back.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { runPlugin } from '../test/support/cli';
 import { startFakeApi, type FakeApi } from '../test/support/fake-api';
+import { webhookObjects } from '../test/support/installed';
 import type { Obj } from './kube';
-import { run } from './main';
 
 const DOCKER_CONFIG = Buffer.from(JSON.stringify({ auths: { 'registry.example': { auth: Buffer.from('robot:s3cret').toString('base64') } } })).toString(
   'base64',
 );
 const OURS = { 'app.kubernetes.io/managed-by': 'kubectl-pando', 'app.kubernetes.io/part-of': 'pandocore' };
 
-const webhook = (pullSecrets = ''): Obj[] => [
-  {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'pando-webhook' },
-    webhooks: [{ name: 'inject.pandocore.xyz', clientConfig: { service: { name: 'pando-webhook', namespace: 'pando-system' } } }],
-  },
-  {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'pando-webhook', namespace: 'pando-system' },
-    spec: { template: { spec: { containers: [{ name: 'pando-webhook', env: [{ name: 'PANDO_SIDECAR_IMAGE_PULL_SECRETS', value: pullSecrets }] }] } } },
-  },
-];
 const secret = (namespace: string, name: string, type: string, extra: Obj = {}): Obj => ({
   apiVersion: 'v1',
   kind: 'Secret',
@@ -33,8 +20,8 @@ const secret = (namespace: string, name: string, type: string, extra: Obj = {}):
   metadata: { name, namespace, ...(extra.metadata ?? {}) },
   data: extra.data ?? { '.dockerconfigjson': DOCKER_CONFIG },
 });
-const base = (pullSecrets?: string): Obj[] => [
-  ...webhook(pullSecrets),
+const base = (pullSecrets = ''): Obj[] => [
+  ...webhookObjects({ PANDO_SIDECAR_IMAGE_PULL_SECRETS: pullSecrets }),
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } },
   secret('pando-system', 'pando-license', 'Opaque', { data: { 'license-key': Buffer.from('key-1').toString('base64') } }),
   secret('pando-system', 'regcred', 'kubernetes.io/dockerconfigjson', {
@@ -46,13 +33,7 @@ const base = (pullSecrets?: string): Obj[] => [
   }),
 ];
 
-async function pando(fake: FakeApi, ...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
-  const code = await run([...args, '--kubeconfig', fake.kubeconfig], io);
-  return { code, stdout, stderr };
-}
+const pando = (fake: FakeApi, ...args: string[]) => runPlugin([...args, '--kubeconfig', fake.kubeconfig]);
 
 async function withCluster(objects: Obj[], body: (fake: FakeApi) => Promise<void>) {
   const fake = await startFakeApi('plugin-token', { objects });

@@ -3,27 +3,17 @@
 // each rollout, that it stops at the first failure, and that it never deletes a pod.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { runPlugin as cli } from '../test/support/cli';
 import { startFakeApi, type FakeApi } from '../test/support/fake-api';
+import { webhookObjects } from '../test/support/installed';
 import { Kube, type Obj } from './kube';
-import { run } from './main';
 import { RESTARTED_AT, RestartFailed, restartWorkloads, rolloutState } from './restart';
 
 const NEW = 'ghcr.io/pandocore/pando-sidecar:1.2.0';
 const OLD = 'ghcr.io/pandocore/pando-sidecar:1.1.0';
 
 const install: Obj[] = [
-  {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'pando-webhook' },
-    webhooks: [{ name: 'inject.pandocore.xyz', clientConfig: { service: { name: 'pando-webhook', namespace: 'pando-system' } } }],
-  },
-  {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'pando-webhook', namespace: 'pando-system', generation: 1 },
-    spec: { template: { spec: { containers: [{ name: 'pando-webhook', env: [{ name: 'PANDO_SIDECAR_IMAGE', value: NEW }] }] } } },
-  },
+  ...webhookObjects({ PANDO_SIDECAR_IMAGE: NEW }),
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'pandocore.xyz/enabled': 'true' } } },
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'lab' } },
 ];
@@ -77,14 +67,6 @@ async function withCluster(objects: Obj[], body: (fake: FakeApi, kube: Kube) => 
     await fake.close();
   }
 }
-
-const cli = async (args: string[]) => {
-  let stdout = '';
-  let stderr = '';
-  const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
-  const code = await run(args, io);
-  return { code, stdout, stderr };
-};
 
 test('--outdated --dry-run: the owners of pods with an old sidecar, ReplicaSets resolved to their Deployment; bare pods and Jobs listed; nothing written', async () => {
   await withCluster(cluster, async (fake) => {

@@ -29,6 +29,24 @@ export const licenseSecret = (namespace: string, key = LICENSE, labels: Record<s
   data: { 'license-key': b64(key) },
 });
 
+const envList = (env: Record<string, string>) => Object.entries(env).map(([name, value]) => ({ name, value }));
+
+/** The webhook configuration and Deployment alone, the webhook's env as given: what the plugin reads of an install. */
+export const webhookObjects = (env: Record<string, string>): Json[] => [
+  {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: N.webhook },
+    webhooks: [{ name: 'pods.pandocore.xyz', clientConfig: { service: { name: N.httpsService, namespace: RELEASE_NAMESPACE } } }],
+  },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: N.webhook, namespace: RELEASE_NAMESPACE },
+    spec: { template: { spec: { containers: [{ name: N.webhook, env: envList(env) }] } } },
+  },
+];
+
 /** What kubectl pando enable leaves in a namespace. */
 export const enabledNamespace = (name: string): Json[] => [
   namespaceObject(name, { 'pandocore.xyz/enabled': 'true' }),
@@ -84,7 +102,7 @@ export async function installed(env: Record<string, string> = {}): Promise<Insta
       metadata: { name: N.webhook, namespace: RELEASE_NAMESPACE },
       spec: {
         replicas: 2,
-        template: { spec: { containers: [{ name: N.webhook, env: Object.entries(webhookEnv).map(([name, value]) => ({ name, value })) }] } },
+        template: { spec: { containers: [{ name: N.webhook, env: envList(webhookEnv) }] } },
       },
       status: { availableReplicas: 2 },
     },
