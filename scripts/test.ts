@@ -54,7 +54,8 @@ const summarised = /\n\s*Total:\s+\d+/.test(run.stdout);
 const ok = run.status === 0 && summarised && total > 0 && failed === 0 && hookFailures.length === 0;
 const reasons = linesAfter(SKIP_LINE);
 if (reasons.length) console.log(`\nskipped here (CI runs them):\n${reasons.map((r) => `  - ${r}`).join('\n')}`);
-if (hookFailures.length) console.log(`\nhooks that threw (their suites' tests did not all run):\n${hookFailures.map((h) => `  - ${h}`).join('\n')}`);
+if (hookFailures.length)
+  console.log(`\nhooks that threw (a before hook's suite did not run; an after hook's ran):\n${hookFailures.map((h) => `  - ${h}`).join('\n')}`);
 if (!summarised) console.log('\nuvu stopped before its summary: a test file threw while loading (its error is above)');
 console.log(`${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed, ${skipped} skipped`);
 if (total === 0) console.error('no test ran');
