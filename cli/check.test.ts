@@ -8,7 +8,7 @@ import type { FakeCluster } from '../test/support/fake-api';
 import { installed, onFakeApi, RELEASE_NAMESPACE } from '../test/support/installed';
 import { renderChecks, runChecks, verifyServing, type CheckOptions, type CheckResult } from './check';
 import { Kube, parseWarnings } from './kube';
-import { run } from './main';
+import { runPlugin } from '../test/support/cli';
 
 const NAME = 'pando-webhook-https.pando-system.svc';
 
@@ -329,9 +329,8 @@ test('--only: those checks after reading the install, -n NS without the namespac
     ['webhook/install-readable', 'namespace team-a/license-secret'],
   );
   await onFakeApi(install.cluster(), async (kubeconfig) => {
-    let stderr = '';
-    const io = { stdout: () => {}, stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
-    assert.is(await run(['check', '--only', 'license-secret,no-such-check', '--kubeconfig', kubeconfig], io), 2);
+    const { code, stderr } = await runPlugin(['check', '--only', 'license-secret,no-such-check', '--kubeconfig', kubeconfig]);
+    assert.is(code, 2);
     assert.match(stderr, /^kubectl pando: --only no-such-check: no such check \(install-readable, configured-values, /);
   });
 });

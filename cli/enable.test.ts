@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rotateLicense } from './enable';
-import { run } from './main';
+import { runPlugin } from '../test/support/cli';
 import type { Kube, Obj } from './kube';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -75,9 +75,8 @@ test('--license-file: that key, trimmed, everywhere enable made the Secret', asy
 });
 
 test('enable --rotate-license takes no namespace', async () => {
-  let stderr = '';
-  const io = { stdout: () => {}, stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
-  assert.is(await run(['enable', '--rotate-license', 'team-a'], io), 2);
+  const { code, stderr } = await runPlugin(['enable', '--rotate-license', 'team-a']);
+  assert.is(code, 2);
   assert.match(stderr, /--rotate-license takes no namespace/);
 });
 

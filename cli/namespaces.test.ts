@@ -4,15 +4,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { enabledNamespace, installed, LICENSE, namespaceObject, onFakeApi } from '../test/support/installed';
 import type { FakeApi } from '../test/support/fake-api';
-import { run } from './main';
+import { runPlugin } from '../test/support/cli';
 
 async function pando(fake: FakeApi, kubeconfig: string, args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
-  const code = await run([...args, '--kubeconfig', kubeconfig], io);
+  const answer = await runPlugin([...args, '--kubeconfig', kubeconfig]);
   assert.equal(fake.state.problems, []);
-  return { code, stdout, stderr };
+  return answer;
 }
 /** What the plugin prints: one line each. */
 const lines = (...texts: string[]) => texts.map((text) => `${text}\n`).join('');

@@ -3,29 +3,16 @@
 // the source does; a wrong or missing source writes nothing; disable takes the copy back.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startFakeCluster, type FakeCluster } from '../test/support/fake-cluster';
+import { runPlugin } from '../test/support/cli';
+import { startFakeApi, type FakeApi } from '../test/support/fake-api';
+import { webhookObjects } from '../test/support/installed';
 import type { Obj } from './kube';
-import { run } from './main';
 
 const DOCKER_CONFIG = Buffer.from(JSON.stringify({ auths: { 'registry.example': { auth: Buffer.from('robot:s3cret').toString('base64') } } })).toString(
   'base64',
 );
 const OURS = { 'app.kubernetes.io/managed-by': 'kubectl-pando', 'app.kubernetes.io/part-of': 'pandocore' };
 
-const webhook = (pullSecrets = ''): Obj[] => [
-  {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'pando-webhook' },
-    webhooks: [{ name: 'inject.pandocore.xyz', clientConfig: { service: { name: 'pando-webhook', namespace: 'pando-system' } } }],
-  },
-  {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'pando-webhook', namespace: 'pando-system' },
-    spec: { template: { spec: { containers: [{ name: 'pando-webhook', env: [{ name: 'PANDO_SIDECAR_IMAGE_PULL_SECRETS', value: pullSecrets }] }] } } },
-  },
-];
 const secret = (namespace: string, name: string, type: string, extra: Obj = {}): Obj => ({
   apiVersion: 'v1',
   kind: 'Secret',
@@ -33,8 +20,8 @@ const secret = (namespace: string, name: string, type: string, extra: Obj = {}):
   metadata: { name, namespace, ...(extra.metadata ?? {}) },
   data: extra.data ?? { '.dockerconfigjson': DOCKER_CONFIG },
 });
-const base = (pullSecrets?: string): Obj[] => [
-  ...webhook(pullSecrets),
+const base = (pullSecrets = ''): Obj[] => [
+  ...webhookObjects({ PANDO_SIDECAR_IMAGE_PULL_SECRETS: pullSecrets }),
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } },
   secret('pando-system', 'pando-license', 'Opaque', { data: { 'license-key': Buffer.from('key-1').toString('base64') } }),
   secret('pando-system', 'regcred', 'kubernetes.io/dockerconfigjson', {
@@ -46,18 +33,13 @@ const base = (pullSecrets?: string): Obj[] => [
   }),
 ];
 
-async function pando(fake: FakeCluster, ...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
-  const code = await run([...args, '--kubeconfig', fake.kubeconfig], io);
-  return { code, stdout, stderr };
-}
+const pando = (fake: FakeApi, ...args: string[]) => runPlugin([...args, '--kubeconfig', fake.kubeconfig]);
 
-async function withCluster(objects: Obj[], body: (fake: FakeCluster) => Promise<void>) {
-  const fake = await startFakeCluster(objects);
+async function withCluster(objects: Obj[], body: (fake: FakeApi) => Promise<void>) {
+  const fake = await startFakeApi('plugin-token', { objects });
   try {
     await body(fake);
+    assert.equal(fake.state.problems, [], 'requests a real API server would refuse');
   } finally {
     await fake.close();
   }
@@ -67,7 +49,7 @@ test('the data and type of the registry Secret, under its name, labelled as ours
   await withCluster(base('regcred'), async (fake) => {
     const { code, stdout } = await pando(fake, 'enable', 'team-a', '--pull-secret-from', 'pando-system/regcred');
     assert.is(code, 0, stdout);
-    const copy = fake.get('Secret', 'regcred', 'team-a')!;
+    const copy = fake.object('v1', 'Secret', 'regcred', 'team-a')!;
     assert.is(copy.type, 'kubernetes.io/dockerconfigjson');
     assert.equal(copy.data, { '.dockerconfigjson': DOCKER_CONFIG });
     assert.equal(copy.metadata.labels, OURS);
@@ -92,10 +74,10 @@ test('a name the webhook does not add to pods is copied with a note naming the H
 test('enable again after the source changed copies the new data', async () => {
   await withCluster(base('regcred'), async (fake) => {
     await pando(fake, 'enable', 'team-a', '--pull-secret-from', 'pando-system/regcred');
-    fake.get('Secret', 'regcred', 'pando-system')!.data['.dockerconfigjson'] = 'bmV3';
+    fake.object('v1', 'Secret', 'regcred', 'pando-system')!.data['.dockerconfigjson'] = 'bmV3';
     const { stdout } = await pando(fake, 'enable', 'team-a', '--pull-secret-from', 'pando-system/regcred');
     assert.match(stdout, /^secret\/regcred applied$/m);
-    assert.is(fake.get('Secret', 'regcred', 'team-a')!.data['.dockerconfigjson'], 'bmV3');
+    assert.is(fake.object('v1', 'Secret', 'regcred', 'team-a')!.data['.dockerconfigjson'], 'bmV3');
   });
 });
 
@@ -128,15 +110,15 @@ test("someone else's Secret of that name is kept; disable deletes only the copy 
   await withCluster(objects, async (fake) => {
     const kept = await pando(fake, 'enable', 'team-b', '--pull-secret-from', 'pando-system/regcred');
     assert.match(kept.stdout, /^secret\/regcred kept \(not made by kubectl pando\)$/m);
-    assert.is(fake.get('Secret', 'regcred', 'team-b')!.data['.dockerconfigjson'], 'b3RoZXI=');
+    assert.is(fake.object('v1', 'Secret', 'regcred', 'team-b')!.data['.dockerconfigjson'], 'b3RoZXI=');
     await pando(fake, 'enable', 'team-a', '--pull-secret-from', 'pando-system/regcred');
     const a = await pando(fake, 'disable', 'team-a');
     const b = await pando(fake, 'disable', 'team-b');
     assert.is(a.code + b.code, 0, a.stderr + b.stderr);
     assert.match(a.stdout, /^secret\/regcred deleted$/m);
-    assert.is(fake.get('Secret', 'regcred', 'team-a'), undefined);
-    assert.ok(fake.get('Secret', 'regcred', 'team-b'), 'not ours: kept');
-    assert.ok(fake.get('Secret', 'regcred', 'pando-system'), 'the source is never touched');
+    assert.is(fake.object('v1', 'Secret', 'regcred', 'team-a'), undefined);
+    assert.ok(fake.object('v1', 'Secret', 'regcred', 'team-b'), 'not ours: kept');
+    assert.ok(fake.object('v1', 'Secret', 'regcred', 'pando-system'), 'the source is never touched');
   });
 });
 

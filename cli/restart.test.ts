@@ -3,27 +3,17 @@
 // each rollout, that it stops at the first failure, and that it never deletes a pod.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startFakeCluster, type FakeCluster } from '../test/support/fake-cluster';
+import { runPlugin as cli } from '../test/support/cli';
+import { startFakeApi, type FakeApi } from '../test/support/fake-api';
+import { webhookObjects } from '../test/support/installed';
 import { Kube, type Obj } from './kube';
-import { run } from './main';
 import { RESTARTED_AT, RestartFailed, restartWorkloads, rolloutState } from './restart';
 
 const NEW = 'ghcr.io/pandocore/pando-sidecar:1.2.0';
 const OLD = 'ghcr.io/pandocore/pando-sidecar:1.1.0';
 
 const install: Obj[] = [
-  {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'pando-webhook' },
-    webhooks: [{ name: 'inject.pandocore.xyz', clientConfig: { service: { name: 'pando-webhook', namespace: 'pando-system' } } }],
-  },
-  {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'pando-webhook', namespace: 'pando-system', generation: 1 },
-    spec: { template: { spec: { containers: [{ name: 'pando-webhook', env: [{ name: 'PANDO_SIDECAR_IMAGE', value: NEW }] }] } } },
-  },
+  ...webhookObjects({ PANDO_SIDECAR_IMAGE: NEW }),
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'pandocore.xyz/enabled': 'true' } } },
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'lab' } },
 ];
@@ -68,22 +58,15 @@ const cluster: Obj[] = [
   pod('lab', 'notebook-1-a', undefined, owner('ReplicaSet', 'notebook-1')),
 ];
 
-async function withCluster(objects: Obj[], body: (fake: FakeCluster, kube: Kube) => Promise<void>) {
-  const fake = await startFakeCluster(objects);
+async function withCluster(objects: Obj[], body: (fake: FakeApi, kube: Kube) => Promise<void>) {
+  const fake = await startFakeApi('plugin-token', { objects });
   try {
     await body(fake, new Kube({ kubeconfig: fake.kubeconfig }));
+    assert.equal(fake.state.problems, [], 'requests a real API server would refuse');
   } finally {
     await fake.close();
   }
 }
-
-const cli = async (args: string[]) => {
-  let stdout = '';
-  let stderr = '';
-  const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t), readStdin: () => '', env: {} };
-  const code = await run(args, io);
-  return { code, stdout, stderr };
-};
 
 test('--outdated --dry-run: the owners of pods with an old sidecar, ReplicaSets resolved to their Deployment; bare pods and Jobs listed; nothing written', async () => {
   await withCluster(cluster, async (fake) => {
@@ -113,6 +96,7 @@ test('--outdated: one workload at a time, each patched as kubectl rollout restar
     const lines: string[] = [];
     const at = new Date('2026-12-05T17:00:00.123Z');
     await restartWorkloads(kube, { selection: 'outdated', namespace: 'shop', pollMs: 5, log: (l) => lines.push(l), now: () => at });
+    const patchTypes = fake.state.requests.filter((r) => r.method === 'PATCH').map((r) => r.contentType);
     const calls = fake.takeRequests().filter((r) => /deployments\/web|statefulsets\/db/.test(r));
     assert.equal(calls, [
       'GET /apis/apps/v1/namespaces/shop/deployments/web', // status: was the template injected offline?
@@ -126,18 +110,18 @@ test('--outdated: one workload at a time, each patched as kubectl rollout restar
       'GET /apis/apps/v1/namespaces/shop/statefulsets/db',
       'GET /apis/apps/v1/namespaces/shop/statefulsets/db',
     ]);
-    assert.equal(fake.state.patchTypes, ['application/strategic-merge-patch+json', 'application/strategic-merge-patch+json']);
+    assert.equal(patchTypes, ['application/strategic-merge-patch+json', 'application/strategic-merge-patch+json']);
     for (const [kind, name] of [
       ['Deployment', 'web'],
       ['StatefulSet', 'db'],
     ]) {
-      const object = fake.get(kind, name, 'shop')!;
+      const object = fake.object('apps/v1', kind, name, 'shop')!;
       assert.is(object.spec.template.metadata.annotations[RESTARTED_AT], '2026-12-05T17:00:00Z');
       assert.equal(object.spec.template.metadata.labels, { app: name }, 'the rest of the template kept');
       assert.is(object.metadata.generation, 2);
     }
-    assert.is(fake.get('DaemonSet', 'agent', 'shop')!.metadata.generation, 1, 'its pods run the configured sidecar');
-    assert.ok(fake.get('Pod', 'bare', 'shop') && fake.get('Pod', 'migrate-q2', 'shop'), 'bare pods and Job pods are never deleted');
+    assert.is(fake.object('apps/v1', 'DaemonSet', 'agent', 'shop')!.metadata.generation, 1, 'its pods run the configured sidecar');
+    assert.ok(fake.object('v1', 'Pod', 'bare', 'shop') && fake.object('v1', 'Pod', 'migrate-q2', 'shop'), 'bare pods and Job pods are never deleted');
     assert.ok(lines.includes('deployment/web -n shop restarted; waiting for its rollout'));
     assert.match(lines.join('\n'), /statefulset\/db -n shop rolled out in \d+ s\n2 workload\(s\) restarted$/);
   });
@@ -145,20 +129,20 @@ test('--outdated: one workload at a time, each patched as kubectl rollout restar
 
 test('a rollout that does not finish in --timeout stops the run there, naming what was not restarted', async () => {
   await withCluster(cluster, async (fake, kube) => {
-    fake.state.rollouts.set('Deployment/shop/web', 'stalls');
+    fake.setRollout('Deployment', 'web', 'shop', 'stalls');
     const error = await restartWorkloads(kube, { selection: 'outdated', namespace: 'shop', pollMs: 5, timeoutMs: 300 }).catch((e) => e);
     assert.instance(error, RestartFailed);
     assert.is(
       error.message,
       'deployment/web -n shop: rollout not finished after 0 s (1 of 2 updated replicas). Stopped there; not restarted: statefulset/db -n shop.',
     );
-    assert.is(fake.get('StatefulSet', 'db', 'shop')!.metadata.generation, 1, 'the next workload untouched');
+    assert.is(fake.object('apps/v1', 'StatefulSet', 'db', 'shop')!.metadata.generation, 1, 'the next workload untouched');
   });
 });
 
 test('a Deployment past its progress deadline fails at once; the command exits 1 with that message', async () => {
   await withCluster(cluster, async (fake) => {
-    fake.state.rollouts.set('Deployment/shop/web', 'deadline');
+    fake.setRollout('Deployment', 'web', 'shop', 'deadline');
     const { code, stderr } = await cli(['restart', '--outdated', '-n', 'shop', '--kubeconfig', fake.kubeconfig]);
     assert.is(code, 1);
     assert.is(
@@ -192,9 +176,9 @@ test('--unprotected: labelled pods without a sidecar, only those the webhook wou
       { workload: 'deployment/notebook -n lab', reason: 'the webhook does not select namespace lab: kubectl pando enable lab first' },
       { workload: 'statefulset/cache -n shop', reason: 'updateStrategy OnDelete: a restart replaces no pod; delete its pods one at a time yourself' },
     ]);
-    assert.is(fake.get('DaemonSet', 'win-agent', 'shop')!.metadata.generation, 1);
-    assert.ok(fake.get('Deployment', 'plain', 'shop')!.spec.template.metadata.annotations[RESTARTED_AT]);
-    assert.is(fake.get('Deployment', 'notebook', 'lab')!.metadata.generation, 1);
+    assert.is(fake.object('apps/v1', 'DaemonSet', 'win-agent', 'shop')!.metadata.generation, 1);
+    assert.ok(fake.object('apps/v1', 'Deployment', 'plain', 'shop')!.spec.template.metadata.annotations[RESTARTED_AT]);
+    assert.is(fake.object('apps/v1', 'Deployment', 'notebook', 'lab')!.metadata.generation, 1);
     assert.equal(
       fake.takeRequests().filter((r) => r.startsWith('DELETE')),
       [],

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { installed, onFakeApi } from '../test/support/installed';
-import { run } from './main';
+import { runPlugin } from '../test/support/cli';
 import { normalizeImage, renderStatus, sidecarStatusOf } from './status';
 
 const CONFIGURED = 'ghcr.io/pandocore/pando-sidecar:1.1.0';
@@ -94,11 +94,10 @@ test('status -n NS against an install: each protected pod, and for each stale on
     protectedPod('team-b', 'elsewhere', []),
   ];
   await onFakeApi(install.cluster(objects), async (kubeconfig) => {
-    let stdout = '';
-    const io = { stdout: (t: string) => void (stdout += t), stderr: () => {}, readStdin: () => '', env: {} };
-    assert.is(await run(['status', '-n', 'team-a', '--kubeconfig', kubeconfig], io), 0);
+    const namespaced = await runPlugin(['status', '-n', 'team-a', '--kubeconfig', kubeconfig]);
+    assert.is(namespaced.code, 0);
     assert.is(
-      stdout,
+      namespaced.stdout,
       [
         `configured sidecar image: ${current}`,
         '',
@@ -118,10 +117,10 @@ test('status -n NS against an install: each protected pod, and for each stale on
         '',
       ].join('\n'),
     );
-    stdout = '';
-    assert.is(await run(['status', '-A', '-o', 'json', '--kubeconfig', kubeconfig], io), 0);
+    const all = await runPlugin(['status', '-A', '-o', 'json', '--kubeconfig', kubeconfig]);
+    assert.is(all.code, 0);
     assert.equal(
-      JSON.parse(stdout).pods.map((p: { namespace: string; pod: string }) => `${p.namespace}/${p.pod}`),
+      JSON.parse(all.stdout).pods.map((p: { namespace: string; pod: string }) => `${p.namespace}/${p.pod}`),
       ['team-a/bare', 'team-a/offline-1', 'team-a/old-1', 'team-a/web-1', 'team-b/elsewhere'],
     );
   });

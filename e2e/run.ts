@@ -3,13 +3,14 @@
 // installs it and run by the node), runs the suites in e2e/suite against it with uvu and takes it
 // down; then e2e/release, whose suite brings up a cluster of its own for the Helm lifecycle (one
 // node per machine, so after the first is down); then e2e/after-down: nothing of either cluster is
-// left on the host. Ends with the runner's "N passed, N failed" line (every run counted). An
+// left on the host. Ends with the runner's "N passed, N failed, N skipped" line (every run counted). An
 // optional filter (a regex on the test file's path under its root) picks the suites.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { down, readState, up } from './harness/cluster';
+import { down, up } from './harness/cluster';
+import { readState } from './harness/state';
 import { hostSnapshot } from './after-down/snapshot';
 import { REPO } from './harness/tools';
 
@@ -28,8 +29,8 @@ async function runSuites(root: string, filter: string | undefined, env: NodeJS.P
     process.stdout.write(chunk);
   });
   const code = await new Promise<number>((resolve) => runner.on('close', (status) => resolve(status ?? 1)));
-  const counts = /^(\d+) passed, (\d+) failed$/m.exec(output.trimEnd().split('\n').at(-1) ?? '');
-  return { code, passed: Number(counts?.[1] ?? 0), failed: counts ? Number(counts[2]) : 1 };
+  const counts = /^(\d+) passed, (\d+) failed, (\d+) skipped$/m.exec(output.trimEnd().split('\n').at(-1) ?? '');
+  return { code, passed: Number(counts?.[1] ?? 0), failed: counts ? Number(counts[2]) : 1, skipped: Number(counts?.[3] ?? 0) };
 }
 
 /** Whether the filter picks any test file under root (the runner fails a run of none). */
@@ -44,11 +45,12 @@ async function main(): Promise<number> {
   const say = (line: string) => console.log(`e2e: ${line}`);
   const filter = process.argv[2];
   const before = `${dir}.host-before.json`;
-  const totals = { passed: 0, failed: 0 };
+  const totals = { passed: 0, failed: 0, skipped: 0 };
   let code = 0;
-  const count = (run: { code: number; passed: number; failed: number }) => {
+  const count = (run: { code: number; passed: number; failed: number; skipped: number }) => {
     totals.passed += run.passed;
     totals.failed += run.failed;
+    totals.skipped += run.skipped;
     if (run.code !== 0) code = 1;
   };
   writeFileSync(before, JSON.stringify(hostSnapshot()));
@@ -83,7 +85,7 @@ async function main(): Promise<number> {
   rmSync(before, { force: true });
   rmSync(`${dir}.state.json`, { force: true });
   say(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  console.log(`${totals.passed} passed, ${totals.failed} failed`);
+  console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
   return code || (totals.failed ? 1 : 0);
 }
 

@@ -26,7 +26,9 @@ import {
   webhookOf,
   type Setup,
 } from '../bench/cluster';
-import { adminApi, down, installedDocuments, up } from '../e2e/harness/cluster';
+import { down, up } from '../e2e/harness/cluster';
+import { adminApi } from '../e2e/harness/kubeconfig';
+import { installedDocuments } from '../e2e/harness/release';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
 const SECONDS = Number(env('BENCH_SECONDS', '60'));

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ClusterState } from '../harness/cluster';
+import type { ClusterState } from '../harness/state';
 import { JOURNAL, mountsUnder } from '../harness/host';
 import { shimPids } from '../harness/node';
 import { isAlive } from '../harness/processes';

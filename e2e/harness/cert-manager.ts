@@ -4,7 +4,8 @@
 // from the same Go module. Nothing is pulled: the chart's images point at pando.local names.
 import { cpSync, chmodSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { helmOk, kubectl, kubectlOk, type ClusterState } from './cluster';
+import { helmOk, kubectl, kubectlOk } from './kubeconfig';
+import { type ClusterState } from './state';
 import { goModuleDir, importLocalImage } from './local-images';
 import { waitFor } from './processes';
 import { REPO } from './tools';

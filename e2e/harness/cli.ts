@@ -1,6 +1,7 @@
 // npm run cluster -- up | down | status: a real local control plane with pando-webhook installed.
 import { join } from 'node:path';
-import { DEMO_NAMESPACE, down, status, up } from './cluster';
+import { down, status, up } from './cluster';
+import { DEMO_NAMESPACE } from './namespaces';
 import { STANDIN_IMAGES } from './images';
 import { REPO } from './tools';
 

@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubectlOk, parseDocuments, type ClusterState } from './cluster';
+import { kubectlOk, parseDocuments } from './kubeconfig';
+import { type ClusterState } from './state';
 import { goModuleDir, importLocalImage } from './local-images';
 import { REPO } from './tools';
 

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClusterState } from './cluster';
+import type { ClusterState } from './state';
 import { imageArchive } from './images';
 
 /** Imports the image `name` whose one layer holds the tools directory's `program`. */

@@ -12,7 +12,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { createCa, issueServingCert } from '../../function/tls/certs';
-import { saveState, toolEnv, type ClusterState } from './cluster';
+import { toolEnv } from './kubeconfig';
+import { saveState, type ClusterState } from './state';
 import { freePort, isAlive, startDaemon, stopPid, waitFor } from './processes';
 
 export interface RegistryState {

@@ -10,22 +10,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { apiClient, type Api } from '../harness/api';
-import {
-  down,
-  ensureNamespace,
-  helmOk,
-  helmUpgrade,
-  installedDocuments,
-  keepOffNode,
-  kubectlOk,
-  RELEASE,
-  SYSTEM_NAMESPACE,
-  toolEnv,
-  up,
-  waitForWebhook,
-  webhookPods,
-  type ClusterState,
-} from '../harness/cluster';
+import { down, up } from '../harness/cluster';
+import { helmOk, kubectlOk, toolEnv } from '../harness/kubeconfig';
+import { ensureNamespace, keepOffNode } from '../harness/namespaces';
+import { installedDocuments, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
+import { type ClusterState } from '../harness/state';
+import { helmUpgrade, waitForWebhook, webhookPods } from '../harness/webhook';
 import { waitFor } from '../harness/processes';
 import { REPO } from '../harness/tools';
 import { readFileSync } from 'node:fs';

@@ -7,7 +7,8 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CHART, helmOk, LOCAL_LICENSE, kubectl, kubectlOk, parseDocuments } from '../harness/cluster';
+import { helmOk, kubectl, kubectlOk, parseDocuments } from '../harness/kubeconfig';
+import { CHART, LOCAL_LICENSE } from '../harness/release';
 import {
   CERT_MANAGER_COMPONENTS,
   CERT_MANAGER_NAMESPACE,

@@ -2,7 +2,9 @@
 // directory in PANDO_E2E_DIR), an admin API client, and pod helpers.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { adminApi, ensureNamespace, enableNamespace, keepOffNode, readState, toolEnv, type ClusterState } from '../harness/cluster';
+import { adminApi, toolEnv } from '../harness/kubeconfig';
+import { ensureNamespace, enableNamespace, keepOffNode } from '../harness/namespaces';
+import { readState, type ClusterState } from '../harness/state';
 import { ok } from '../harness/api';
 import { type Obj } from './pods';
 

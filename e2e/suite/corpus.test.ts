@@ -3,7 +3,7 @@
 // accepts the injected pod exactly when it accepts the original.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kubectlOk } from '../harness/cluster';
+import { kubectlOk } from '../harness/kubeconfig';
 import { podFromManifest } from '../../test/support/apiserver';
 import { corpusFiles } from '../../test/support/corpus';
 import { cluster, containersNamed, createPod, enabledNamespace, mapLimit, PROTECT, unique, type Obj } from './context';

@@ -2,7 +2,7 @@
 // warns, and with safetyNet.deny=true it refuses them instead.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { helmUpgrade, startWebhook, stopWebhook } from '../harness/cluster';
+import { helmUpgrade, startWebhook, stopWebhook } from '../harness/webhook';
 import { api, cluster, createPod, simplePod, unique } from './context';
 import { assertInjected, assertUntouched } from './checks';
 

@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments } from 'yaml';
-import { CHART, helmOk, kubectlOk, RELEASE, SYSTEM_NAMESPACE } from '../harness/cluster';
+import { helmOk, kubectlOk } from '../harness/kubeconfig';
+import { CHART, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
 import { cluster, type Obj } from './context';
 
 const manifest = () =>

@@ -3,7 +3,10 @@
 // pod is injected; with none, it says so and passes on the webhook's reachability alone.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CHART, ensureNamespace, helm, helmOk, helmUpgrade, keepOffNode, kubectl, RELEASE, SYSTEM_NAMESPACE, waitForWebhook } from '../harness/cluster';
+import { helm, helmOk, kubectl } from '../harness/kubeconfig';
+import { ensureNamespace, keepOffNode } from '../harness/namespaces';
+import { CHART, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
+import { helmUpgrade, waitForWebhook } from '../harness/webhook';
 import { cluster } from './context';
 
 const namespace = 'e2e-helmtest';

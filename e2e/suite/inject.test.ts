@@ -1,7 +1,7 @@
 // The webhook through the real API server: the README's kubectl lines, modes, skips, dry-run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kubectl, kubectlOk } from '../harness/cluster';
+import { kubectl, kubectlOk } from '../harness/kubeconfig';
 import { api, cluster, createPod, enabledNamespace, plainNamespace, PROTECT, simplePod, storedPod, unique, type Obj } from './context';
 import { assertInjected, assertUntouched } from './checks';
 

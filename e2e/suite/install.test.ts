@@ -7,20 +7,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
-import {
-  CHART,
-  helm,
-  helmInstall,
-  helmOk,
-  installedDocuments,
-  kubectl,
-  kubectlOk,
-  LOCAL_LICENSE,
-  parseDocuments,
-  RELEASE,
-  SYSTEM_NAMESPACE,
-  waitForWebhook,
-} from '../harness/cluster';
+import { helm, helmOk, kubectl, kubectlOk, parseDocuments } from '../harness/kubeconfig';
+import { CHART, helmInstall, installedDocuments, LOCAL_LICENSE, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
+import { waitForWebhook } from '../harness/webhook';
 import { REPO } from '../harness/tools';
 import { api, cluster, type Obj } from './context';
 

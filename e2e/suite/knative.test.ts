@@ -5,7 +5,7 @@
 // networking layer runs here (each needs Envoy): the Route waits on a KIngress nothing serves.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kubectl, kubectlOk } from '../harness/cluster';
+import { kubectl, kubectlOk } from '../harness/kubeconfig';
 import { STANDIN_IMAGES } from '../harness/images';
 import { installKnative, KNATIVE_DEPLOYMENTS, KNATIVE_NAMESPACE, knativeImage, missingKnativeTools, uninstallKnative } from '../harness/knative';
 import { waitFor } from '../harness/processes';

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { webhookPodIps } from '../harness/cluster';
+import { webhookPodIps } from '../harness/webhook';
 import { cluster, createPod, enabledNamespace, simplePod, unique } from './context';
 
 const namespace = enabledNamespace('e2e-metrics');

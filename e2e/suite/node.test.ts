@@ -3,7 +3,10 @@
 // Ready, what the sidecar logs, and a Service reached by name through CoreDNS from a pod.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { enableNamespace, helmUpgrade, kubectl, kubectlOk, installedDocuments, webhookEnv } from '../harness/cluster';
+import { kubectl, kubectlOk } from '../harness/kubeconfig';
+import { enableNamespace } from '../harness/namespaces';
+import { installedDocuments, webhookEnv } from '../harness/release';
+import { helmUpgrade } from '../harness/webhook';
 import { NETWORK } from '../harness/host';
 import { STANDIN_IMAGES } from '../harness/images';
 import { NODE_NAME } from '../harness/node';

@@ -9,18 +9,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  enableNamespace,
-  helmInstall,
-  helmUpgrade,
-  kubectl,
-  kubectlOk,
-  LOCAL_LICENSE,
-  LOCAL_VALUES,
-  RELEASE,
-  SYSTEM_NAMESPACE,
-  waitForWebhook,
-} from '../harness/cluster';
+import { kubectl, kubectlOk } from '../harness/kubeconfig';
+import { enableNamespace } from '../harness/namespaces';
+import { helmInstall, LOCAL_LICENSE, LOCAL_VALUES, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
+import { helmUpgrade, waitForWebhook } from '../harness/webhook';
 import { imageArchive } from '../harness/images';
 import { waitFor } from '../harness/processes';
 import { registryEnv, startRegistry, stopRegistry, v2Status, type RegistryState } from '../harness/registry';

@@ -5,7 +5,10 @@
 // never deleted, and a second run finds nothing left to do.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { enableNamespace, helmUpgrade, installedDocuments, kubectl, kubectlOk, startWebhook, stopWebhook, webhookEnv } from '../harness/cluster';
+import { kubectl, kubectlOk } from '../harness/kubeconfig';
+import { enableNamespace } from '../harness/namespaces';
+import { installedDocuments, webhookEnv } from '../harness/release';
+import { helmUpgrade, startWebhook, stopWebhook } from '../harness/webhook';
 import { STANDIN_IMAGES } from '../harness/images';
 import { waitFor } from '../harness/processes';
 import { cluster, containersNamed, pando, PROTECT, SIDECAR, unique, type Obj } from './context';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { toolEnv } from '../harness/cluster';
+import { toolEnv } from '../harness/kubeconfig';
 import { REPO } from '../harness/tools';
 import { cluster, createPod, plainNamespace, simplePod, unique } from './context';
 import { assertInjected } from './checks';

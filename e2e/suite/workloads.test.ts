@@ -6,19 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  enableNamespace,
-  helmUpgrade,
-  installedDocuments,
-  kubectl,
-  kubectlOk,
-  startWebhook,
-  stopWebhook,
-  SYSTEM_NAMESPACE,
-  toolEnv,
-  webhookEnv,
-  webhookPods,
-} from '../harness/cluster';
+import { kubectl, kubectlOk, toolEnv } from '../harness/kubeconfig';
+import { enableNamespace } from '../harness/namespaces';
+import { installedDocuments, SYSTEM_NAMESPACE, webhookEnv } from '../harness/release';
+import { helmUpgrade, startWebhook, stopWebhook, webhookPods } from '../harness/webhook';
 import { STANDIN_IMAGES } from '../harness/images';
 import { waitFor } from '../harness/processes';
 import { assertInjected } from './checks';

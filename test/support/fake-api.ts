@@ -2,11 +2,15 @@
 // the webhook configuration. It checks every request the TLS job makes (route, token, headers,
 // body shape, resourceVersion) and records a problem for anything a real API server or the
 // job's least-privilege RBAC would refuse. Given a cluster (objects, and what the webhook and
-// its Service answer), it serves the plugin instead: get, list, server-side apply, delete, a
-// pod's dry-run and the Service proxy, with no RBAC of its own.
-import { writeFileSync } from 'node:fs';
+// its Service answer), it serves the plugin instead: get, list, server-side apply, strategic
+// merge patch, delete, a pod's dry-run and the Service proxy, with no RBAC of its own; its apps/v1
+// workloads roll out as a controller would. Either way the plugin reaches it as it reaches a
+// cluster: through a kubeconfig (written at start), over TLS, with a bearer token.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { applyPatch } from 'fast-json-patch';
 import { createCa, issueServingCert } from '../../function/tls/certs';
 import { resourcePath } from '../../cli/kube';
@@ -159,6 +163,7 @@ export async function startFakeApi(token = 'test-token', cluster?: FakeCluster) 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const kubeconfig = writeKubeconfig(`https://127.0.0.1:${port}`, ca.cert, token);
   return {
     state,
     token,
@@ -173,23 +178,15 @@ export async function startFakeApi(token = 'test-token', cluster?: FakeCluster) 
     secretText(name: string): Record<string, string> {
       return Object.fromEntries(Object.entries(state.secrets.get(name)?.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
     },
-    /** A kubeconfig for this API (its CA, the token), written to file, for the plugin's Kube. */
-    writeKubeconfig(file: string) {
-      const cluster = { server: `https://127.0.0.1:${port}`, 'certificate-authority-data': Buffer.from(ca.cert).toString('base64') };
-      const config = {
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'fake', cluster }],
-        users: [{ name: 'fake', user: { token } }],
-        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace: 'default' } }],
-        'current-context': 'fake',
-      };
-      writeFileSync(file, JSON.stringify(config));
-      return file;
-    },
+    /** A kubeconfig file for this API (its CA, the token), for the plugin's Kube; removed on close. */
+    kubeconfig,
     /** An object of the cluster, as stored now. */
     object(apiVersion: string, kind: string, name: string, namespace?: string): Json | undefined {
       return store?.objects.get(resourcePath(apiVersion, kind, namespace, name));
+    },
+    /** How the next rollout of an apps/v1 workload goes (it completes unless a test says otherwise). */
+    setRollout(kind: string, name: string, namespace: string, how: Rollout) {
+      store?.rollouts.set(resourcePath('apps/v1', kind, namespace, name), how);
     },
     bundles(): string[] {
       return (state.mwc?.webhooks ?? []).map((w: Json) => Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString('utf8'));
@@ -197,11 +194,27 @@ export async function startFakeApi(token = 'test-token', cluster?: FakeCluster) 
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        rmSync(dirname(kubeconfig), { recursive: true, force: true });
         server.close(() => resolve());
       }),
   };
 }
 export type FakeApi = Awaited<ReturnType<typeof startFakeApi>>;
+
+function writeKubeconfig(server: string, caPem: string, token: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'pando-fake-api-')), 'kubeconfig');
+  const cluster = { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') };
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'fake', cluster }],
+    users: [{ name: 'fake', user: { token } }],
+    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace: 'default' } }],
+    'current-context': 'fake',
+  };
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
 
 interface Answer {
   code: number;
@@ -232,13 +245,60 @@ const matchesSelector = (object: Json, selector: string | null) =>
     return object.metadata?.labels?.[key] === value;
   });
 
+/** How a workload's next rollout goes: completes, stalls with 1 pod updated, or fails its progress deadline. */
+export type Rollout = 'completes' | 'stalls' | 'deadline';
+
+/** RFC 7386: what a strategic merge patch is for the maps the plugin patches (annotations). */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Json = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Json) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** The status a workload's controller writes once it has acted on generation `generation`. */
+function rolledOut(object: Json, generation: number, how: Rollout): Json {
+  const replicas = Number(object.spec?.replicas ?? 1);
+  const done = how === 'completes';
+  const s: Json = { ...(object.status ?? {}), observedGeneration: generation };
+  if (object.kind === 'Deployment') {
+    s.replicas = done ? replicas : replicas + 1;
+    s.updatedReplicas = done ? replicas : 1;
+    s.availableReplicas = done ? replicas : replicas - 1;
+    s.readyReplicas = s.availableReplicas;
+    if (how === 'deadline') {
+      const message = `ReplicaSet "${object.metadata.name}-2" has timed out progressing.`;
+      s.conditions = [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message }];
+    }
+  } else if (object.kind === 'StatefulSet') {
+    s.replicas = replicas;
+    s.readyReplicas = done ? replicas : replicas - 1;
+    s.updatedReplicas = done ? replicas : 1;
+    s.updateRevision = `${object.metadata.name}-${generation}`;
+    s.currentRevision = done ? s.updateRevision : `${object.metadata.name}-${generation - 1}`;
+  } else {
+    s.desiredNumberScheduled = s.desiredNumberScheduled ?? 1;
+    s.updatedNumberScheduled = done ? s.desiredNumberScheduled : 0;
+    s.numberAvailable = done ? s.desiredNumberScheduled : s.desiredNumberScheduled - 1;
+  }
+  return s;
+}
+
 /**
  * The objects of a cluster by their API path. Server-side apply is modelled for what the plugin
  * relies on: labels belong to the field manager that set them, and a manager's apply without one
- * of its labels removes it (others' stay); the other fields it sends replace the stored ones.
+ * of its labels removes it (others' stay); the other fields it sends replace the stored ones. A
+ * strategic merge patch that changes a workload's spec starts a rollout: the controller has
+ * observed it at the second read after, in the way the test set (setRollout).
  */
 function clusterStore(cluster: FakeCluster, problems: string[]) {
   const objects = new Map<string, Json>();
+  const rollouts = new Map<string, Rollout>();
+  /** Workloads whose new generation the controller has not observed, with the reads since. */
+  const rolling = new Map<string, number>();
   const labelOwners = new Map<string, Map<string, string>>();
   const keep = (object: Json, manager: string) => {
     const path = resourcePath(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name);
@@ -277,6 +337,14 @@ function clusterStore(cluster: FakeCluster, problems: string[]) {
         .map(([, object]) => object);
       return { code: 200, body: { kind: 'List', items } };
     }
+    if (method === 'GET' && stored && rolling.has(pathname)) {
+      const reads = rolling.get(pathname)! + 1;
+      rolling.set(pathname, reads);
+      if (reads >= 2) {
+        stored.status = rolledOut(stored, Number(stored.metadata.generation), rollouts.get(pathname) ?? 'completes');
+        rolling.delete(pathname);
+      }
+    }
     if (method === 'GET') return stored ? { code: 200, body: stored } : status(404, `${at.plural} "${at.name}" not found`, 'NotFound');
     if (method === 'DELETE') {
       if (!stored) return status(404, `${at.plural} "${at.name}" not found`, 'NotFound');
@@ -302,8 +370,18 @@ function clusterStore(cluster: FakeCluster, problems: string[]) {
       labelOwners.set(pathname, owners);
       return { code: stored ? 200 : 201, body: merged };
     }
+    if (method === 'PATCH' && headers['content-type'] === 'application/strategic-merge-patch+json') {
+      if (!stored) return status(404, `${at.plural} "${at.name}" not found`, 'NotFound');
+      const patched = mergePatch(stored, body) as Json;
+      if (JSON.stringify(patched.spec) !== JSON.stringify(stored.spec)) {
+        patched.metadata.generation = Number(stored.metadata.generation ?? 1) + 1;
+        if (at.group === 'apis/apps/v1') rolling.set(pathname, 0);
+      }
+      objects.set(pathname, patched);
+      return { code: 200, body: patched };
+    }
     problems.push(`${method} ${path}: not a request the plugin makes`);
     return status(405, `${method} ${path} is not served here`, 'MethodNotAllowed');
   };
-  return { objects, handle };
+  return { objects, rollouts, handle };
 }

@@ -1,9 +1,6 @@
 // Test support: a cluster with pando-webhook installed as the chart leaves it (platform
 // deployment, TLS from the chart's Job, team-a enabled by kubectl pando), for the plugin's tests
 // against the fake API. Each test breaks what it checks.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadConfig } from '../../function/config';
 import { inject } from '../../function/inject';
 import { DEFAULT_RELEASE_NAMESPACE, OBJECT_NAMES } from '../../function/names';
@@ -31,6 +28,24 @@ export const licenseSecret = (namespace: string, key = LICENSE, labels: Record<s
   type: 'Opaque',
   data: { 'license-key': b64(key) },
 });
+
+const envList = (env: Record<string, string>) => Object.entries(env).map(([name, value]) => ({ name, value }));
+
+/** The webhook configuration and Deployment alone, the webhook's env as given: what the plugin reads of an install. */
+export const webhookObjects = (env: Record<string, string>): Json[] => [
+  {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: N.webhook },
+    webhooks: [{ name: 'pods.pandocore.xyz', clientConfig: { service: { name: N.httpsService, namespace: RELEASE_NAMESPACE } } }],
+  },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: N.webhook, namespace: RELEASE_NAMESPACE },
+    spec: { template: { spec: { containers: [{ name: N.webhook, env: envList(env) }] } } },
+  },
+];
 
 /** What kubectl pando enable leaves in a namespace. */
 export const enabledNamespace = (name: string): Json[] => [
@@ -87,7 +102,7 @@ export async function installed(env: Record<string, string> = {}): Promise<Insta
       metadata: { name: N.webhook, namespace: RELEASE_NAMESPACE },
       spec: {
         replicas: 2,
-        template: { spec: { containers: [{ name: N.webhook, env: Object.entries(webhookEnv).map(([name, value]) => ({ name, value })) }] } },
+        template: { spec: { containers: [{ name: N.webhook, env: envList(webhookEnv) }] } },
       },
       status: { availableReplicas: 2 },
     },
@@ -135,14 +150,12 @@ export async function installed(env: Record<string, string> = {}): Promise<Insta
   return { objects, servingCert: serving.cert, cluster };
 }
 
-/** Runs body with a kubeconfig for the fake API serving this cluster; closes both after. */
+/** Runs body with a kubeconfig for the fake API serving this cluster; closes it after. */
 export async function onFakeApi<T>(cluster: FakeCluster, body: (kubeconfig: string, fake: FakeApi) => Promise<T>): Promise<T> {
   const fake = await startFakeApi('plugin-token', cluster);
-  const dir = mkdtempSync(join(tmpdir(), 'pando-fake-api-'));
   try {
-    return await body(fake.writeKubeconfig(join(dir, 'config')), fake);
+    return await body(fake.kubeconfig, fake);
   } finally {
     await fake.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
