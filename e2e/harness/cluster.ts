@@ -102,7 +102,7 @@ async function startEtcd(state: ClusterState) {
   );
 }
 
-async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>) {
+async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>, extraFlags: string[] = []) {
   state.pids.apiserver = startDaemon(
     join(state.tools, 'kube-apiserver'),
     [
@@ -131,6 +131,7 @@ async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeo
       '--allow-privileged=true',
       '--profiling=false',
       '--v=1',
+      ...extraFlags,
     ],
     join(state.dir, 'logs', 'kube-apiserver.log'),
   );
@@ -454,6 +455,8 @@ export interface UpOptions {
   dir: string;
   helmSet?: string[];
   say?: Say;
+  /** More kube-apiserver flags (the cluster bench's audit log). */
+  apiServerFlags?: string[];
 }
 
 /** The annotation PodNodeSelector reads: a namespace's pods wait for a node that never comes. */
@@ -503,7 +506,7 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     say(`etcd on 127.0.0.1:${etcdClient}`);
     await startEtcd(state);
     say(`kube-apiserver on ${state.server}`);
-    await startApiServer(state, pki);
+    await startApiServer(state, pki, options.apiServerFlags);
     writeKubeconfig(state);
     say('kube-controller-manager (service accounts, namespaces, workloads, endpoints, node lifecycle)');
     await startControllerManager(state, pki);
