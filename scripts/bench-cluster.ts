@@ -43,6 +43,8 @@ const [COMPLETIONS, PARALLELISM] = env('BENCH_JOB', '1000/100').split('/').map(N
 const ROUNDS = Number(env('BENCH_ROUNDS', '1'));
 const say = (line: string) => console.log(`bench:cluster: ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const RESULTS = join(__dirname, '..', '..', 'bench', 'cluster-results.json');
+const PLOT = join(__dirname, '..', '..', 'bench', 'cluster-admission.svg');
 /** The audit log is written in batches, at least once a second. */
 const AUDIT_FLUSH_MS = 2500;
 
@@ -101,6 +103,8 @@ async function main() {
           : {}),
       };
       rows.push(row);
+      // Kept as it goes: a run stopped halfway still leaves its turns.
+      writeFileSync(RESULTS, `${JSON.stringify({ partial: true, date: new Date().toISOString(), quantiles: QUANTILES, rows }, null, 2)}\n`);
       const { clientMs, serverMs, ...shown } = row;
       say(JSON.stringify({ ...shown, clientP50: clientMs && clientMs[50], serverP50: serverMs?.[50] }));
     };
@@ -151,8 +155,7 @@ async function main() {
   const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${process.platform}-${process.arch}, Node ${process.version}`;
   const replicaCounts = [...new Set(rows.map((row) => row.replicas))];
   const targets: Record<number, Target[]> = Object.fromEntries(replicaCounts.map((replicas) => [replicas, judge(rows, replicas)]));
-  const benchDir = join(__dirname, '..', '..', 'bench');
-  const file = join(benchDir, 'cluster-results.json');
+  const file = RESULTS;
   const settings = {
     seconds: SECONDS,
     rates: RATES,
@@ -163,10 +166,10 @@ async function main() {
   };
   writeFileSync(file, `${JSON.stringify({ date, machine, node: process.version, settings, quantiles: QUANTILES, rows, targets }, null, 2)}\n`);
   const plotReplicas = chartReplicas !== undefined && replicaCounts.includes(chartReplicas) ? chartReplicas : replicaCounts[0];
-  writeFileSync(join(benchDir, 'cluster-admission.svg'), plotAdmissionTimes(rows, { date, machine, replicas: plotReplicas }));
+  writeFileSync(PLOT, plotAdmissionTimes(rows, { date, machine, replicas: plotReplicas }));
   printRows(rows);
   for (const replicas of replicaCounts) printTargets(targets[replicas], replicas);
-  say(`results in ${file}, plot in ${join(benchDir, 'cluster-admission.svg')}`);
+  say(`results in ${file}, plot in ${PLOT}`);
   // The zero checks fail the run; the ratio targets are reported.
   const broken = Object.values(targets)
     .flat()
