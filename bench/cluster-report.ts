@@ -1,6 +1,9 @@
 // What `npm run bench:cluster` keeps of each turn, and how a run is judged: the targets of issue
 // 21, each a ratio of ours to the no-op webhook within the run, and the checks that must be zero.
-import type { Setup } from './cluster';
+
+/** No webhook, the no-op webhook served like ours, ours (bench/cluster.ts). */
+export const SETUPS = ['none', 'noop', 'ours'] as const;
+export type Setup = (typeof SETUPS)[number];
 
 /** The quantiles a row keeps of its latencies (enough for the plot's distribution curves). */
 export const QUANTILES = [...Array.from({ length: 100 }, (_, i) => i / 100), 0.995, 0.999, 1];

@@ -23,8 +23,8 @@ import { STANDIN_IMAGES } from '../e2e/harness/images';
 import { waitFor } from '../e2e/harness/processes';
 import { IMAGE } from '../scripts/image';
 
-export const SETUPS = ['none', 'noop', 'ours'] as const;
-export type Setup = (typeof SETUPS)[number];
+import { SETUPS, type Setup } from './cluster-report';
+export { SETUPS, type Setup };
 export const NAMESPACE_OF: Record<Setup, string> = { none: 'bench-none', noop: 'bench-noop', ours: 'bench-ours' };
 /** Our webhook skips these (excludedNamespaces): the no-webhook and no-op setups' namespaces. */
 export const EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease', NAMESPACE_OF.none, NAMESPACE_OF.noop];
