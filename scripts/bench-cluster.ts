@@ -9,7 +9,7 @@
 // BENCH_ROUNDS (1): turns per setup and workload; BENCH_REPLICAS (the chart's): the webhooks'
 // replicas, several (1,2,3) to compare them, both webhooks scaled alike. Fails when a creation
 // failed, a webhook call failed open, or one of our turn's pods lacks the sidecar.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditFlags, auditOffset, readCreations } from '../bench/audit';
@@ -52,7 +52,9 @@ type Measured = Pick<Row, 'pods' | 'failures' | 'seconds' | 'clientMs' | 'firstF
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'pando-bench-cluster-'));
-  const audit = auditFlags(dir, Object.values(NAMESPACE_OF));
+  // Beside the cluster's directory, which up() empties first.
+  const auditDir = mkdtempSync(join(tmpdir(), 'pando-bench-audit-'));
+  const audit = auditFlags(auditDir, Object.values(NAMESPACE_OF));
   const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`], apiServerFlags: audit.flags });
   const api = adminApi(state);
   // The steady rates' own client: enough sockets that a slow answer never queues the next creation.
@@ -150,6 +152,7 @@ async function main() {
     creator.close();
     api.close();
     await down(dir, say);
+    rmSync(auditDir, { recursive: true, force: true });
   }
   const date = new Date().toISOString();
   const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${process.platform}-${process.arch}, Node ${process.version}`;
