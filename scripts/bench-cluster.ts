@@ -55,7 +55,12 @@ async function main() {
   // Beside the cluster's directory, which up() empties first.
   const auditDir = mkdtempSync(join(tmpdir(), 'pando-bench-audit-'));
   const audit = auditFlags(auditDir, Object.values(NAMESPACE_OF));
-  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`], apiServerFlags: audit.flags });
+  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`], apiServerFlags: audit.flags }).catch(async (error: Error) => {
+    // A half-started cluster must not outlive the run (nor the node lock held around it).
+    await down(dir, say);
+    rmSync(auditDir, { recursive: true, force: true });
+    throw error;
+  });
   const api = adminApi(state);
   // The steady rates' own client: enough sockets that a slow answer never queues the next creation.
   const creator = apiClient({ server: state.server, token: state.adminToken, ca: readFileSync(state.caFile, 'utf8') }, 256);
