@@ -174,13 +174,13 @@ export async function steady(api: Api, namespace: string, rate: number, count: n
 }
 
 /** The time until a controller has created `count` pods of its workload (counted by label). */
-async function createdWithin(api: Api, namespace: string, selector: string, count: number, started: number) {
+async function createdWithin(state: ClusterState, namespace: string, selector: string, count: number, started: number) {
   let created = 0;
   await waitFor(
     `${count} pods (${selector})`,
     async () => {
-      const list = await api.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`);
-      created = list.body.items?.length ?? 0;
+      // kubectl, not the small API client: the list of 500 pods is over its 1 MiB answer limit.
+      created = kubectlOk(state, ['-n', namespace, 'get', 'pods', '-l', selector, '-o', 'name']).split('\n').filter(Boolean).length;
       return created >= count;
     },
     300_000,
@@ -189,7 +189,7 @@ async function createdWithin(api: Api, namespace: string, selector: string, coun
 }
 
 /** A Deployment of gated pods scaled from 0 to `replicas`. */
-export async function deploymentBurst(state: ClusterState, api: Api, namespace: string, name: string, replicas: number) {
+export async function deploymentBurst(state: ClusterState, namespace: string, name: string, replicas: number) {
   const template = gatedPod('x');
   const labels = { ...template.metadata.labels, app: name };
   const deployment = {
@@ -201,11 +201,11 @@ export async function deploymentBurst(state: ClusterState, api: Api, namespace: 
   kubectlOk(state, ['apply', '-f', '-'], JSON.stringify(deployment));
   const started = performance.now();
   kubectlOk(state, ['-n', namespace, 'scale', `deployment/${name}`, `--replicas=${replicas}`]);
-  return createdWithin(api, namespace, `app=${name}`, replicas, started);
+  return createdWithin(state, namespace, `app=${name}`, replicas, started);
 }
 
 /** A Job of `completions` gated pods, `parallelism` at a time: the controller creates the first `parallelism`. */
-export async function jobBurst(state: ClusterState, api: Api, namespace: string, name: string, completions: number, parallelism: number) {
+export async function jobBurst(state: ClusterState, namespace: string, name: string, completions: number, parallelism: number) {
   const template = gatedPod('x');
   const job = {
     apiVersion: 'batch/v1',
@@ -219,7 +219,7 @@ export async function jobBurst(state: ClusterState, api: Api, namespace: string,
   };
   const started = performance.now();
   kubectlOk(state, ['apply', '-f', '-'], JSON.stringify(job));
-  return createdWithin(api, namespace, `app=${name}`, parallelism, started);
+  return createdWithin(state, namespace, `app=${name}`, parallelism, started);
 }
 
 /** Every pod of the namespace deleted, and gone, so the next turn starts from the same count. */

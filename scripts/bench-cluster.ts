@@ -141,13 +141,13 @@ async function main() {
       for (let round = 0; round < ROUNDS; round++) {
         for (const setup of turns(round + 1)) {
           await measure(`Deployment 0 -> ${BURST}`, 'burst', setup, replicas, round, async () => {
-            const burst = await deploymentBurst(state, api, NAMESPACE_OF[setup], `burst-${round}`, BURST);
+            const burst = await deploymentBurst(state, NAMESPACE_OF[setup], `burst-${round}`, BURST);
             return { pods: burst.created, failures: 0, seconds: burst.seconds };
           });
         }
         for (const setup of turns(round + 2)) {
           await measure(`Job ${COMPLETIONS} completions, parallelism ${PARALLELISM}`, 'burst', setup, replicas, round, async () => {
-            const job = await jobBurst(state, api, NAMESPACE_OF[setup], `job-${round}`, COMPLETIONS, PARALLELISM);
+            const job = await jobBurst(state, NAMESPACE_OF[setup], `job-${round}`, COMPLETIONS, PARALLELISM);
             return { pods: job.created, failures: 0, seconds: job.seconds };
           });
         }
@@ -186,14 +186,34 @@ async function main() {
   return broken.length ? 1 : 0;
 }
 
+/** --report: the table, targets and plot again from bench/cluster-results.json, without a cluster. */
+function reportOnly(): number {
+  const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as { date: string; machine?: string; partial?: boolean; rows: Row[] };
+  const replicaCounts = [...new Set(saved.rows.map((row) => row.replicas))];
+  printRows(saved.rows);
+  for (const replicas of replicaCounts) printTargets(judge(saved.rows, replicas), replicas);
+  const machine = `${saved.machine ?? `${cpus().length} x ${cpus()[0]?.model.trim()}`}${saved.partial ? '; a partial run' : ''}`;
+  writeFileSync(PLOT, plotAdmissionTimes(saved.rows, { date: saved.date, machine, replicas: replicaCounts[0] }));
+  say(`plot in ${PLOT}`);
+  return 0;
+}
+
+if (process.argv.includes('--report')) {
+  process.exitCode = reportOnly();
+} else {
+  run();
+}
+
 // The package's version, so a result names what it measured.
-say(`pando-webhook ${JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version}`);
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: Error) => {
-    console.error(`bench:cluster: ${error.message}`);
-    process.exitCode = 1;
-  },
-);
+function run() {
+  say(`pando-webhook ${JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version}`);
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error) => {
+      console.error(`bench:cluster: ${error.message}`);
+      process.exitCode = 1;
+    },
+  );
+}
