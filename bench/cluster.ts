@@ -10,16 +10,16 @@ import { serviceDnsNames } from '../function/tls/config';
 import type { Api } from '../e2e/harness/api';
 import { kubectl, kubectlOk } from '../e2e/harness/kubeconfig';
 import { ensureNamespace, enableNamespace } from '../e2e/harness/namespaces';
-import { SYSTEM_NAMESPACE } from '../e2e/harness/release';
+import { SYSTEM_NAMESPACE, WEBHOOK_DEPLOYMENT } from '../e2e/harness/release';
 import { type ClusterState } from '../e2e/harness/state';
-import { webhookPods } from '../e2e/harness/webhook';
+import { WEBHOOK_SERVICE } from '../e2e/harness/webhook';
 import { CGROUP_ROOT } from '../e2e/harness/host';
 import { STANDIN_IMAGES } from '../e2e/harness/images';
 import { waitFor } from '../e2e/harness/processes';
 import { IMAGE } from '../scripts/image';
 
-export const SETUPS = ['none', 'noop', 'ours'] as const;
-export type Setup = (typeof SETUPS)[number];
+import { SETUPS, type Setup } from './cluster-report';
+export { SETUPS, type Setup };
 export const NAMESPACE_OF: Record<Setup, string> = { none: 'bench-none', noop: 'bench-noop', ours: 'bench-ours' };
 /** Our webhook skips these (excludedNamespaces): the no-webhook and no-op setups' namespaces. */
 export const EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease', NAMESPACE_OF.none, NAMESPACE_OF.noop];
@@ -169,13 +169,13 @@ export async function steady(api: Api, namespace: string, rate: number, count: n
 }
 
 /** The time until a controller has created `count` pods of its workload (counted by label). */
-async function createdWithin(api: Api, namespace: string, selector: string, count: number, started: number) {
+async function createdWithin(state: ClusterState, namespace: string, selector: string, count: number, started: number) {
   let created = 0;
   await waitFor(
     `${count} pods (${selector})`,
     async () => {
-      const list = await api.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`);
-      created = list.body.items?.length ?? 0;
+      // kubectl, not the small API client: the list of 500 pods is over its 1 MiB answer limit.
+      created = kubectlOk(state, ['-n', namespace, 'get', 'pods', '-l', selector, '-o', 'name']).split('\n').filter(Boolean).length;
       return created >= count;
     },
     300_000,
@@ -184,7 +184,7 @@ async function createdWithin(api: Api, namespace: string, selector: string, coun
 }
 
 /** A Deployment of gated pods scaled from 0 to `replicas`. */
-export async function deploymentBurst(state: ClusterState, api: Api, namespace: string, name: string, replicas: number) {
+export async function deploymentBurst(state: ClusterState, namespace: string, name: string, replicas: number) {
   const template = gatedPod('x');
   const labels = { ...template.metadata.labels, app: name };
   const deployment = {
@@ -196,11 +196,11 @@ export async function deploymentBurst(state: ClusterState, api: Api, namespace: 
   kubectlOk(state, ['apply', '-f', '-'], JSON.stringify(deployment));
   const started = performance.now();
   kubectlOk(state, ['-n', namespace, 'scale', `deployment/${name}`, `--replicas=${replicas}`]);
-  return createdWithin(api, namespace, `app=${name}`, replicas, started);
+  return createdWithin(state, namespace, `app=${name}`, replicas, started);
 }
 
 /** A Job of `completions` gated pods, `parallelism` at a time: the controller creates the first `parallelism`. */
-export async function jobBurst(state: ClusterState, api: Api, namespace: string, name: string, completions: number, parallelism: number) {
+export async function jobBurst(state: ClusterState, namespace: string, name: string, completions: number, parallelism: number) {
   const template = gatedPod('x');
   const job = {
     apiVersion: 'batch/v1',
@@ -214,24 +214,59 @@ export async function jobBurst(state: ClusterState, api: Api, namespace: string,
   };
   const started = performance.now();
   kubectlOk(state, ['apply', '-f', '-'], JSON.stringify(job));
-  return createdWithin(api, namespace, `app=${name}`, parallelism, started);
+  return createdWithin(state, namespace, `app=${name}`, parallelism, started);
 }
 
 /** Every pod of the namespace deleted, and gone, so the next turn starts from the same count. */
-export async function clear(state: ClusterState, namespace: string) {
-  kubectl(state, ['-n', namespace, 'delete', 'deployments,jobs,pods', '--all', '--wait=false', '--grace-period=0']);
-  await waitFor(`${namespace} empty`, async () => kubectl(state, ['-n', namespace, 'get', 'pods', '-o', 'name']).stdout.trim() === '', 300_000);
+export async function clear(state: ClusterState, api: Api, namespace: string) {
+  kubectl(state, ['-n', namespace, 'delete', 'deployments,jobs', '--all', '--wait=false']);
+  // One DELETE for the whole collection: thousands of gated pods, none running.
+  await waitFor(
+    `${namespace} empty`,
+    async () => {
+      await api.delete(`/api/v1/namespaces/${namespace}/pods?gracePeriodSeconds=0`);
+      return ((await api.get(`/api/v1/namespaces/${namespace}/pods?limit=1`)).body.items ?? []).length === 0;
+    },
+    300_000,
+  );
 }
 
-/** The API server's own view: its admission-webhook duration histogram's sum and count for one webhook. */
-export function webhookDuration(metrics: string, webhook: string | undefined): { sum: number; count: number } {
-  if (!webhook) return { sum: 0, count: 0 };
-  const read = (suffix: string) =>
-    metrics
-      .split('\n')
-      .filter((line) => line.startsWith(`apiserver_admission_webhook_admission_duration_seconds_${suffix}{`) && line.includes(`name="${webhook}"`))
-      .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-  return { sum: read('sum'), count: read('count') };
+/** Pods of the namespace without our sidecar (a container or init container named pando-sidecar). */
+export function uninjectedPods(state: ClusterState, namespace: string): string[] {
+  const lines = kubectlOk(state, [
+    '-n',
+    namespace,
+    'get',
+    'pods',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name} {.spec.initContainers[*].name} {.spec.containers[*].name}{"\\n"}{end}',
+  ]);
+  return lines
+    .split('\n')
+    .filter(Boolean)
+    .filter((line) => !line.split(' ').slice(1).includes('pando-sidecar'))
+    .map((line) => line.split(' ')[0]);
+}
+
+/** One metric of the API server summed over the series of one webhook (0 when it has none). */
+const sumFor = (metrics: string, metric: string, webhook: string) =>
+  metrics
+    .split('\n')
+    .filter((line) => line.startsWith(`${metric}{`) && line.includes(`name="${webhook}"`))
+    .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+
+/**
+ * The API server's own view of one webhook: its admission-duration histogram's sum and count,
+ * the calls it failed open on (failurePolicy Ignore) and the calls that were rejected or errored.
+ */
+export function webhookDuration(metrics: string, webhook: string | undefined): { sum: number; count: number; failedOpen: number; rejected: number } {
+  if (!webhook) return { sum: 0, count: 0, failedOpen: 0, rejected: 0 };
+  return {
+    sum: sumFor(metrics, 'apiserver_admission_webhook_admission_duration_seconds_sum', webhook),
+    count: sumFor(metrics, 'apiserver_admission_webhook_admission_duration_seconds_count', webhook),
+    failedOpen: sumFor(metrics, 'apiserver_admission_webhook_fail_open_count', webhook),
+    rejected: sumFor(metrics, 'apiserver_admission_webhook_rejection_count', webhook),
+  };
 }
 
 /** The API server's /metrics (several MB: more than the small API client reads). */
@@ -241,23 +276,52 @@ export function apiServerMetrics(state: ClusterState): string {
 
 export const webhookOf = (setup: Setup) => WEBHOOK_NAME[setup];
 
-/** CPU seconds used so far by the pods of a setup's webhook, from their cgroups (cpuacct, ns). */
-export function webhookCpuSeconds(state: ClusterState, setup: Setup): number {
-  if (setup === 'none') return 0;
-  const selector = setup === 'ours' ? undefined : `app.kubernetes.io/name=${NOOP}`;
-  const uids =
-    setup === 'ours'
-      ? webhookPods(state).map((pod) => podUid(state, pod.name))
-      : (JSON.parse(kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', selector!, '-o', 'json'])).items as { metadata: { uid: string } }[]).map(
-          (pod) => pod.metadata.uid,
-        );
-  return uids.reduce((total, uid) => total + cgroupCpu(uid), 0);
+const SELECTOR: Record<Exclude<Setup, 'none'>, string> = {
+  noop: `app.kubernetes.io/name=${NOOP}`,
+  ours: 'app.kubernetes.io/name=pando-webhook,app.kubernetes.io/component=webhook',
+};
+const DEPLOYMENT: Record<Exclude<Setup, 'none'>, string> = { noop: NOOP, ours: WEBHOOK_DEPLOYMENT };
+
+/**
+ * CPU used so far by the pods of a setup's webhook, and the time the kernel held them back at
+ * their CPU limit, from their cgroups (cpuacct.usage; cpu.stat throttled_time), in seconds.
+ */
+export function webhookCpuSeconds(state: ClusterState, setup: Setup): { used: number; throttled: number } {
+  if (setup === 'none') return { used: 0, throttled: 0 };
+  const pods = JSON.parse(kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', SELECTOR[setup], '-o', 'json'])).items as {
+    metadata: { uid: string };
+  }[];
+  let used = 0;
+  let throttled = 0;
+  for (const pod of pods) {
+    const cpuacct = podCgroup('cpuacct', pod.metadata.uid);
+    const cpu = podCgroup('cpu', pod.metadata.uid);
+    if (cpuacct) used += Number(readFileSync(join(cpuacct, 'cpuacct.usage'), 'utf8')) / 1e9;
+    const stat = cpu ? /^throttled_time (\d+)$/m.exec(readFileSync(join(cpu, 'cpu.stat'), 'utf8')) : null;
+    if (stat) throttled += Number(stat[1]) / 1e9;
+  }
+  return { used, throttled };
 }
 
-const podUid = (state: ClusterState, name: string) => kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'pod', name, '-o', 'jsonpath={.metadata.uid}']).trim();
+/** A setup's webhook at `replicas` pods, all ready, each an endpoint of its Service. */
+export async function scaleWebhook(state: ClusterState, setup: Exclude<Setup, 'none'>, replicas: number) {
+  kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'scale', `deployment/${DEPLOYMENT[setup]}`, `--replicas=${replicas}`]);
+  kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'rollout', 'status', `deployment/${DEPLOYMENT[setup]}`, '--timeout=180s']);
+  const service = setup === 'ours' ? WEBHOOK_SERVICE : NOOP;
+  const ready = () =>
+    (
+      JSON.parse(kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'endpointslices', '-l', `kubernetes.io/service-name=${service}`, '-o', 'json'])).items as {
+        endpoints?: { conditions?: { ready?: boolean } }[];
+      }[]
+    ).reduce((total, slice) => total + (slice.endpoints ?? []).filter((endpoint) => endpoint.conditions?.ready).length, 0);
+  const pods = () => kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', SELECTOR[setup], '-o', 'name']).trim().split('\n').filter(Boolean).length;
+  await waitFor(`${setup} at ${replicas} endpoints`, async () => ready() === replicas && pods() === replicas, 180_000);
+  // kube-proxy programs its rules from the endpoints a moment after.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+}
 
-function cgroupCpu(uid: string): number {
-  const root = join('/sys/fs/cgroup/cpuacct', CGROUP_ROOT, 'kubepods');
+function podCgroup(controller: 'cpu' | 'cpuacct', uid: string): string | undefined {
+  const root = join('/sys/fs/cgroup', controller, CGROUP_ROOT, 'kubepods');
   const want = `pod${uid}`;
   const find = (dir: string, depth: number): string | undefined => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -270,12 +334,5 @@ function cgroupCpu(uid: string): number {
     }
     return undefined;
   };
-  const dir = find(root, 1);
-  return dir ? Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9 : 0;
-}
-
-export function percentile(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return find(root, 1);
 }

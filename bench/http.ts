@@ -7,11 +7,11 @@
 import { createHistogram, RecordableHistogram } from 'node:perf_hooks';
 import type { Config } from '../function/config';
 import { LoadResult, runLoad, runPaced, summary } from './load';
-import { Child, cpuSecondsOf, memoryOf } from './processes';
+import { Child, cpuSecondsOf, memoryOf, schedCpuSecondsOf } from './processes';
 import { ServerSpec, startChecked } from './servers';
 import { median } from './timing';
 
-export const HTTP_LOAD = { connections: 10, warmupSec: 2, rounds: 3, saturationSec: 3, lightRatePerSec: 100, lightConnections: 1, lightSec: 4 };
+export const HTTP_LOAD = { connections: 10, warmupSec: 2, rounds: 3, saturationSec: 3, lightRatePerSec: 100, lightConnections: 1, lightSec: 4, idleSec: 5 };
 
 /** serverCpuUsPerReq: the server's own CPU per answer at saturation, which the load generator
  * sharing the machine does not distort. */
@@ -23,6 +23,11 @@ export interface HttpRow {
   /** The same, per saturation round (rounds alternate servers, so ratios are taken round by round). */
   cpuUsPerReqByRound: number[];
   light: LoadResult;
+  /** The server's own CPU per answer at the light load: what an API server calling at a steady
+   * rate costs it, fixed costs per wake-up included. */
+  lightCpuUsPerReq: number;
+  /** Its CPU while nothing is sent (timers of its own), ms per second. */
+  idleCpuMsPerSec: number;
   peakRssMb: number;
   /** 2xx answers the clients saw (checks, warm-up, every run). */
   answered: number;
@@ -84,13 +89,14 @@ export async function benchHttp(specs: ServerSpec[], body: string, config: Confi
     light: Tally;
     cpuSeconds: number;
     cpuByRound: number[];
+    lightCpuSeconds: number;
     answered: number;
   }[] = [];
-  const { connections, warmupSec, rounds, saturationSec, lightRatePerSec, lightConnections, lightSec } = HTTP_LOAD;
+  const { connections, warmupSec, rounds, saturationSec, lightRatePerSec, lightConnections, lightSec, idleSec } = HTTP_LOAD;
   try {
     for (const spec of specs) {
       const { child, url } = await startChecked(spec, body, config);
-      running.push({ spec, child, url, saturation: new Tally(), light: new Tally(), cpuSeconds: 0, cpuByRound: [], answered: 1 });
+      running.push({ spec, child, url, saturation: new Tally(), light: new Tally(), cpuSeconds: 0, cpuByRound: [], lightCpuSeconds: 0, answered: 1 });
     }
     for (const s of running) {
       progress(`http warm-up: ${s.spec.label}`);
@@ -111,6 +117,7 @@ export async function benchHttp(specs: ServerSpec[], body: string, config: Confi
         s.answered += run.requests;
       }
       const gapMs = 1000 / lightRatePerSec / running.length;
+      const lightBefore = running.map((s) => schedCpuSecondsOf(s.child.process.pid!));
       const light = await Promise.all(
         running.map(async (s, i) => {
           await new Promise((resolve) => setTimeout(resolve, i * gapMs));
@@ -119,11 +126,16 @@ export async function benchHttp(specs: ServerSpec[], body: string, config: Confi
       );
       running.forEach((s, i) => {
         s.light.add(s.spec.label, light[i]);
+        s.lightCpuSeconds += schedCpuSecondsOf(s.child.process.pid!) - lightBefore[i];
         s.answered += light[i].requests;
       });
     }
+    progress(`idle for ${idleSec} s: each server's own CPU`);
+    const idleBefore = running.map((s) => schedCpuSecondsOf(s.child.process.pid!));
+    await new Promise((resolve) => setTimeout(resolve, idleSec * 1000));
+    const idleCpuMsPerSec = running.map((s, i) => ((schedCpuSecondsOf(s.child.process.pid!) - idleBefore[i]) * 1000) / idleSec);
     const rows: HttpRow[] = [];
-    for (const s of running) {
+    for (const [i, s] of running.entries()) {
       // The plain HTTP port serves /metrics (never the HTTPS one).
       const text = s.url.startsWith('http:') && s.spec.key.startsWith('webhook_') ? await scrape(s.url) : undefined;
       rows.push({
@@ -133,6 +145,8 @@ export async function benchHttp(specs: ServerSpec[], body: string, config: Confi
         serverCpuUsPerReq: (s.cpuSeconds * 1e6) / s.saturation.requests,
         cpuUsPerReqByRound: s.cpuByRound,
         light: s.light.result(),
+        lightCpuUsPerReq: (s.lightCpuSeconds * 1e6) / s.light.requests,
+        idleCpuMsPerSec: idleCpuMsPerSec[i],
         peakRssMb: memoryOf(s.child.process.pid!).peakRssMb,
         answered: s.answered,
         ...(text === undefined ? {} : { scrapedAdmissions: counterSum(text, 'pando_webhook_admissions_total') }),

@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { startNode } from '../test/support/child';
 export { cpuSecondsOf, freePort, memoryOf } from '../test/support/child';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -64,4 +65,18 @@ export function startChild(args: string[], env: Record<string, string>, node?: s
         () => undefined,
       ),
   };
+}
+
+/** CPU time of a process's threads, in ns from the scheduler (/proc/PID/task/TID/schedstat), where
+ * /proc/PID/stat counts 10 ms ticks: fine enough for a few ms of idle timers. */
+export function schedCpuSecondsOf(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ns / 1e9;
 }

@@ -6,10 +6,13 @@
 //
 // BENCH_SECONDS (60): how long each steady rate runs; BENCH_RATES (20,100): pods per second;
 // BENCH_BURST (500): a Deployment scaled 0 -> N; BENCH_JOB (1000/100): completions/parallelism;
-// BENCH_ROUNDS (1): turns per setup and workload.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// BENCH_ROUNDS (1): turns per setup and workload; BENCH_REPLICAS (the chart's): the webhooks'
+// replicas, several (1,2,3) to compare them, both webhooks scaled alike. Fails when a creation
+// failed, a webhook call failed open, or one of our turn's pods lacks the sidecar.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { auditFlags, auditOffset, readCreations } from '../bench/audit';
 import {
   apiServerMetrics,
   clear,
@@ -17,15 +20,19 @@ import {
   EXCLUDED,
   jobBurst,
   NAMESPACE_OF,
-  percentile,
   prepare,
+  scaleWebhook,
   SETUPS,
   steady,
+  uninjectedPods,
   webhookCpuSeconds,
   webhookDuration,
   webhookOf,
   type Setup,
 } from '../bench/cluster';
+import { plotAdmissionTimes } from '../bench/cluster-plot';
+import { judge, printRows, printTargets, QUANTILES, quantiles, type Row, type Target } from '../bench/cluster-report';
+import { apiClient } from '../e2e/harness/api';
 import { down, up } from '../e2e/harness/cluster';
 import { adminApi } from '../e2e/harness/kubeconfig';
 import { installedDocuments } from '../e2e/harness/release';
@@ -37,133 +44,178 @@ const BURST = Number(env('BENCH_BURST', '500'));
 const [COMPLETIONS, PARALLELISM] = env('BENCH_JOB', '1000/100').split('/').map(Number);
 const ROUNDS = Number(env('BENCH_ROUNDS', '1'));
 const say = (line: string) => console.log(`bench:cluster: ${line}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const RESULTS = join(__dirname, '..', '..', 'bench', 'cluster-results.json');
+const PLOT = join(__dirname, '..', '..', 'bench', 'cluster-admission.svg');
+/** The audit log is written in batches, at least once a second. */
+const AUDIT_FLUSH_MS = 2500;
 
-interface Row {
-  workload: string;
-  setup: Setup;
-  round: number;
-  pods: number;
-  failures: number;
-  seconds: number;
-  p50Ms?: number;
-  p99Ms?: number;
-  maxMs?: number;
-  /** The API server's mean time in the setup's webhook call, from its own histogram (sum / count). */
-  apiServerMeanMs?: number;
-  webhookCalls: number;
-  /** The setup's webhook pods' CPU (their cgroups) per call. */
-  cpuMsPerCall?: number;
-  firstFailure?: string;
-}
+type Measured = Pick<Row, 'pods' | 'failures' | 'seconds' | 'clientMs' | 'firstFailure'>;
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'pando-bench-cluster-'));
-  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`] });
+  // Beside the cluster's directory, which up() empties first.
+  const auditDir = mkdtempSync(join(tmpdir(), 'pando-bench-audit-'));
+  const audit = auditFlags(auditDir, Object.values(NAMESPACE_OF));
+  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`], apiServerFlags: audit.flags }).catch(async (error: Error) => {
+    // A half-started cluster must not outlive the run (nor the node lock held around it).
+    await down(dir, say);
+    rmSync(auditDir, { recursive: true, force: true });
+    throw error;
+  });
   const api = adminApi(state);
+  // The steady rates' own client: enough sockets that a slow answer never queues the next creation.
+  const creator = apiClient({ server: state.server, token: state.adminToken, ca: readFileSync(state.caFile, 'utf8') }, 256);
   const rows: Row[] = [];
+  let chartReplicas: number | undefined;
   try {
     const ours = installedDocuments(state).find((d) => d.kind === 'Deployment' && d.metadata.name === 'pando-webhook');
     if (!ours) throw new Error('the install has no pando-webhook Deployment');
+    const installed: number = ours.spec.replicas;
+    chartReplicas = installed;
     const container = ours.spec.template.spec.containers[0];
     say('the no-op webhook: our image, node:https answering allowed: true, same replicas and resources');
-    await prepare(state, ours.spec.replicas, container.resources);
+    await prepare(state, installed, container.resources);
 
-    const measure = async (workload: string, setup: Setup, round: number, run: () => Promise<Omit<Row, 'workload' | 'setup' | 'round' | 'webhookCalls'>>) => {
+    const measure = async (workload: string, kind: Row['kind'], setup: Setup, replicas: number, round: number, run: () => Promise<Measured>) => {
       const namespace = NAMESPACE_OF[setup];
-      await clear(state, namespace);
+      await clear(state, api, namespace);
+      const offset = auditOffset(audit.log);
       const metricsBefore = webhookDuration(apiServerMetrics(state), webhookOf(setup));
       const cpuBefore = webhookCpuSeconds(state, setup);
       const result = await run();
+      await sleep(AUDIT_FLUSH_MS);
       const metricsAfter = webhookDuration(apiServerMetrics(state), webhookOf(setup));
-      const cpu = webhookCpuSeconds(state, setup) - cpuBefore;
+      const cpuAfter = webhookCpuSeconds(state, setup);
+      const audited = readCreations(audit.log, offset, namespace);
       const calls = metricsAfter.count - metricsBefore.count;
       const row: Row = {
         workload,
+        kind,
         setup,
+        replicas,
         round,
         ...result,
+        failures: result.failures + (kind === 'burst' ? audited.failed : 0),
+        serverMs: quantiles(audited.latenciesMs),
+        audited: audited.latenciesMs.length,
         webhookCalls: calls,
-        ...(calls > 0 ? { apiServerMeanMs: ((metricsAfter.sum - metricsBefore.sum) / calls) * 1000, cpuMsPerCall: (cpu / calls) * 1000 } : {}),
+        failedOpen: Math.max(metricsAfter.failedOpen - metricsBefore.failedOpen, audited.failedOpen),
+        rejected: metricsAfter.rejected - metricsBefore.rejected,
+        ...(setup === 'ours' ? { uninjected: uninjectedPods(state, namespace).length } : {}),
+        ...(calls > 0
+          ? {
+              apiServerMeanMs: ((metricsAfter.sum - metricsBefore.sum) / calls) * 1000,
+              cpuMsPerCall: ((cpuAfter.used - cpuBefore.used) / calls) * 1000,
+              throttledMs: (cpuAfter.throttled - cpuBefore.throttled) * 1000,
+            }
+          : {}),
       };
       rows.push(row);
-      say(JSON.stringify(row));
+      // Kept as it goes: a run stopped halfway still leaves its turns.
+      writeFileSync(RESULTS, `${JSON.stringify({ partial: true, date: new Date().toISOString(), quantiles: QUANTILES, rows }, null, 2)}\n`);
+      const { clientMs, serverMs, ...shown } = row;
+      say(JSON.stringify({ ...shown, clientP50: clientMs && clientMs[50], serverP50: serverMs?.[50] }));
     };
     const turns = (round: number) => SETUPS.map((_, i) => SETUPS[(i + round) % SETUPS.length]);
 
-    for (const rate of RATES) {
+    const replicaCounts = env('BENCH_REPLICAS', String(installed)).split(',').map(Number);
+    for (const replicas of replicaCounts) {
+      say(`both webhooks at ${replicas} replicas`);
+      await scaleWebhook(state, 'noop', replicas);
+      await scaleWebhook(state, 'ours', replicas);
+      for (const rate of RATES) {
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const setup of turns(round)) {
+            await measure(`steady ${rate}/s for ${SECONDS} s`, 'steady', setup, replicas, round, async () => {
+              const sample = await steady(creator, NAMESPACE_OF[setup], rate, rate * SECONDS, `s${rate}-${round}`);
+              return {
+                pods: rate * SECONDS - sample.failures.length,
+                failures: sample.failures.length,
+                seconds: sample.seconds,
+                clientMs: quantiles(sample.latenciesMs),
+                ...(sample.failures.length ? { firstFailure: sample.failures[0] } : {}),
+              };
+            });
+          }
+        }
+      }
       for (let round = 0; round < ROUNDS; round++) {
-        for (const setup of turns(round)) {
-          await measure(`steady ${rate}/s for ${SECONDS} s`, setup, round, async () => {
-            const sample = await steady(api, NAMESPACE_OF[setup], rate, rate * SECONDS, `s${rate}-${round}`);
-            return {
-              pods: sample.latenciesMs.length,
-              failures: sample.failures.length,
-              seconds: sample.seconds,
-              p50Ms: percentile(sample.latenciesMs, 50),
-              p99Ms: percentile(sample.latenciesMs, 99),
-              maxMs: Math.max(...sample.latenciesMs),
-              ...(sample.failures.length ? { firstFailure: sample.failures[0] } : {}),
-            };
+        for (const setup of turns(round + 1)) {
+          await measure(`Deployment 0 -> ${BURST}`, 'burst', setup, replicas, round, async () => {
+            const burst = await deploymentBurst(state, NAMESPACE_OF[setup], `burst-${round}`, BURST);
+            return { pods: burst.created, failures: 0, seconds: burst.seconds };
+          });
+        }
+        for (const setup of turns(round + 2)) {
+          await measure(`Job ${COMPLETIONS} completions, parallelism ${PARALLELISM}`, 'burst', setup, replicas, round, async () => {
+            const job = await jobBurst(state, NAMESPACE_OF[setup], `job-${round}`, COMPLETIONS, PARALLELISM);
+            return { pods: job.created, failures: 0, seconds: job.seconds };
           });
         }
       }
     }
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const setup of turns(round + 1)) {
-        await measure(`Deployment 0 -> ${BURST}`, setup, round, async () => {
-          const burst = await deploymentBurst(state, api, NAMESPACE_OF[setup], `burst-${round}`, BURST);
-          return { pods: burst.created, failures: 0, seconds: burst.seconds };
-        });
-      }
-      for (const setup of turns(round + 2)) {
-        await measure(`Job ${COMPLETIONS} completions, parallelism ${PARALLELISM}`, setup, round, async () => {
-          const job = await jobBurst(state, api, NAMESPACE_OF[setup], `job-${round}`, COMPLETIONS, PARALLELISM);
-          return { pods: job.created, failures: 0, seconds: job.seconds };
-        });
-      }
-    }
   } finally {
+    creator.close();
     api.close();
     await down(dir, say);
+    rmSync(auditDir, { recursive: true, force: true });
   }
-  const file = join(__dirname, '..', '..', 'bench', 'cluster-results.json');
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
-  report(rows);
-  say(`results in ${file}`);
-  const failed = rows.filter((row) => row.failures > 0);
-  return failed.length ? 1 : 0;
+  const date = new Date().toISOString();
+  const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${process.platform}-${process.arch}, Node ${process.version}`;
+  const replicaCounts = [...new Set(rows.map((row) => row.replicas))];
+  const targets: Record<number, Target[]> = Object.fromEntries(replicaCounts.map((replicas) => [replicas, judge(rows, replicas)]));
+  const file = RESULTS;
+  const settings = {
+    seconds: SECONDS,
+    rates: RATES,
+    burst: BURST,
+    job: { completions: COMPLETIONS, parallelism: PARALLELISM },
+    rounds: ROUNDS,
+    replicas: replicaCounts,
+  };
+  writeFileSync(file, `${JSON.stringify({ date, machine, node: process.version, settings, quantiles: QUANTILES, rows, targets }, null, 2)}\n`);
+  const plotReplicas = chartReplicas !== undefined && replicaCounts.includes(chartReplicas) ? chartReplicas : replicaCounts[0];
+  writeFileSync(PLOT, plotAdmissionTimes(rows, { date, machine, replicas: plotReplicas }));
+  printRows(rows);
+  for (const replicas of replicaCounts) printTargets(targets[replicas], replicas);
+  say(`results in ${file}, plot in ${PLOT}`);
+  // The zero checks fail the run; the ratio targets are reported.
+  const broken = Object.values(targets)
+    .flat()
+    .filter((target) => target.want === '0' && !target.met);
+  for (const target of broken) say(`FAILED: ${target.workload}: ${target.what}: ${target.text}`);
+  return broken.length ? 1 : 0;
 }
 
-const ms = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(1));
+/** --report: the table, targets and plot again from bench/cluster-results.json, without a cluster. */
+function reportOnly(): number {
+  const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as { date: string; machine?: string; partial?: boolean; rows: Row[] };
+  const replicaCounts = [...new Set(saved.rows.map((row) => row.replicas))];
+  printRows(saved.rows);
+  for (const replicas of replicaCounts) printTargets(judge(saved.rows, replicas), replicas);
+  const machine = `${saved.machine ?? `${cpus().length} x ${cpus()[0]?.model.trim()}`}${saved.partial ? '; a partial run' : ''}`;
+  writeFileSync(PLOT, plotAdmissionTimes(saved.rows, { date: saved.date, machine, replicas: replicaCounts[0] }));
+  say(`plot in ${PLOT}`);
+  return 0;
+}
 
-function report(rows: Row[]) {
-  console.log('\nworkload                                  setup  pods  fail  p50 ms  p99 ms  max ms  pods/s  API server mean ms  CPU ms/call');
-  for (const row of rows) {
-    console.log(
-      [
-        row.workload.padEnd(41),
-        row.setup.padEnd(5),
-        String(row.pods).padStart(5),
-        String(row.failures).padStart(5),
-        ms(row.p50Ms).padStart(7),
-        ms(row.p99Ms).padStart(7),
-        ms(row.maxMs).padStart(7),
-        (row.pods / row.seconds).toFixed(0).padStart(7),
-        ms(row.apiServerMeanMs).padStart(19),
-        ms(row.cpuMsPerCall).padStart(12),
-      ].join(' '),
-    );
-  }
+if (process.argv.includes('--report')) {
+  process.exitCode = reportOnly();
+} else {
+  run();
 }
 
 // The package's version, so a result names what it measured.
-say(`pando-webhook ${JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version}`);
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: Error) => {
-    console.error(`bench:cluster: ${error.message}`);
-    process.exitCode = 1;
-  },
-);
+function run() {
+  say(`pando-webhook ${JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version}`);
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error) => {
+      console.error(`bench:cluster: ${error.message}`);
+      process.exitCode = 1;
+    },
+  );
+}

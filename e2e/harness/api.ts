@@ -16,8 +16,8 @@ export interface ApiAnswer<T = any> {
 
 export type Api = ReturnType<typeof apiClient>;
 
-export function apiClient(access: ApiAccess) {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 8, ca: access.ca });
+export function apiClient(access: ApiAccess, maxSockets = 8) {
+  const agent = new https.Agent({ keepAlive: true, maxSockets, ca: access.ca });
   const kube = { baseUrl: access.server, token: access.token, ca: access.ca, agent, timeoutMs: 30_000 };
   const request = async <T = any>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<ApiAnswer<T>> => {
     const answer = await kubeRequest(kube, method, path, body, contentType);

@@ -28,6 +28,8 @@ export interface UpOptions {
   dir: string;
   helmSet?: string[];
   say?: Say;
+  /** More kube-apiserver flags (the cluster bench's audit log). */
+  apiServerFlags?: string[];
 }
 
 /** Brings up a control plane and its node (one per machine) and installs the release on it. */
@@ -65,7 +67,7 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     say(`etcd on 127.0.0.1:${etcdClient}`);
     await startEtcd(state);
     say(`kube-apiserver on ${state.server}`);
-    await startApiServer(state, pki);
+    await startApiServer(state, pki, options.apiServerFlags);
     writeKubeconfig(state);
     say('kube-controller-manager (service accounts, namespaces, workloads, endpoints, node lifecycle)');
     await startControllerManager(state, pki);

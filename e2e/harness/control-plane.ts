@@ -38,7 +38,7 @@ export async function startEtcd(state: ClusterState) {
   );
 }
 
-export async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>) {
+export async function startApiServer(state: ClusterState, pki: Awaited<ReturnType<typeof writePki>>, extraFlags: string[] = []) {
   state.pids.apiserver = startDaemon(
     join(state.tools, 'kube-apiserver'),
     [
@@ -67,6 +67,7 @@ export async function startApiServer(state: ClusterState, pki: Awaited<ReturnTyp
       '--allow-privileged=true',
       '--profiling=false',
       '--v=1',
+      ...extraFlags,
     ],
     join(state.dir, 'logs', 'kube-apiserver.log'),
   );

@@ -18,7 +18,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { version } from '../../package.json';
 import { jsonLogger } from '../log';
-import { startServers } from './server';
+import { API_SERVER_IDLE_CONN_MS, SERVER_TIMEOUTS, startServers } from './server';
 import { createCa, issueServingCert, KeyPairPem } from '../tls/certs';
 import { serviceDnsNames } from '../tls/config';
 import { TEST_VERSION } from '../../test/support/config';
@@ -139,6 +139,25 @@ test('HTTPS answers under the webhook DNS name, verified against the CA; another
     assert.instance(otherCa, Error);
   } finally {
     assert.is(await stopMain(main), 0);
+    volume.remove();
+  }
+});
+
+test('both listeners keep an idle connection longer than the API server does, so it is always the client that closes one', async () => {
+  const ca = await createCa('test CA');
+  const volume = secretVolume();
+  volume.write(await issueServingCert(ca, { dnsNames: NAMES }));
+  const running = await startServers(
+    (_req, res) => res.end('{}'),
+    { port: 0, drainTimeoutMs: 1000, tls: { port: 0, certFile: volume.certFile, keyFile: volume.keyFile } },
+    jsonLogger(() => {}),
+    SERVER_TIMEOUTS,
+  );
+  try {
+    assert.ok(running.https, 'HTTPS served from the start');
+    for (const server of [running.http, running.https!]) assert.ok(server.keepAliveTimeout > API_SERVER_IDLE_CONN_MS, String(server.keepAliveTimeout));
+  } finally {
+    await running.drain();
     volume.remove();
   }
 });

@@ -45,10 +45,17 @@ export interface ServerTimeouts {
   keepAliveMs: number;
   tlsWait?: WaitSchedule;
 }
+/**
+ * How long the API server's webhook client keeps an idle connection (client-go's transport takes
+ * Go's http.DefaultTransport IdleConnTimeout). The client must close first: a POST written to a
+ * connection the server is closing fails without retry (Go retries only idempotent requests), and
+ * with failurePolicy Ignore that pod is admitted without its sidecar.
+ */
+export const API_SERVER_IDLE_CONN_MS = 90_000;
 export const SERVER_TIMEOUTS: ServerTimeouts = {
   requestMs: EDGE_LIMITS.requestTimeoutSeconds * 1000, // a request that never finishes is cut off (408)
   headersMs: 5_000, // slow senders of headers too (the API server sends its headers at once)
-  keepAliveMs: 65_000, // the API server reuses connections
+  keepAliveMs: API_SERVER_IDLE_CONN_MS + 30_000,
 };
 
 /** The path as Express routes it: without the query; absolute-form URLs reduced to their path. */

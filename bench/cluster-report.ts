@@ -1,0 +1,161 @@
+// What `npm run bench:cluster` keeps of each turn, and how a run is judged: the targets of issue
+// 21, each a ratio of ours to the no-op webhook within the run, and the checks that must be zero.
+
+/** No webhook, the no-op webhook served like ours, ours (bench/cluster.ts). */
+export const SETUPS = ['none', 'noop', 'ours'] as const;
+export type Setup = (typeof SETUPS)[number];
+
+/** The quantiles a row keeps of its latencies (enough for the plot's distribution curves). */
+export const QUANTILES = [...Array.from({ length: 100 }, (_, i) => i / 100), 0.995, 0.999, 1];
+
+export function quantiles(values: number[]): number[] {
+  if (!values.length) return [];
+  const sorted = [...values].sort((a, b) => a - b);
+  return QUANTILES.map((q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]);
+}
+
+/** The value at quantile q (one of QUANTILES) of a row's kept quantiles. */
+export const at = (kept: number[] | undefined, q: number) => (kept?.length ? kept[QUANTILES.indexOf(q)] : undefined);
+
+export interface Row {
+  workload: string;
+  kind: 'steady' | 'burst';
+  setup: Setup;
+  replicas: number;
+  round: number;
+  pods: number;
+  /** Creations the client saw fail (any answer but 201, or an error); bursts: the audit log's. */
+  failures: number;
+  seconds: number;
+  /** The client's time per creation (steady rates only: a controller creates a burst's pods). */
+  clientMs?: number[];
+  /** The API server's time per creation, received to answered, from its audit log. */
+  serverMs?: number[];
+  /** Creations the audit log holds for the turn. */
+  audited: number;
+  /** The API server's mean time in the setup's webhook call, from its own histogram (sum / count). */
+  apiServerMeanMs?: number;
+  webhookCalls: number;
+  /** Calls the API server failed open on (its fail-open counter, and the audit log's annotations). */
+  failedOpen: number;
+  /** Calls rejected or errored, by the API server's rejection counter. */
+  rejected: number;
+  /** Pods of the turn without our sidecar (ours only). */
+  uninjected?: number;
+  /** The setup's webhook pods' CPU (their cgroups) per call. */
+  cpuMsPerCall?: number;
+  /** Time the webhook pods spent held at their CPU limit during the turn. */
+  throttledMs?: number;
+  firstFailure?: string;
+}
+
+export interface Target {
+  workload: string;
+  what: string;
+  want: string;
+  value?: number;
+  met: boolean;
+  text: string;
+}
+
+const median = (values: number[]) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;
+};
+
+/** The targets of one replica count: each ratio is the median over the run's rounds. */
+export function judge(rows: Row[], replicas: number): Target[] {
+  const targets: Target[] = [];
+  const mine = rows.filter((row) => row.replicas === replicas);
+  for (const workload of [...new Set(mine.map((row) => row.workload))]) {
+    const of = (setup: Setup) => mine.filter((row) => row.workload === workload && row.setup === setup);
+    const ours = of('ours');
+    const noop = of('noop');
+    const steady = ours[0]?.kind === 'steady';
+    const source = steady ? 'client' : 'API server (audit)';
+    const pick = (row: Row) => (steady ? row.clientMs : row.serverMs);
+    const ratio = (value: (row: Row) => number | undefined) => median(ours.map((row, i) => (noop[i] ? (value(row) ?? NaN) / (value(noop[i]) ?? NaN) : NaN)));
+    const add = (what: string, limit: number, value: number | undefined) =>
+      targets.push({
+        workload,
+        what,
+        want: `<= ${limit}x`,
+        value,
+        met: value !== undefined && value <= limit,
+        text: value === undefined ? 'no data' : `${value.toFixed(2)}x`,
+      });
+    add(
+      `${source} p50, ours / no-op`,
+      1.1,
+      ratio((row) => at(pick(row), 0.5)),
+    );
+    add(
+      `${source} p99, ours / no-op`,
+      1.25,
+      ratio((row) => at(pick(row), 0.99)),
+    );
+    add(
+      'API server mean per webhook call, ours / no-op',
+      1.15,
+      ratio((row) => row.apiServerMeanMs),
+    );
+    const all = mine.filter((row) => row.workload === workload);
+    const zero = (what: string, count: number) => targets.push({ workload, what, want: '0', value: count, met: count === 0, text: String(count) });
+    zero(
+      'failed or timed-out creations, every setup',
+      sum(all, (row) => row.failures + row.rejected),
+    );
+    zero(
+      'webhook calls failed open, every setup',
+      sum(all, (row) => row.failedOpen),
+    );
+    zero(
+      'pods without the sidecar, ours',
+      sum(ours, (row) => row.uninjected ?? 0),
+    );
+    zero(
+      'pods the webhook was not called for, ours and no-op',
+      sum([...ours, ...noop], (row) => Math.max(0, row.pods - row.webhookCalls)),
+    );
+  }
+  return targets;
+}
+
+const sum = (rows: Row[], value: (row: Row) => number) => rows.reduce((total, row) => total + value(row), 0);
+
+const ms = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(1));
+
+export function printRows(rows: Row[]) {
+  console.log(
+    '\nworkload                                  replicas setup  pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  CPU ms/call  throttled ms',
+  );
+  for (const row of rows) {
+    const client = row.clientMs;
+    console.log(
+      [
+        row.workload.padEnd(41),
+        String(row.replicas).padStart(8),
+        row.setup.padEnd(5),
+        String(row.pods).padStart(5),
+        String(row.failures + row.rejected + row.failedOpen + (row.uninjected ?? 0)).padStart(5),
+        ms(at(client, 0.5)).padStart(7),
+        ms(at(client, 0.99)).padStart(7),
+        ms(at(client, 1)).padStart(7),
+        `${ms(at(row.serverMs, 0.5))} / ${ms(at(row.serverMs, 0.99))}`.padStart(18),
+        (row.pods / row.seconds).toFixed(0).padStart(7),
+        ms(row.apiServerMeanMs).padStart(12),
+        ms(row.cpuMsPerCall).padStart(12),
+        ms(row.throttledMs).padStart(13),
+      ].join(' '),
+    );
+  }
+}
+
+export function printTargets(targets: Target[], replicas: number) {
+  console.log(`\ntargets (issue 21), ${replicas} replicas each, ratios within this run:`);
+  for (const target of targets) {
+    console.log(
+      `  ${target.workload.padEnd(41)} ${target.what.padEnd(52)} ${target.want.padEnd(8)} ${target.text.padStart(7)}  ${target.met ? 'met' : 'NOT MET'}`,
+    );
+  }
+}

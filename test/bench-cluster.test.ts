@@ -1,0 +1,112 @@
+// The cluster bench's own arithmetic, without a cluster: the audit log read into times per
+// creation, the targets judged from rows, and the plot drawn from them.
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { auditOffset, microsOf, readCreations } from '../bench/audit';
+import { plotAdmissionTimes } from '../bench/cluster-plot';
+import { at, judge, QUANTILES, quantiles, type Row } from '../bench/cluster-report';
+
+const event = (namespace: string, received: string, done: string, extra: object = {}) =>
+  `${JSON.stringify({
+    kind: 'Event',
+    stage: 'ResponseComplete',
+    verb: 'create',
+    objectRef: { resource: 'pods', namespace, apiVersion: 'v1' },
+    responseStatus: { code: 201 },
+    requestReceivedTimestamp: received,
+    stageTimestamp: done,
+    ...extra,
+  })}\n`;
+
+test('audit timestamps keep their microseconds', () => {
+  assert.is(microsOf('2026-12-05T19:40:00.000250Z') - microsOf('2026-12-05T19:40:00.000000Z'), 250);
+  assert.is(microsOf('2026-12-05T19:40:01Z') - microsOf('2026-12-05T19:40:00.5Z'), 500_000);
+  assert.throws(() => microsOf('yesterday'));
+});
+
+test('the audit log gives each creation of the namespace written after the offset, its failures and fail-opens; a half-written line waits', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pando-audit-'));
+  const log = join(dir, 'audit.log');
+  try {
+    writeFileSync(log, event('bench-ours', '2026-12-05T19:40:00.000000Z', '2026-12-05T19:40:00.100000Z'));
+    const offset = auditOffset(log);
+    appendFileSync(log, event('bench-ours', '2026-12-05T19:40:01.000000Z', '2026-12-05T19:40:01.004500Z'));
+    appendFileSync(log, event('bench-noop', '2026-12-05T19:40:01.000000Z', '2026-12-05T19:40:01.002000Z'));
+    appendFileSync(
+      log,
+      event('bench-ours', '2026-12-05T19:40:02.000000Z', '2026-12-05T19:40:02.010000Z', {
+        annotations: { 'failed-open.mutation.webhook.admission.k8s.io/round_0_index_0': 'inject.pandocore.xyz' },
+      }),
+    );
+    appendFileSync(log, event('bench-ours', '2026-12-05T19:40:03.000000Z', '2026-12-05T19:40:03.001000Z', { responseStatus: { code: 500 } }));
+    appendFileSync(log, event('bench-ours', '2026-12-05T19:40:04.000000Z', '2026-12-05T19:40:04.001000Z', { verb: 'delete' }));
+    appendFileSync(log, event('bench-ours', '2026-12-05T19:40:05.000000Z', '2026-12-05T19:40:05.001000Z').slice(0, 40));
+    const read = readCreations(log, offset, 'bench-ours');
+    assert.equal(read.latenciesMs, [4.5, 10, 1]);
+    assert.is(read.failed, 1);
+    assert.is(read.failedOpen, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('quantiles: the kept points are the values at each quantile, the last one the maximum', () => {
+  const values = Array.from({ length: 1000 }, (_, i) => 1000 - i);
+  const kept = quantiles(values);
+  assert.is(kept.length, QUANTILES.length);
+  assert.is(at(kept, 0.5), 500);
+  assert.is(at(kept, 0.99), 990);
+  assert.is(at(kept, 1), 1000);
+});
+
+const row = (setup: Row['setup'], p50: number, p99: number, extra: Partial<Row> = {}): Row => ({
+  workload: 'steady 20/s for 60 s',
+  kind: 'steady',
+  setup,
+  replicas: 2,
+  round: 0,
+  pods: 100,
+  failures: 0,
+  seconds: 5,
+  clientMs: QUANTILES.map((q) => (q <= 0.5 ? p50 : p99)),
+  audited: 100,
+  apiServerMeanMs: setup === 'none' ? undefined : p50 / 4,
+  webhookCalls: setup === 'none' ? 0 : 100,
+  failedOpen: 0,
+  rejected: 0,
+  ...(setup === 'ours' ? { uninjected: 0 } : {}),
+  ...extra,
+});
+
+test('targets: ours over the no-op at p50, p99 and the API server mean; every zero check', () => {
+  const met = judge([row('none', 8, 20), row('noop', 10, 30), row('ours', 10.5, 36)], 2);
+  const find = (targets: typeof met, what: RegExp) => targets.find((t) => what.test(t.what))!;
+  assert.is(find(met, /p50/).text, '1.05x');
+  assert.ok(find(met, /p50/).met);
+  assert.is(find(met, /p99/).text, '1.20x');
+  assert.ok(find(met, /p99/).met);
+  assert.ok(find(met, /API server mean/).met);
+  assert.ok(met.every((t) => t.met));
+
+  const missed = judge([row('none', 8, 20), row('noop', 10, 30, { webhookCalls: 99 }), row('ours', 12, 40, { uninjected: 1, failedOpen: 2 })], 2);
+  assert.is(find(missed, /p50/).met, false);
+  assert.is(find(missed, /p99/).met, false);
+  assert.is(find(missed, /API server mean/).met, false);
+  assert.is(find(missed, /without the sidecar/).text, '1');
+  assert.is(find(missed, /failed open/).text, '2');
+  assert.is(find(missed, /not called/).text, '1');
+});
+
+test('the plot: a curve per setup and round, on finite coordinates', () => {
+  const rows = [row('none', 8, 20), row('noop', 10, 30), row('ours', 10.5, 36), row('ours', 11, 40, { round: 1 })];
+  const svg = plotAdmissionTimes(rows, { date: '2026-12-05T20:00:00.000Z', machine: '2 x test CPU', replicas: 2 });
+  assert.ok(svg.startsWith('<svg '));
+  assert.ok(svg.trim().endsWith('</svg>'));
+  assert.is(svg.match(/<polyline /g)?.length, 4);
+  assert.not.match(svg, /NaN|Infinity/);
+});
+
+test.run();
