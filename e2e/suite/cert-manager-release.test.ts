@@ -180,8 +180,9 @@ if (missing.length) {
       return certManagerServed();
     });
     say(`both webhook pods serving cert-manager's certificate ${seconds(started)} s after the upgrade began`);
-    // Not asserted: while the caBundle and the served certificate come from two issuers, calls fail
-    // and pods pass uninjected (failurePolicy Ignore); docs/deploy.md says how long that lasted.
+    // Reported, not asserted: cainjector adds cert-manager's CA beside the Job's (it merges), so the
+    // pods' previous certificate stays trusted until the kubelet swaps the files; a call that fails
+    // would let its pod pass uninjected (failurePolicy Ignore). docs/deploy.md gives the counts.
     say(`pods created during the switch: ${answers.length}, injected ${injectedCount(answers)}`);
 
     // The original troubleshooting line, verbatim.
