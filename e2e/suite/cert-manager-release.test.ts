@@ -279,6 +279,7 @@ if (missing.length) {
         run.stdout,
       );
       assert.match(failures[0], new RegExp(`cert-manager Certificate ${SERVING} Ready=False \\(\\w+: `));
+      say(`not Ready: ${failures[0].trim()}`);
       assert.match(run.stdout, `fix: kubectl -n ${SYSTEM_NAMESPACE} describe certificate ${SERVING}`);
     } finally {
       issuerPath[0].value = CA;
