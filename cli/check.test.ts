@@ -335,4 +335,56 @@ test('--only: those checks after reading the install, -n NS without the namespac
   });
 });
 
+/** The install as tls.certManager=true leaves it: no TLS Job, the serving Certificate, cainjector's annotation. */
+function withCertManager(objects: Record<string, any>[], ready: Record<string, string> | undefined): Record<string, any>[] {
+  const certificate = {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: { name: 'pando-webhook-serving', namespace: RELEASE_NAMESPACE },
+    spec: { secretName: 'pando-webhook-tls', issuerRef: { name: 'pando-webhook-ca', kind: 'Issuer', group: 'cert-manager.io' } },
+    status: { conditions: ready ? [{ type: 'Ready', ...ready }] : [] },
+  };
+  return [
+    ...objects
+      .filter((o) => o.kind !== 'Job')
+      .map((o) =>
+        o.kind === 'MutatingWebhookConfiguration'
+          ? { ...o, metadata: { ...o.metadata, annotations: { 'cert-manager.io/inject-ca-from': `${RELEASE_NAMESPACE}/pando-webhook-serving` } } }
+          : o,
+      ),
+    ...(ready ? [certificate] : []),
+  ];
+}
+
+test("tls.certManager=true: every check passes with the Certificate Ready; not Ready, the TLS check fails with cert-manager's reason and the describe command", async () => {
+  const install = await installed();
+  const healthy = await checksOn(
+    install.cluster(withCertManager(install.objects, { status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired' })),
+  );
+  assert.equal(failed(healthy.results), []);
+  assert.is(byId(healthy.results, 'tls-issued')!.detail, 'cert-manager Certificate pando-webhook-serving Ready=True');
+
+  const stuck = { status: 'False', reason: 'DoesNotExist', message: 'Issuing certificate as Secret does not exist' };
+  const { results } = await checksOn(install.cluster(withCertManager(install.objects, stuck)));
+  assert.equal(
+    failed(results).map((r) => r.id),
+    ['tls-issued'],
+  );
+  const issued = byId(results, 'tls-issued')!;
+  assert.is(issued.detail, 'cert-manager Certificate pando-webhook-serving Ready=False (DoesNotExist: Issuing certificate as Secret does not exist)');
+  assert.is(issued.fix, 'kubectl -n pando-system describe certificate pando-webhook-serving; kubectl get certificates -n pando-system');
+});
+
+test('tls.certManager=true without the Certificate (cert-manager or its CRDs missing): the TLS check says so instead of looking for a Job', async () => {
+  const install = await installed();
+  const { results } = await checksOn(install.cluster(withCertManager(install.objects, undefined)));
+  const issued = byId(results, 'tls-issued')!;
+  assert.is(issued.ok, false);
+  assert.is(
+    issued.detail,
+    'no cert-manager Certificate pando-webhook-serving in pando-system, though the webhook configuration injects its CA (tls.certManager=true)',
+  );
+  assert.match(issued.fix!, /^kubectl get crd certificates\.cert-manager\.io; helm get values pando-webhook -n pando-system/);
+});
+
 test.run();

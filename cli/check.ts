@@ -191,10 +191,21 @@ const INSTALL_CHECKS: Check[] = [
       const certificate = await context.kube.get('cert-manager.io/v1', 'Certificate', SERVING_CERTIFICATE, ns);
       if (certificate) {
         const ready = (certificate.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
+        // cert-manager's reason and message name the step that stopped (issuer missing, request denied...).
+        const why = ready && ready.status !== 'True' ? ` (${[ready.reason, ready.message].filter(Boolean).join(': ')})` : '';
         return {
           ok: ready?.status === 'True',
-          detail: `cert-manager Certificate ${SERVING_CERTIFICATE} Ready=${ready?.status ?? 'unknown'}`,
-          fix: `kubectl -n ${ns} describe certificate ${SERVING_CERTIFICATE}`,
+          detail: `cert-manager Certificate ${SERVING_CERTIFICATE} Ready=${ready?.status ?? 'unknown'}${why}`,
+          fix: `kubectl -n ${ns} describe certificate ${SERVING_CERTIFICATE}; kubectl get certificates -n ${ns}`,
+        };
+      }
+      // The webhook configuration asks cainjector for this Certificate's CA: without it (or without
+      // cert-manager's CRDs), nothing issues the certificate, and there is no TLS Job to look at.
+      if (usesCertManager(context)) {
+        return {
+          ok: false,
+          detail: `no cert-manager Certificate ${SERVING_CERTIFICATE} in ${ns}, though the webhook configuration injects its CA (tls.certManager=true)`,
+          fix: `kubectl get crd certificates.cert-manager.io; helm get values pando-webhook -n ${ns}   # cert-manager installed? the release's tls.certManager?`,
         };
       }
       if (knativeCaSecret(context)) return { ok: true, detail: 'Knative cluster-local TLS: Knative issues the certificate' };

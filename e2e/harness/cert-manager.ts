@@ -6,6 +6,7 @@ import { cpSync, chmodSync, existsSync, readFileSync, readdirSync, rmSync, statS
 import { join } from 'node:path';
 import { helmOk, kubectl, kubectlOk } from './kubeconfig';
 import { type ClusterState } from './state';
+import { NODE_NAME } from './node';
 import { goModuleDir, importLocalImage } from './local-images';
 import { waitFor } from './processes';
 import { REPO } from './tools';
@@ -119,4 +120,26 @@ export function uninstallCertManager(state: ClusterState) {
   helmOk(state, ['uninstall', CERT_MANAGER_RELEASE, '-n', CERT_MANAGER_NAMESPACE, '--wait']);
   kubectl(state, ['delete', 'crd', '-l', 'app.kubernetes.io/instance=cert-manager', '--wait=false']);
   kubectl(state, ['delete', 'namespace', CERT_MANAGER_NAMESPACE, '--wait=false']);
+}
+
+/**
+ * uninstallCertManager, then until its namespace and CRDs are gone: a later helm install of
+ * cert-manager (another suite's) fails on a namespace still terminating or a CRD still deleting.
+ */
+export async function uninstallCertManagerAndWait(state: ClusterState) {
+  uninstallCertManager(state);
+  const left = () =>
+    [
+      kubectl(state, ['get', 'namespace', CERT_MANAGER_NAMESPACE, '-o', 'name']).stdout.trim(),
+      kubectl(state, ['get', 'crd', '-l', 'app.kubernetes.io/instance=cert-manager', '-o', 'name']).stdout.trim(),
+    ].filter(Boolean);
+  await waitFor('cert-manager gone (its namespace and CRDs)', async () => left().length === 0, 180_000);
+}
+
+/** Each pod's memory working set in a namespace, from the kubelet's summary (for the docs' figures). */
+export function podMemory(state: ClusterState, namespace: string): string {
+  const run = kubectl(state, ['get', '--raw', `/api/v1/nodes/${NODE_NAME}/proxy/stats/summary`]);
+  if (run.code !== 0) return `unknown (${run.stderr.trim()})`;
+  const pods = (JSON.parse(run.stdout).pods as Array<Record<string, any>>).filter((pod) => pod.podRef.namespace === namespace);
+  return pods.map((pod) => `${pod.podRef.name} ${Math.round((pod.memory?.workingSetBytes ?? 0) / 2 ** 20)} MiB`).join(', ');
 }

@@ -15,9 +15,9 @@ import {
   certManagerImage,
   installCertManager,
   missingCertManagerTools,
+  podMemory,
   uninstallCertManager,
 } from '../harness/cert-manager';
-import { NODE_NAME } from '../harness/node';
 import { waitFor } from '../harness/processes';
 import { skipSuite } from '../../test/support/skip';
 import { cluster, unique, type Obj } from './context';
@@ -34,14 +34,6 @@ const apply = (docs: Obj[]) => kubectlOk(cluster, ['apply', '-f', '-'], docs.map
 const secretData = (ns: string, name: string, key: string) => Buffer.from(getJson(['-n', ns, 'get', 'secret', name]).data[key] ?? '', 'base64');
 const certificateReady = (ns: string, name: string, seconds = 90) =>
   kubectlOk(cluster, ['-n', ns, 'wait', '--for=condition=Ready', `certificate/${name}`, `--timeout=${seconds}s`]);
-
-/** Each pod's memory working set in a namespace, from the kubelet's summary (for the docs' figures). */
-function memoryOf(ns: string): string {
-  const run = kubectl(cluster, ['get', '--raw', `/api/v1/nodes/${NODE_NAME}/proxy/stats/summary`]);
-  if (run.code !== 0) return `unknown (${run.stderr.trim()})`;
-  const pods = (JSON.parse(run.stdout).pods as Obj[]).filter((pod) => pod.podRef.namespace === ns);
-  return pods.map((pod) => `${pod.podRef.name} ${Math.round((pod.memory?.workingSetBytes ?? 0) / 2 ** 20)} MiB`).join(', ');
-}
 
 async function caBundleOf(name: string, expected: Buffer): Promise<Buffer> {
   let bundle = Buffer.alloc(0);
@@ -182,7 +174,7 @@ if (missing.length) {
     apply([copy]);
     await caBundleOf(chartWebhookCopy, secretData(chartNamespace, caSecret, 'tls.crt'));
     // After some minutes of work the kubelet's summary has every pod's figure.
-    console.log(`cert-manager: memory (working set) ${memoryOf(CERT_MANAGER_NAMESPACE)}`);
+    console.log(`cert-manager: memory (working set) ${podMemory(cluster, CERT_MANAGER_NAMESPACE)}`);
   });
 }
 

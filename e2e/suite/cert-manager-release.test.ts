@@ -1,0 +1,326 @@
+// The pando release itself on the real cert-manager (issue 18): the running release switched with
+// helm upgrade --set tls.certManager=true, cert-manager issues its CA and serving certificate,
+// cainjector writes the caBundle, and the running webhook pods serve cert-manager's certificate;
+// a renewal forced the way cmctl renew forces it is served without a restart while every pod
+// created meanwhile is injected; kubectl pando check passes, and names the TLS step when the
+// Certificate is not Ready; then the release switches back to the TLS setup Job, as every later
+// suite expects it.
+import { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CERT_MANAGER_NAMESPACE, installCertManager, missingCertManagerTools, podMemory, uninstallCertManagerAndWait } from '../harness/cert-manager';
+import { helmOk, kubectl, kubectlOk } from '../harness/kubeconfig';
+import { RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
+import { helmUpgrade, WEBHOOK_SERVICE } from '../harness/webhook';
+import { waitFor } from '../harness/processes';
+import { parseBundle } from '../../function/tls/certs';
+import { skipSuite } from '../../test/support/skip';
+import { assertInjected } from './checks';
+import { cluster, createPod, enabledNamespace, pando, simplePod, unique, type Obj } from './context';
+
+const SERVING = 'pando-webhook-serving';
+const CA = 'pando-webhook-ca';
+const SERVING_SECRET = 'pando-webhook-tls';
+const WEBHOOK_PODS = 'app.kubernetes.io/name=pando-webhook,app.kubernetes.io/component=webhook';
+const DNS_NAME = `${WEBHOOK_SERVICE}.${SYSTEM_NAMESPACE}.svc`;
+const namespace = unique('cert-manager-release');
+
+const getJson = (args: string[]): Obj => JSON.parse(kubectlOk(cluster, [...args, '-o', 'json']));
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+const say = (line: string) => console.log(`cert-manager release: ${line}`);
+
+/** The release's values as Helm holds them (user-supplied only). */
+const certManagerValue = (): boolean => Boolean(JSON.parse(helmOk(cluster, ['get', 'values', RELEASE, '-n', SYSTEM_NAMESPACE, '-o', 'json'])).tls?.certManager);
+
+/** The webhook pods' identities: the same UIDs and no restart mean nothing restarted them. */
+function webhookPodIdentities(): string[] {
+  const pods = getJson(['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', WEBHOOK_PODS]).items as Obj[];
+  return pods
+    .filter((pod) => !pod.metadata.deletionTimestamp)
+    .map((pod) => `${pod.metadata.name} ${pod.metadata.uid} restarts=${pod.status.containerStatuses?.[0]?.restartCount}`)
+    .sort();
+}
+
+const webhookPodIps = (): string[] =>
+  (getJson(['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', WEBHOOK_PODS]).items as Obj[])
+    .filter((pod) => !pod.metadata.deletionTimestamp && pod.status.podIP)
+    .map((pod) => pod.status.podIP);
+
+/** The certificate a webhook pod serves, as the API server asks for it (SNI: the Service's name). */
+function servedCertificate(ip: string): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: ip, port: 8443, servername: DNS_NAME, rejectUnauthorized: false }, () => {
+      const raw = socket.getPeerCertificate().raw;
+      socket.end();
+      resolve(new X509Certificate(raw));
+    });
+    socket.on('error', reject);
+  });
+}
+const servedSerials = async () => Promise.all(webhookPodIps().map(async (ip) => (await servedCertificate(ip)).serialNumber));
+
+const secret = (name: string) => kubectl(cluster, ['-n', SYSTEM_NAMESPACE, 'get', 'secret', name, '-o', 'json']);
+const secretCertificate = (name: string, key = 'tls.crt'): X509Certificate | undefined => {
+  const run = secret(name);
+  if (run.code !== 0) return undefined;
+  const data = JSON.parse(run.stdout).data?.[key];
+  return data ? new X509Certificate(Buffer.from(data, 'base64')) : undefined;
+};
+const caBundle = (): string =>
+  Buffer.from(getJson(['get', 'mutatingwebhookconfiguration', 'pando-webhook']).webhooks[0].clientConfig.caBundle ?? '', 'base64').toString('utf8');
+/** The caBundle's CA certificates. cainjector (v1.21) merges: it adds a CA, keeping those not expired. */
+const bundleCas = (): X509Certificate[] => parseBundle(caBundle());
+const signedByBundle = (served: X509Certificate) => bundleCas().some((ca) => served.checkIssued(ca) && served.verify(ca.publicKey));
+const certificate = (name: string): Obj | undefined => {
+  const run = kubectl(cluster, ['-n', SYSTEM_NAMESPACE, 'get', 'certificate', name, '-o', 'json']);
+  return run.code === 0 ? JSON.parse(run.stdout) : undefined;
+};
+const condition = (object: Obj | undefined, type: string): Obj | undefined => (object?.status?.conditions ?? []).find((c: Obj) => c.type === type);
+
+/**
+ * Until cert-manager's serving certificate is what everything agrees on: the Certificate Ready,
+ * its Secret issued by cert-manager and signed by the Secret's ca.crt, the caBundle that CA
+ * (cainjector), and every webhook pod serving the Secret's certificate (the kubelet's volume
+ * update, the webhook's reload). Returns the serial.
+ */
+async function certManagerServed(timeoutMs = 180_000): Promise<string> {
+  let serial = '';
+  await waitFor(
+    "the webhook pods serving cert-manager's certificate, the caBundle its CA",
+    async () => {
+      const now = certificate(SERVING);
+      if (condition(now, 'Ready')?.status !== 'True') throw new Error(`Certificate ${SERVING} not Ready`);
+      if (condition(now, 'Issuing')?.status === 'True') throw new Error(`Certificate ${SERVING} still issuing`);
+      const stored = JSON.parse(secret(SERVING_SECRET).stdout || '{}');
+      if (stored.metadata?.annotations?.['cert-manager.io/certificate-name'] !== SERVING)
+        throw new Error(`Secret ${SERVING_SECRET} not issued by cert-manager yet`);
+      const leaf = secretCertificate(SERVING_SECRET)!;
+      const ca = secretCertificate(SERVING_SECRET, 'ca.crt')!;
+      if (!leaf.verify(ca.publicKey)) throw new Error('tls.crt not signed by ca.crt yet');
+      if (!bundleCas().some((cert) => cert.raw.equals(ca.raw))) throw new Error('the CA not in the caBundle yet');
+      const served = await servedSerials();
+      if (served.length === 0 || served.some((s) => s !== leaf.serialNumber)) throw new Error(`served ${served.join(', ')}, Secret ${leaf.serialNumber}`);
+      serial = leaf.serialNumber;
+      return true;
+    },
+    timeoutMs,
+  );
+  return serial;
+}
+
+/**
+ * Creates protected pods, one every 250 ms, while `during` runs: the API server's answers, in
+ * order. A failed admission call does not refuse the pod (failurePolicy Ignore): it comes back
+ * uninjected, so every answer is checked for the sidecar.
+ */
+async function createPodsWhile<T>(during: () => Promise<T>): Promise<{ result: T; answers: Array<{ status: number; body: Obj }> }> {
+  const answers: Array<{ status: number; body: Obj }> = [];
+  let running = true;
+  const creating = (async () => {
+    while (running) {
+      answers.push(await createPod(namespace, simplePod(unique('cm'))));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  try {
+    return { result: await during(), answers };
+  } finally {
+    running = false;
+    await creating;
+  }
+}
+const injectedCount = (answers: Array<{ status: number; body: Obj }>) =>
+  answers.filter(
+    (a) => a.status === 201 && (a.body.spec?.initContainers ?? []).concat(a.body.spec?.containers ?? []).some((c: Obj) => c.name === 'pando-sidecar'),
+  ).length;
+
+/**
+ * Back to the TLS setup Job: cert-manager's Secrets are kubernetes.io/tls and not Helm's, so
+ * Helm cannot take them over (nor change their type): delete the Certificates first (else
+ * cert-manager writes the Secrets again), then the Secrets, then helm upgrade, whose TLS Job
+ * makes a new CA and serving certificate and writes the caBundle (docs/deploy.md).
+ */
+async function switchBackToJob() {
+  kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'delete', 'certificate', SERVING, CA, '--ignore-not-found']);
+  // Their CertificateRequests go with them (owner references): no issuance is left to write a Secret.
+  const requests = () => kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'get', 'certificaterequests', '-o', 'name']).trim();
+  await waitFor('the CertificateRequests gone', async () => requests() === '', 60_000);
+  kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'delete', 'secret', SERVING_SECRET, CA, '--ignore-not-found']);
+  await helmUpgrade(cluster, ['tls.certManager=false']);
+}
+
+const missing = missingCertManagerTools(cluster.tools);
+if (missing.length) {
+  skipSuite(test, 'the release on cert-manager', `${missing.join(', ')} not in ${cluster.tools} (npm run tools builds them)`);
+} else {
+  let podsBefore: string[] = [];
+
+  test.before(async () => {
+    const installed = await installCertManager(cluster, say);
+    say(`cert-manager installed and answering in ${installed.toFixed(1)} s`);
+    enabledNamespace(namespace);
+    podsBefore = webhookPodIdentities();
+    assert.is(podsBefore.length, 2, podsBefore.join('; '));
+  });
+
+  test.after(async () => {
+    // A test that failed half-way must not leave later suites a release on cert-manager.
+    try {
+      if (certManagerValue()) await switchBackToJob();
+    } finally {
+      kubectl(cluster, ['delete', 'namespace', namespace, '--wait=false']);
+      await uninstallCertManagerAndWait(cluster);
+    }
+  });
+
+  test('helm upgrade --set tls.certManager=true: the Certificates Ready, cainjector writes the caBundle, the running pods serve the certificate, protected pods injected', async () => {
+    const started = Date.now();
+    const { answers } = await createPodsWhile(async () => {
+      await helmUpgrade(cluster, ['tls.certManager=true']);
+      say(`helm upgrade --reuse-values --set tls.certManager=true done in ${seconds(started)} s`);
+      return certManagerServed();
+    });
+    say(`both webhook pods serving cert-manager's certificate ${seconds(started)} s after the upgrade began`);
+    // Reported, not asserted: cainjector adds cert-manager's CA beside the Job's (it merges), so the
+    // pods' previous certificate stays trusted until the kubelet swaps the files; a call that fails
+    // would let its pod pass uninjected (failurePolicy Ignore). docs/deploy.md gives the counts.
+    say(`pods created during the switch: ${answers.length}, injected ${injectedCount(answers)}`);
+
+    // The original troubleshooting line, verbatim.
+    const listed = kubectlOk(cluster, ['get', 'certificates', '-n', 'pando-system']);
+    console.log(listed.trimEnd());
+    assert.match(listed, new RegExp(`^${SERVING}\\s+True\\s+${SERVING_SECRET}\\s`, 'm'));
+    assert.match(listed, new RegExp(`^${CA}\\s+True\\s+${CA}\\s`, 'm'));
+
+    // The TLS Job's objects went with the upgrade; cainjector is asked for the CA.
+    assert.is(kubectl(cluster, ['-n', SYSTEM_NAMESPACE, 'get', 'cronjob', 'pando-webhook-tls-renew']).code, 1, 'the renewal CronJob is gone');
+    const configuration = getJson(['get', 'mutatingwebhookconfiguration', 'pando-webhook']);
+    assert.is(configuration.metadata.annotations?.['cert-manager.io/inject-ca-from'], `${SYSTEM_NAMESPACE}/${SERVING}`);
+    const served = await servedCertificate(webhookPodIps()[0]);
+    assert.ok(served.checkHost(DNS_NAME), `served for ${DNS_NAME}`);
+    assert.ok(served.checkIssued(secretCertificate(CA)!), "signed by cert-manager's CA Certificate");
+    assert.ok(signedByBundle(served), 'the caBundle verifies it');
+    say(
+      `caBundle: ${bundleCas()
+        .map((ca) => ca.subject.replace(/\n/g, ', '))
+        .join(' + ')}`,
+    );
+    assert.is(getJson(['-n', SYSTEM_NAMESPACE, 'get', 'secret', SERVING_SECRET]).type, 'kubernetes.io/tls');
+
+    assert.equal(webhookPodIdentities(), podsBefore, 'the same webhook pods, never restarted');
+    for (let i = 0; i < 5; i++) {
+      const answer = await createPod(namespace, simplePod(unique('after-switch')));
+      assert.is(answer.status, 201, JSON.stringify(answer.body));
+      assertInjected(answer.body);
+    }
+  });
+
+  test('kubectl pando check passes on the cert-manager install', () => {
+    const run = pando(['check']);
+    assert.is(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, `[ok]   TLS certificate issued: cert-manager Certificate ${SERVING} Ready=True`);
+    assert.match(run.stdout, /\[ok\] {3}caBundle verifies the serving certificate: /);
+  });
+
+  test('a renewal forced as cmctl renew forces it (the Issuing condition, through the status subresource): a new serial served by the same pods, every pod created meanwhile injected', async () => {
+    const before = await servedSerials();
+    assert.is(new Set(before).size, 1, `both pods serve one certificate: ${before.join(', ')}`);
+    const bundleBefore = caBundle();
+    const current = certificate(SERVING)!;
+    const revision = current.status.revision;
+    const started = Date.now();
+    const { result: serial, answers } = await createPodsWhile(async () => {
+      const issuing = {
+        type: 'Issuing',
+        status: 'True',
+        reason: 'ManuallyTriggered',
+        message: 'Certificate re-issuance manually triggered',
+        lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        observedGeneration: current.metadata.generation,
+      };
+      kubectlOk(cluster, [
+        '-n',
+        SYSTEM_NAMESPACE,
+        'patch',
+        'certificate',
+        SERVING,
+        '--subresource=status',
+        '--type=json',
+        '-p',
+        JSON.stringify([{ op: 'add', path: '/status/conditions/-', value: issuing }]),
+      ]);
+      await waitFor('a new certificate in the Secret', async () => secretCertificate(SERVING_SECRET)?.serialNumber !== before[0], 60_000);
+      say(`renewal: Secret ${SERVING_SECRET} holds a new certificate ${seconds(started)} s after the Issuing condition`);
+      return certManagerServed(120_000);
+    });
+    say(`renewal: both webhook pods serve it ${seconds(started)} s after; ${answers.length} pods created meanwhile, ${injectedCount(answers)} injected`);
+    assert.not.ok(before.includes(serial), 'a new serial');
+    assert.is(certificate(SERVING)!.status.revision, revision + 1, "cert-manager's revision moved by one");
+    assert.is(caBundle(), bundleBefore, 'the same CA: the caBundle did not change');
+    assert.equal(webhookPodIdentities(), podsBefore, 'the same webhook pods, never restarted');
+    assert.ok(answers.length > 0);
+    for (const answer of answers) {
+      assert.is(answer.status, 201, JSON.stringify(answer.body));
+      assertInjected(answer.body);
+    }
+    say(`memory (working set) after the renewal: ${podMemory(cluster, CERT_MANAGER_NAMESPACE)}`);
+  });
+
+  test('kubectl pando check fails the TLS step when the Certificate is not Ready (its Issuer missing), and passes once it is again', async () => {
+    const issuerPath = [{ op: 'replace', path: '/spec/issuerRef/name', value: 'pando-e2e-no-such-issuer' }];
+    kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'patch', 'certificate', SERVING, '--type=json', '-p', JSON.stringify(issuerPath)]);
+    try {
+      await waitFor('the Certificate not Ready', async () => condition(certificate(SERVING), 'Ready')?.status === 'False', 60_000);
+      const run = pando(['check']);
+      assert.is.not(run.code, 0, run.stdout);
+      const failures = run.stdout.split('\n').filter((line) => line.includes('[FAIL]'));
+      assert.equal(
+        failures.map((line) => line.trim().split(':')[0]),
+        ['[FAIL] TLS certificate issued'],
+        run.stdout,
+      );
+      assert.match(failures[0], new RegExp(`cert-manager Certificate ${SERVING} Ready=False \\(\\w+: `));
+      say(`not Ready: ${failures[0].trim()}`);
+      assert.match(run.stdout, `fix: kubectl -n ${SYSTEM_NAMESPACE} describe certificate ${SERVING}`);
+    } finally {
+      issuerPath[0].value = CA;
+      kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'patch', 'certificate', SERVING, '--type=json', '-p', JSON.stringify(issuerPath)]);
+    }
+    await certManagerServed();
+    const run = pando(['check']);
+    assert.is(run.code, 0, run.stdout + run.stderr);
+  });
+
+  test('switched back to the TLS setup Job: no Issuer or Certificate left, the Job issues, the same pods serve its certificate, pods injected', async () => {
+    const started = Date.now();
+    const { answers } = await createPodsWhile(async () => {
+      await switchBackToJob();
+      await waitFor(
+        "the webhook pods serving the TLS Job's certificate, verified by the caBundle",
+        async () => {
+          const served = await Promise.all(webhookPodIps().map(servedCertificate));
+          return served.length === 2 && served.every((cert) => signedByBundle(cert) && cert.serialNumber === secretCertificate(SERVING_SECRET)?.serialNumber);
+        },
+        120_000,
+      );
+    });
+    say(`switched back to the TLS Job in ${seconds(started)} s; pods created during the switch: ${answers.length}, injected ${injectedCount(answers)}`);
+    assert.is(certManagerValue(), false);
+    assert.is(kubectlOk(cluster, ['get', 'issuers,certificates', '-n', SYSTEM_NAMESPACE, '-o', 'name']).trim(), '');
+    const configuration = getJson(['get', 'mutatingwebhookconfiguration', 'pando-webhook']);
+    assert.is(configuration.metadata.annotations?.['cert-manager.io/inject-ca-from'], undefined);
+    assert.is(getJson(['-n', SYSTEM_NAMESPACE, 'get', 'secret', SERVING_SECRET]).metadata.annotations?.['cert-manager.io/certificate-name'], undefined);
+    kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'get', 'cronjob', 'pando-webhook-tls-renew']);
+    assert.equal(webhookPodIdentities(), podsBefore, 'the same webhook pods, never restarted');
+    for (let i = 0; i < 5; i++) {
+      const answer = await createPod(namespace, simplePod(unique('after-back')));
+      assert.is(answer.status, 201, JSON.stringify(answer.body));
+      assertInjected(answer.body);
+    }
+    const run = pando(['check']);
+    assert.is(run.code, 0, run.stdout + run.stderr);
+  });
+}
+
+test.run();
