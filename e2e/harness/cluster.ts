@@ -11,6 +11,7 @@ import { apiClient, type Api } from './api';
 import { envOf, platformOf } from '../../cli/read-install';
 import { ARCHIVE, buildImage, IMAGE } from '../../scripts/image';
 import { NETWORK, readJournal, restoreHost } from './host';
+import { applyKnativeCrds } from './knative';
 import { importImages, nodeAlive, nodeStatusLines, prepareNode, startNode, stopNode, type NodeState } from './node';
 import { STANDIN_IMAGES } from './images';
 import { writePki } from './pki';
@@ -354,24 +355,6 @@ export function webhookEnv(docs: Obj[]): Record<string, string> {
 
 const tlsJobOf = (docs: Obj[]) => docs.find((d) => d.kind === 'Job' && d.metadata?.name?.startsWith('pando-webhook-tls-setup'));
 
-export async function applyKnativeCrds(state: ClusterState) {
-  const crds = spawnSync(join(state.tools, 'knative-serving'), ['crd'], { encoding: 'utf8' });
-  if (crds.status !== 0) throw new Error(`knative-serving crd: ${crds.stderr}`);
-  kubectlOk(state, ['apply', '--server-side', '-f', '-'], crds.stdout);
-  const count = crds.stdout.split('\nkind: CustomResourceDefinition').length - 1;
-  // Polled rather than kubectl wait, which fails while a new CRD has no conditions yet.
-  const established = () =>
-    kubectl(state, [
-      'get',
-      'crd',
-      '-l',
-      'serving.knative.dev/release',
-      '-o',
-      'jsonpath={.items[*].status.conditions[?(@.type=="Established")].status}',
-    ]).stdout.split(' ');
-  await waitFor('Knative CRDs established', async () => established().filter((s) => s === 'True').length === count, 30_000);
-}
-
 /**
  * The renewal a CronJob run does, started by hand as an operator would:
  * kubectl create job --from=cronjob/pando-webhook-tls-renew. Returns the Job's name once Complete.
@@ -517,8 +500,8 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     say('node pando-node Ready');
     say(`image ${IMAGE} (npm run image) imported into the node's containerd`);
     importImages(state, state.node, [image]);
-    say('Knative Serving CRDs (from the knative.dev/serving API types)');
-    await applyKnativeCrds(state);
+    say("Knative Serving's CRDs (its release YAML, from the Go module)");
+    applyKnativeCrds(state);
     say(
       `install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${[...LOCAL_VALUES, ...state.helmSet].map((v) => `--set ${v}`).join(' ')}`,
     );
