@@ -119,9 +119,8 @@ export function localRegistryName(state: ClusterState, image: string): string {
 export function installKnative(state: ClusterState, say: (line: string) => void = () => undefined): number {
   const started = Date.now();
   // A suite before this one uninstalled Knative: its namespace must be gone before it is made again.
-  const terminating = () => kubectl(state, ['get', 'namespace', KNATIVE_NAMESPACE, '-o', 'name']).code === 0 && namespaceDeleting(state);
   const gone = Date.now() + 180_000;
-  while (terminating()) {
+  while (namespaceDeleting(state)) {
     if (Date.now() > gone) throw new Error(`namespace ${KNATIVE_NAMESPACE} still terminating after 180 s`);
     spawnSync('sleep', ['1']);
   }
@@ -160,6 +159,7 @@ export function uninstallKnative(state: ClusterState) {
   kubectlOk(state, ['delete', 'namespace', KNATIVE_NAMESPACE, '--wait=false']);
 }
 
+/** The namespace exists and is being deleted (a missing one reads as ''). */
 const namespaceDeleting = (state: ClusterState) =>
   kubectl(state, ['get', 'namespace', KNATIVE_NAMESPACE, '-o', 'jsonpath={.metadata.deletionTimestamp}']).stdout.trim() !== '';
 
