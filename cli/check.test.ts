@@ -169,6 +169,38 @@ test('each check has the same name on pass and fail; no hint sends anyone to tas
   assert.is(byId(results, 'license-secret', 'namespace team-a')!.detail, 'missing');
 });
 
+test('on Knative: passes with the Knative Service Ready; when it is not, the failing check names the step (the Route) and its fix', async () => {
+  const install = await installed();
+  const conditions = (routes: string) => [
+    { type: 'ConfigurationsReady', status: 'True' },
+    { type: 'RoutesReady', status: routes, ...(routes === 'True' ? {} : { reason: 'LoadBalancerFailed', message: 'the gateway refused the route' }) },
+    { type: 'Ready', status: routes, ...(routes === 'True' ? {} : { reason: 'LoadBalancerFailed', message: 'the gateway refused the route' }) },
+  ];
+  const onKnative = (routes: string) =>
+    install.objects.map((o) =>
+      o.kind === 'Deployment'
+        ? {
+            apiVersion: 'serving.knative.dev/v1',
+            kind: 'Service',
+            metadata: o.metadata,
+            spec: { template: o.spec.template },
+            status: { conditions: conditions(routes) },
+          }
+        : o,
+    );
+  const healthy = await checksOn(install.cluster(onKnative('True')));
+  assert.equal(failed(healthy.results), []);
+  assert.is(byId(healthy.results, 'webhook-ready')!.detail, 'knative: Ready=True');
+  const { results } = await checksOn(install.cluster(onKnative('False')));
+  assert.equal(
+    failed(results).map((r) => r.id),
+    ['webhook-ready'],
+  );
+  const ready = byId(results, 'webhook-ready')!;
+  assert.is(ready.detail, 'knative: Ready=False; RoutesReady=False LoadBalancerFailed: the gateway refused the route');
+  assert.is(ready.fix, 'kubectl -n pando-system describe ksvc pando-webhook; kubectl logs -n pando-system -l app.kubernetes.io/name=pando-webhook --tail=100');
+});
+
 test('the configured values line is there when no workload is found, naming the defaults the checks assume', async () => {
   const install = await installed();
   const { results } = await checksOn(install.cluster(without(install.objects, 'Deployment', 'pando-webhook', RELEASE_NAMESPACE)));

@@ -24,6 +24,19 @@ test('readiness as each platform reports it', () => {
   assert.equal(workloadReadiness('knative', ready('True')), { ready: true, detail: 'Ready=True' });
   assert.equal(workloadReadiness('knative', ready('False')), { ready: false, detail: 'Ready=False: RevisionFailed' });
   assert.is(workloadReadiness('knative', {}).ready, false, 'no Knative controller has looked at it yet');
+  const revisionFailed = {
+    status: {
+      conditions: [
+        { type: 'Ready', status: 'False', reason: 'RevisionFailed', message: 'Revision "pando-webhook-00002" failed' },
+        { type: 'ConfigurationsReady', status: 'False', reason: 'RevisionFailed', message: 'Revision "pando-webhook-00002" failed' },
+        { type: 'RoutesReady', status: 'True' },
+      ],
+    },
+  };
+  assert.equal(workloadReadiness('knative', revisionFailed), {
+    ready: false,
+    detail: 'Ready=False; ConfigurationsReady=False RevisionFailed: Revision "pando-webhook-00002" failed',
+  });
   assert.equal(workloadReadiness('deployment', { spec: { replicas: 2 }, status: { availableReplicas: 1 } }), { ready: true, detail: '1/2 replicas available' });
   assert.equal(workloadReadiness('deployment', { spec: { replicas: 2 }, status: {} }), { ready: false, detail: '0/2 replicas available' });
   assert.is(workloadReadiness('openfaas', { status: { availableReplicas: 2 } }).ready, true);

@@ -86,7 +86,13 @@ export function workloadReadiness(platform: Platform, object: Obj): { ready: boo
   if (platform === 'knative') {
     const ready = condition('Ready');
     if (!ready) return { ready: false, detail: 'Knative Service has no Ready condition yet (is Knative Serving running?)' };
-    return { ready: ready.status === 'True', detail: `Ready=${ready.status}${ready.message ? `: ${ready.message}` : ''}` };
+    if (ready.status === 'True') return { ready: true, detail: 'Ready=True' };
+    // Which of Knative's steps holds it back: the Revision (ConfigurationsReady) or the Route (RoutesReady).
+    const steps = ['ConfigurationsReady', 'RoutesReady']
+      .map(condition)
+      .filter((step): step is Obj => step !== undefined && step.status !== 'True')
+      .map((step) => `${step.type}=${step.status}${step.reason ? ` ${step.reason}` : ''}${step.message ? `: ${step.message}` : ''}`);
+    return { ready: false, detail: `Ready=${ready.status}${steps.length ? `; ${steps.join('; ')}` : ready.message ? `: ${ready.message}` : ''}` };
   }
   if (platform === 'deployment') {
     const wanted = object.spec?.replicas ?? 1;

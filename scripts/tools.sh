@@ -30,7 +30,6 @@ requires() { # requires GO_MOD MODULE VERSION
 }
 requires go.mod k8s.io/kubernetes "$KUBERNETES_VERSION"
 requires go.mod go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
-requires knative/go.mod knative.dev/serving "$KNATIVE_SERVING_VERSION"
 requires containerd/go.mod github.com/containerd/containerd/v2 "$CONTAINERD_VERSION"
 requires runc/go.mod github.com/opencontainers/runc "$RUNC_VERSION"
 requires cni/go.mod github.com/containernetworking/plugins "$CNI_PLUGINS_VERSION"
@@ -56,7 +55,6 @@ tools=(
   "kubelet|KUBERNETES_VERSION|go.mod go.sum"
   "kube-proxy|KUBERNETES_VERSION|go.mod go.sum"
   "kube-scheduler|KUBERNETES_VERSION|go.mod go.sum"
-  "knative-serving|KNATIVE_SERVING_VERSION|knative/*.go knative/go.mod knative/go.sum"
   "helm|HELM_VERSION|"
   "helm3|HELM3_VERSION|"
   "task|TASK_VERSION|"
@@ -91,7 +89,6 @@ tool_build_kubectl() { k8s_build kubectl; }
 tool_build_kubelet() { k8s_build kubelet; }
 tool_build_kube-proxy() { k8s_build kube-proxy; }
 tool_build_kube-scheduler() { k8s_build kube-scheduler; }
-tool_build_knative-serving() { (cd knative && go build -trimpath -ldflags '-s -w' -o "$out/knative-serving" .); }
 # Helm's own version string otherwise says only v4.3 / v3.22.
 tool_build_helm() { go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"; }
 tool_build_helm3() { go_install helm3 "helm.sh/helm/v3/cmd/helm@$HELM3_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM3_VERSION"; }

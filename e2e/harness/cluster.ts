@@ -7,7 +7,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { IMAGE } from '../../scripts/image';
-import { applyKnativeCrds, startApiServer, startControllerManager, startEtcd } from './control-plane';
+import { startApiServer, startControllerManager, startEtcd } from './control-plane';
+import { applyKnativeCrds } from './knative';
 import { NETWORK, readJournal, restoreHost } from './host';
 import { adminApi, kubectl, kubectlOk, writeKubeconfig } from './kubeconfig';
 import { DEMO_NAMESPACE, enableNamespace } from './namespaces';
@@ -81,8 +82,8 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     say('node pando-node Ready');
     say(`image ${IMAGE} (npm run image) imported into the node's containerd`);
     importImages(state, state.node, [image]);
-    say('Knative Serving CRDs (from the knative.dev/serving API types)');
-    await applyKnativeCrds(state);
+    say("Knative Serving's CRDs (its release YAML, from the Go module)");
+    applyKnativeCrds(state);
     say(
       `install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${[...LOCAL_VALUES, ...state.helmSet].map((v) => `--set ${v}`).join(' ')}`,
     );

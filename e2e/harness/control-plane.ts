@@ -1,10 +1,9 @@
 // The control plane as host processes: etcd, kube-apiserver and kube-controller-manager on the
-// node's bridge address, and the CRDs the suites need it to serve.
-import { spawnSync } from 'node:child_process';
+// node's bridge address.
 import http from 'node:http';
 import { join } from 'node:path';
 import { NETWORK } from './host';
-import { adminApi, kubectl, kubectlOk } from './kubeconfig';
+import { adminApi } from './kubeconfig';
 import type { writePki } from './pki';
 import { isAlive, startDaemon, waitFor } from './processes';
 import { saveState, type ClusterState } from './state';
@@ -140,24 +139,6 @@ export async function startControllerManager(state: ClusterState, pki: Awaited<R
   saveState(state);
   // Ready once the default namespace has its ServiceAccount.
   await waitForApi(state, 'kube-controller-manager', '/api/v1/namespaces/default/serviceaccounts/default', 60_000, state.pids.controllerManager);
-}
-
-export async function applyKnativeCrds(state: ClusterState) {
-  const crds = spawnSync(join(state.tools, 'knative-serving'), ['crd'], { encoding: 'utf8' });
-  if (crds.status !== 0) throw new Error(`knative-serving crd: ${crds.stderr}`);
-  kubectlOk(state, ['apply', '--server-side', '-f', '-'], crds.stdout);
-  const count = crds.stdout.split('\nkind: CustomResourceDefinition').length - 1;
-  // Polled rather than kubectl wait, which fails while a new CRD has no conditions yet.
-  const established = () =>
-    kubectl(state, [
-      'get',
-      'crd',
-      '-l',
-      'serving.knative.dev/release',
-      '-o',
-      'jsonpath={.items[*].status.conditions[?(@.type=="Established")].status}',
-    ]).stdout.split(' ');
-  await waitFor('Knative CRDs established', async () => established().filter((s) => s === 'True').length === count, 30_000);
 }
 
 function httpGet(url: string): Promise<{ status: number; body: string }> {

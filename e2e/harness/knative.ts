@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubectlOk, parseDocuments } from './kubeconfig';
+import { adminApi, kubectl, kubectlOk, parseDocuments } from './kubeconfig';
 import { type ClusterState } from './state';
 import { goModuleDir, importLocalImage } from './local-images';
 import { REPO } from './tools';
@@ -87,17 +87,49 @@ function resolveKo(text: string): string {
   });
 }
 
+const applyDocuments = (state: ClusterState, docs: Obj[]) =>
+  kubectlOk(state, ['apply', '--server-side', '--force-conflicts', '-f', '-'], docs.map((doc) => JSON.stringify(doc)).join('\n---\n'));
+
+/**
+ * Knative's own CRDs (serving's, networking's, caching's), from its release YAML, Established.
+ * up() applies them on every cluster, Knative running or not, so the chart's default install
+ * (a Knative Service) can be stored and dry-run there.
+ */
+export function applyKnativeCrds(state: ClusterState, crds = knativeReleaseDocuments().crds) {
+  applyDocuments(state, crds);
+  kubectlOk(state, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((crd) => `crd/${crd.metadata.name}`)]);
+}
+
+/**
+ * An image the node has, under the local registry's name as well (a second tag in the node's
+ * containerd, same content): Knative resolves every other tag to a digest, and reads a bare
+ * `localhost/...` as Docker Hub's, so `npm run image`'s name would send it to index.docker.io.
+ */
+export function localRegistryName(state: ClusterState, image: string): string {
+  if (!state.node) throw new Error(`${image}: the cluster needs its node`);
+  const name = `${REGISTRY}/${image.replace(/^[^/]+\//, '')}`;
+  const socket = join(state.node.dir, 'containerd', 'containerd.sock');
+  const tagged = spawnSync(join(state.tools, 'ctr'), ['--address', socket, '--namespace', 'k8s.io', 'images', 'tag', '--force', image, name], {
+    encoding: 'utf8',
+  });
+  if (tagged.status !== 0) throw new Error(`ctr images tag ${image} ${name}: ${tagged.stderr}`);
+  return name;
+}
+
 /** Images imported, the release applied (server-side), every Deployment rolled out. Returns seconds. */
 export function installKnative(state: ClusterState, say: (line: string) => void = () => undefined): number {
   const started = Date.now();
+  // A suite before this one uninstalled Knative: its namespace must be gone before it is made again.
+  const gone = Date.now() + 180_000;
+  while (namespaceDeleting(state)) {
+    if (Date.now() > gone) throw new Error(`namespace ${KNATIVE_NAMESPACE} still terminating after 180 s`);
+    spawnSync('sleep', ['1']);
+  }
   for (const component of KNATIVE_COMPONENTS) importLocalImage(state, knativeImage(component), knativeBinary(component));
   const { crds, core } = knativeReleaseDocuments();
-  const apply = (docs: Obj[]) =>
-    kubectlOk(state, ['apply', '--server-side', '--force-conflicts', '-f', '-'], docs.map((doc) => JSON.stringify(doc)).join('\n---\n'));
   say(`Knative Serving ${knativeVersion()}: ${crds.length} CRDs, ${core.length} objects of config/core`);
-  apply(crds);
-  kubectlOk(state, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((crd) => `crd/${crd.metadata.name}`)]);
-  apply(core);
+  applyKnativeCrds(state, crds);
+  applyDocuments(state, core);
   // knative-serving-admin, the controller's role, is an aggregated ClusterRole: empty until
   // kube-controller-manager's clusterrole-aggregation-controller fills it.
   const aggregated = () => (JSON.parse(kubectlOk(state, ['get', 'clusterrole', 'knative-serving-admin', '-o', 'json'])).rules ?? []).length > 0;
@@ -126,4 +158,89 @@ export function uninstallKnative(state: ClusterState) {
   kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'delete', 'deployment', '--all']);
   kubectlOk(state, ['-n', KNATIVE_NAMESPACE, 'delete', 'pod', '--all', '--grace-period=1', '--timeout=90s']);
   kubectlOk(state, ['delete', 'namespace', KNATIVE_NAMESPACE, '--wait=false']);
+}
+
+/** The namespace exists and is being deleted (a missing one reads as ''). */
+const namespaceDeleting = (state: ClusterState) =>
+  kubectl(state, ['get', 'namespace', KNATIVE_NAMESPACE, '-o', 'jsonpath={.metadata.deletionTimestamp}']).stdout.trim() !== '';
+
+const KINGRESS_API = '/apis/networking.internal.knative.dev/v1alpha1';
+
+/** The status a networking layer writes on a KIngress it serves, or on one it cannot (reason given). */
+export function ingressStatus(ingress: Obj, failure?: { reason: string; message: string }): Obj {
+  const balancer = { ingress: [{ domainInternal: `no-gateway.${KNATIVE_NAMESPACE}.svc.cluster.local` }] };
+  const now = new Date().toISOString();
+  const condition = (type: string) =>
+    failure && type !== 'NetworkConfigured'
+      ? { type, status: 'False', reason: failure.reason, message: failure.message, lastTransitionTime: now }
+      : { type, status: 'True', lastTransitionTime: now };
+  return {
+    observedGeneration: ingress.metadata.generation,
+    conditions: ['LoadBalancerReady', 'NetworkConfigured', 'Ready'].map(condition),
+    ...(failure ? {} : { privateLoadBalancer: balancer, publicLoadBalancer: balancer }),
+  };
+}
+
+export interface IngressStandIn {
+  /** Leaves this KIngress alone (a test writes its status), until released. */
+  hold(namespace: string, name: string): void;
+  release(namespace: string, name: string): void;
+  /** KIngresses marked ready so far (namespace/name@generation). */
+  marked: string[];
+  stop(): void;
+}
+
+/**
+ * THE STAND-IN (docs/local-cluster.md): every networking layer needs Envoy, which nothing here
+ * provides, so this loop does the one thing Knative needs from one: it marks each KIngress of
+ * the cluster ready for its generation, as the layer would once its proxies serve it. No proxy
+ * runs: traffic to a Route's host still reaches nothing. Polls once a second, through the API.
+ */
+export function startIngressStandIn(state: ClusterState): IngressStandIn {
+  const api = adminApi(state);
+  const held = new Set<string>();
+  const marked: string[] = [];
+  let busy = false;
+  const reconcile = async () => {
+    const list = await api.get(`${KINGRESS_API}/ingresses`);
+    if (list.status !== 200) return;
+    for (const ingress of list.body.items as Obj[]) {
+      const { namespace, name, generation } = ingress.metadata;
+      const ready = (ingress.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready')?.status === 'True';
+      if (held.has(`${namespace}/${name}`) || (ready && ingress.status?.observedGeneration === generation)) continue;
+      const path = `${KINGRESS_API}/namespaces/${namespace}/ingresses/${name}/status`;
+      const answer = await api.mergePatch(path, { status: ingressStatus(ingress) });
+      if (answer.status === 200) marked.push(`${namespace}/${name}@${generation}`);
+    }
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    reconcile()
+      .catch(() => undefined) // the next tick tries again, as a controller's requeue does
+      .finally(() => (busy = false));
+  }, 1000);
+  return {
+    hold: (namespace, name) => held.add(`${namespace}/${name}`),
+    release: (namespace, name) => held.delete(`${namespace}/${name}`),
+    marked,
+    stop: () => {
+      clearInterval(timer);
+      api.close();
+    },
+  };
+}
+
+/** Each pod's memory in a namespace (RSS and working set, MiB), from the kubelet's summary: for the docs' figures. */
+export function podMemory(state: ClusterState, namespace: string): string {
+  const run = kubectl(state, ['get', '--raw', '/api/v1/nodes/pando-node/proxy/stats/summary']);
+  if (run.code !== 0) return `unknown (${run.stderr.trim()})`;
+  const mib = (bytes: number | undefined) => Math.round((bytes ?? 0) / 2 ** 20);
+  return (JSON.parse(run.stdout).pods as Obj[])
+    .filter((pod) => pod.podRef.namespace === namespace)
+    .map((pod) => {
+      const containers = (pod.containers as Obj[]).map((c) => `${c.name} ${mib(c.memory?.rssBytes)}/${mib(c.memory?.workingSetBytes)}`);
+      return `${pod.podRef.name} (${containers.join(', ')})`;
+    })
+    .join('; ');
 }

@@ -13,7 +13,6 @@ export const TOOL_NAMES = [
   'helm',
   'helm3',
   'task',
-  'knative-serving',
   // The node: its processes, the CNI plugins' directory and the stand-in images' programs.
   'kubelet',
   'kube-proxy',

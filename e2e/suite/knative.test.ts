@@ -7,7 +7,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kubectl, kubectlOk } from '../harness/kubeconfig';
 import { STANDIN_IMAGES } from '../harness/images';
-import { installKnative, KNATIVE_DEPLOYMENTS, KNATIVE_NAMESPACE, knativeImage, missingKnativeTools, uninstallKnative } from '../harness/knative';
+import {
+  installKnative,
+  KNATIVE_DEPLOYMENTS,
+  KNATIVE_NAMESPACE,
+  knativeImage,
+  missingKnativeTools,
+  startIngressStandIn,
+  uninstallKnative,
+} from '../harness/knative';
 import { waitFor } from '../harness/processes';
 import { skipSuite } from '../../test/support/skip';
 import { cluster, unique, type Obj } from './context';
@@ -118,37 +126,18 @@ if (missing.length) {
     console.log(`knative: Service hello RoutesReady=${routes?.status} ${routes?.reason ?? ''}: ${routes?.message ?? ''}`);
   });
 
-  // The one stand-in: what a networking layer would write on the KIngress once its proxies
-  // serve it (no proxy runs: traffic to the Route's host still reaches nothing).
+  // The one stand-in (e2e/harness/knative.ts): what a networking layer writes on the KIngress
+  // once its proxies serve it (no proxy runs: traffic to the Route's host still reaches nothing).
   test('with its KIngress marked ready as a networking layer would, the Service becomes Ready', async () => {
-    await waitFor(
-      'the Service Ready',
-      async () => {
-        const ingress = getJson(['-n', namespace, 'get', 'ingresses.networking.internal.knative.dev', 'hello']);
-        const balancer = { ingress: [{ domainInternal: `no-gateway.${KNATIVE_NAMESPACE}.svc.cluster.local` }] };
-        const now = new Date().toISOString();
-        const status = {
-          observedGeneration: ingress.metadata.generation,
-          conditions: ['LoadBalancerReady', 'NetworkConfigured', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: now })),
-          privateLoadBalancer: balancer,
-          publicLoadBalancer: balancer,
-        };
-        if (ingress.status?.observedGeneration !== ingress.metadata.generation || condition(ingress, 'Ready')?.status !== 'True') {
-          kubectlOk(cluster, [
-            '-n',
-            namespace,
-            'patch',
-            'ingresses.networking.internal.knative.dev',
-            'hello',
-            '--subresource=status',
-            '--type=merge',
-            '-p',
-            JSON.stringify({ status }),
-          ]);
-        }
-        return condition(getJson(['-n', namespace, 'get', 'ksvc', 'hello']), 'Ready')?.status === 'True';
-      },
-      90_000,
+    const standIn = startIngressStandIn(cluster);
+    try {
+      await waitFor('the Service Ready', async () => condition(getJson(['-n', namespace, 'get', 'ksvc', 'hello']), 'Ready')?.status === 'True', 90_000);
+    } finally {
+      standIn.stop();
+    }
+    assert.ok(
+      standIn.marked.some((m) => m.startsWith(`${namespace}/hello@`)),
+      standIn.marked.join(', '),
     );
     console.log(kubectlOk(cluster, ['-n', namespace, 'get', 'ksvc,revision', '-o', 'wide']).trimEnd());
   });
