@@ -1,9 +1,14 @@
 // What every e2e suite shares: the running cluster (npm run e2e brought it up and named its state
 // directory in PANDO_E2E_DIR), an admin API client, and pod helpers.
 import { spawnSync } from 'node:child_process';
+import type { Test } from 'uvu';
 import { join } from 'node:path';
 import { adminApi, toolEnv } from '../harness/kubeconfig';
+import { STANDIN_IMAGES } from '../harness/images';
+import { kubectl } from '../harness/kubeconfig';
 import { ensureNamespace, enableNamespace, keepOffNode } from '../harness/namespaces';
+import { installedDocuments, webhookEnv } from '../harness/release';
+import { helmUpgrade } from '../harness/webhook';
 import { readState, type ClusterState } from '../harness/state';
 import { ok } from '../harness/api';
 import { type Obj } from './pods';
@@ -56,4 +61,24 @@ export async function storedPod(namespace: string, name: string): Promise<Obj> {
 export function pando(args: string[], input?: string) {
   const run = spawnSync(join(cluster.tools, 'kubectl'), ['pando', ...args], { input, encoding: 'utf8', env: toolEnv(cluster) });
   return { code: run.status ?? 1, stdout: run.stdout ?? '', stderr: run.stderr ?? '' };
+}
+
+/**
+ * A suite whose pods run on the node, in `namespace`: before its tests the release injects the
+ * stand-in sidecar (an image the node has) and the namespace is enabled; after them it is no longer
+ * enabled at once (a later suite's kubectl pando check picks an enabled namespace), deleted in the
+ * background, and the release's sidecar image is put back for the suites after.
+ */
+export function runsOnNode(suite: Test, namespace: string, labels: Record<string, string> = {}): void {
+  let defaultSidecarImage = '';
+  suite.before(async () => {
+    defaultSidecarImage = webhookEnv(installedDocuments(cluster)).PANDO_SIDECAR_IMAGE;
+    await helmUpgrade(cluster, [`sidecar.image=${STANDIN_IMAGES.sidecar}`]);
+    enableNamespace(cluster, namespace, labels);
+  });
+  suite.after(async () => {
+    kubectl(cluster, ['label', 'namespace', namespace, 'pandocore.xyz/enabled-']);
+    kubectl(cluster, ['delete', 'namespace', namespace, '--wait=false']);
+    await helmUpgrade(cluster, [`sidecar.image=${defaultSidecarImage}`]);
+  });
 }

@@ -4,17 +4,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kubectl, kubectlOk } from '../harness/kubeconfig';
-import { enableNamespace } from '../harness/namespaces';
-import { installedDocuments, webhookEnv } from '../harness/release';
-import { helmUpgrade } from '../harness/webhook';
 import { NETWORK } from '../harness/host';
 import { STANDIN_IMAGES } from '../harness/images';
 import { NODE_NAME } from '../harness/node';
 import { waitFor } from '../harness/processes';
-import { cluster, SIDECAR, unique, type Obj } from './context';
+import { cluster, SIDECAR, unique, type Obj, runsOnNode } from './context';
 
 const namespace = unique('node');
-let defaultSidecarImage = '';
 
 const getJson = (args: string[]): Obj => JSON.parse(kubectlOk(cluster, [...args, '-o', 'json']));
 const podPhase = (name: string) => kubectl(cluster, ['-n', namespace, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}']).stdout;
@@ -24,21 +20,8 @@ async function waitForPhase(name: string, phases: string[], timeoutMs = 60_000) 
   return podPhase(name);
 }
 
-test.before(async () => {
-  assert.ok(cluster.node, 'npm run e2e brings the cluster up with a node');
-  defaultSidecarImage = webhookEnv(installedDocuments(cluster)).PANDO_SIDECAR_IMAGE;
-  await helmUpgrade(cluster, [`sidecar.image=${STANDIN_IMAGES.sidecar}`]);
-  enableNamespace(cluster, namespace);
-});
-
-test.after(async () => {
-  // No longer enabled at once (kubectl pando check, in a later suite, picks an enabled namespace),
-  // then deleted in the background.
-  kubectl(cluster, ['label', 'namespace', namespace, 'pandocore.xyz/enabled-']);
-  kubectl(cluster, ['delete', 'namespace', namespace, '--wait=false']);
-  // The suites after this one expect the release's default sidecar image.
-  await helmUpgrade(cluster, [`sidecar.image=${defaultSidecarImage}`]);
-});
+test.before(() => assert.ok(cluster.node, 'npm run e2e brings the cluster up with a node'));
+runsOnNode(test, namespace);
 
 test('the node is Ready, with its InternalIP on the project bridge and the cluster DNS', () => {
   const node = getJson(['get', 'node', NODE_NAME]);

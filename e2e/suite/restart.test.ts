@@ -5,16 +5,13 @@
 // never deleted, and a second run finds nothing left to do.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kubectl, kubectlOk } from '../harness/kubeconfig';
-import { enableNamespace } from '../harness/namespaces';
-import { installedDocuments, webhookEnv } from '../harness/release';
+import { kubectlOk } from '../harness/kubeconfig';
 import { helmUpgrade, startWebhook, stopWebhook } from '../harness/webhook';
 import { STANDIN_IMAGES } from '../harness/images';
 import { waitFor } from '../harness/processes';
-import { cluster, containersNamed, pando, PROTECT, SIDECAR, unique, type Obj } from './context';
+import { cluster, containersNamed, pando, PROTECT, SIDECAR, unique, type Obj, runsOnNode } from './context';
 
 const namespace = unique('restart');
-let defaultSidecarImage = '';
 
 const getJson = (args: string[]): Obj => JSON.parse(kubectlOk(cluster, [...args, '-o', 'json']));
 const livePods = (selector: string): Obj[] => getJson(['-n', namespace, 'get', 'pods', '-l', selector]).items.filter((p: Obj) => !p.metadata.deletionTimestamp);
@@ -52,17 +49,7 @@ async function lateReady() {
   );
 }
 
-test.before(async () => {
-  defaultSidecarImage = webhookEnv(installedDocuments(cluster)).PANDO_SIDECAR_IMAGE;
-  await helmUpgrade(cluster, [`sidecar.image=${STANDIN_IMAGES.sidecar}`]);
-  enableNamespace(cluster, namespace);
-});
-
-test.after(async () => {
-  kubectl(cluster, ['label', 'namespace', namespace, 'pandocore.xyz/enabled-']);
-  kubectl(cluster, ['delete', 'namespace', namespace, '--wait=false']);
-  await helmUpgrade(cluster, [`sidecar.image=${defaultSidecarImage}`]);
-});
+runsOnNode(test, namespace);
 
 test('restart --unprotected: a Deployment made while the webhook was down is rolled and injected; a bare pod is listed, never deleted', async () => {
   await stopWebhook(cluster);

@@ -7,16 +7,14 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kubectl, kubectlOk, toolEnv } from '../harness/kubeconfig';
-import { enableNamespace } from '../harness/namespaces';
-import { installedDocuments, SYSTEM_NAMESPACE, webhookEnv } from '../harness/release';
+import { SYSTEM_NAMESPACE } from '../harness/release';
 import { helmUpgrade, startWebhook, stopWebhook, webhookPods } from '../harness/webhook';
 import { STANDIN_IMAGES } from '../harness/images';
 import { waitFor } from '../harness/processes';
 import { assertInjected } from './checks';
-import { cluster, containersNamed, createPod, enabledNamespace, mapLimit, pando, PROTECT, SIDECAR, simplePod, unique, type Obj } from './context';
+import { cluster, containersNamed, createPod, enabledNamespace, mapLimit, pando, PROTECT, SIDECAR, simplePod, unique, type Obj, runsOnNode } from './context';
 
 const namespace = unique('workloads');
-let defaultSidecarImage = '';
 
 const getJson = (args: string[]): Obj => JSON.parse(kubectlOk(cluster, [...args, '-o', 'json']));
 const podsOf = (selector: string): Obj[] => getJson(['-n', namespace, 'get', 'pods', '-l', selector]).items;
@@ -72,17 +70,7 @@ const failOpenSeries = () => ({
 const rollout = (kind: string, name: string) => kubectlOk(cluster, ['-n', namespace, 'rollout', 'status', `${kind}/${name}`, '--timeout=120s']);
 const running = (selector: string) => podsOf(selector).filter((p) => !p.metadata.deletionTimestamp);
 
-test.before(async () => {
-  defaultSidecarImage = webhookEnv(installedDocuments(cluster)).PANDO_SIDECAR_IMAGE;
-  await helmUpgrade(cluster, [`sidecar.image=${STANDIN_IMAGES.sidecar}`]);
-  enableNamespace(cluster, namespace, { 'pod-security.kubernetes.io/enforce': 'restricted' });
-});
-
-test.after(async () => {
-  kubectl(cluster, ['label', 'namespace', namespace, 'pandocore.xyz/enabled-']);
-  kubectl(cluster, ['delete', 'namespace', namespace, '--wait=false']);
-  await helmUpgrade(cluster, [`sidecar.image=${defaultSidecarImage}`]);
-});
+runsOnNode(test, namespace, { 'pod-security.kubernetes.io/enforce': 'restricted' });
 
 test('under restricted Pod Security, a Deployment, a StatefulSet and a Job run with their sidecar: Available, Ready, Complete', async () => {
   apply(deployment('web'));

@@ -8,9 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -20,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 	kscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
@@ -39,21 +37,11 @@ import (
 	"github.com/cert-manager/cert-manager/pkg/controller/cainjector"
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
 	"github.com/cert-manager/cert-manager/pkg/util"
-	utilfeature "github.com/cert-manager/cert-manager/pkg/util/feature"
+
+	"github.com/cert-manager/cert-manager/pando-local/command"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	logf.InitLogs()
-	defer logf.FlushLogs()
-	ctrl.SetLogger(logf.Log)
-	if err := run(ctx, os.Args[1:]); err != nil {
-		logf.Log.Error(err, "cert-manager cainjector")
-		logf.FlushLogs()
-		os.Exit(1)
-	}
-}
+func main() { command.Main("cert-manager cainjector", run) }
 
 func newConfiguration() (*config.CAInjectorConfiguration, error) {
 	scheme, _, err := configscheme.NewSchemeAndCodecs()
@@ -82,22 +70,15 @@ func addFlags(fs *pflag.FlagSet, c *config.CAInjectorConfiguration) {
 }
 
 func run(ctx context.Context, args []string) error {
+	ctrl.SetLogger(logf.Log)
 	cfg, err := newConfiguration()
 	if err != nil {
 		return err
 	}
 	fs := pflag.NewFlagSet("cert-manager-cainjector", pflag.ContinueOnError)
 	addFlags(fs, cfg)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := utilfeature.DefaultMutableFeatureGate.SetFromMap(cfg.FeatureGates); err != nil {
-		return err
-	}
-	if errs := validation.ValidateCAInjectorConfiguration(cfg, nil); len(errs) > 0 {
-		return errs.ToAggregate()
-	}
-	if err := logf.ValidateAndApply(&cfg.Logging); err != nil {
+	validate := func() field.ErrorList { return validation.ValidateCAInjectorConfiguration(cfg, nil) }
+	if err := command.Configure(fs, args, cfg.FeatureGates, validate, &cfg.Logging); err != nil {
 		return err
 	}
 	log := logf.Log.WithName("cainjector")

@@ -15,10 +15,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -33,7 +31,6 @@ import (
 	"github.com/cert-manager/cert-manager/pkg/controller/clusterissuers"
 	"github.com/cert-manager/cert-manager/pkg/healthz"
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
-	utilfeature "github.com/cert-manager/cert-manager/pkg/util/feature"
 
 	// Each registers its controller with pkg/controller, or its issuer with pkg/issuer.
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/approver"
@@ -49,19 +46,11 @@ import (
 	_ "github.com/cert-manager/cert-manager/pkg/controller/issuers"
 	_ "github.com/cert-manager/cert-manager/pkg/issuer/ca"
 	_ "github.com/cert-manager/cert-manager/pkg/issuer/selfsigned"
+
+	"github.com/cert-manager/cert-manager/pando-local/command"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	logf.InitLogs()
-	defer logf.FlushLogs()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		logf.Log.Error(err, "cert-manager controller")
-		logf.FlushLogs()
-		os.Exit(1)
-	}
-}
+func main() { command.Main("cert-manager controller", run) }
 
 // The settings this main understands, with cert-manager's defaults (its ControllerConfiguration
 // v1alpha1 defaults).
@@ -125,13 +114,7 @@ func run(ctx context.Context, args []string) error {
 	cfg := defaultOptions()
 	fs := pflag.NewFlagSet("cert-manager-controller", pflag.ContinueOnError)
 	addFlags(fs, cfg)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := utilfeature.DefaultMutableFeatureGate.SetFromMap(cfg.featureGates); err != nil {
-		return err
-	}
-	if err := logf.ValidateAndApply(cfg.logging); err != nil {
+	if err := command.Configure(fs, args, cfg.featureGates, nil, cfg.logging); err != nil {
 		return err
 	}
 	log := logf.Log.WithName("controller")

@@ -6,30 +6,19 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/cert-manager/cert-manager/internal/apis/config/webhook/validation"
 	cmwebhook "github.com/cert-manager/cert-manager/internal/webhook"
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
-	utilfeature "github.com/cert-manager/cert-manager/pkg/util/feature"
 	"github.com/cert-manager/cert-manager/pkg/webhook/options"
+
+	"github.com/cert-manager/cert-manager/pando-local/command"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	logf.InitLogs()
-	defer logf.FlushLogs()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		logf.Log.Error(err, "cert-manager webhook")
-		logf.FlushLogs()
-		os.Exit(1)
-	}
-}
+func main() { command.Main("cert-manager webhook", run) }
 
 func run(ctx context.Context, args []string) error {
 	cfg, err := options.NewWebhookConfiguration()
@@ -40,16 +29,8 @@ func run(ctx context.Context, args []string) error {
 	// --config (a WebhookConfiguration file) is not read here: the chart passes it only when
 	// webhook.config is set, and the e2e does not set it.
 	options.AddConfigFlags(fs, cfg)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := utilfeature.DefaultMutableFeatureGate.SetFromMap(cfg.FeatureGates); err != nil {
-		return err
-	}
-	if errs := validation.ValidateWebhookConfiguration(cfg, nil); len(errs) > 0 {
-		return errs.ToAggregate()
-	}
-	if err := logf.ValidateAndApply(&cfg.Logging); err != nil {
+	validate := func() field.ErrorList { return validation.ValidateWebhookConfiguration(cfg, nil) }
+	if err := command.Configure(fs, args, cfg.FeatureGates, validate, &cfg.Logging); err != nil {
 		return err
 	}
 	log := logf.Log.WithName("webhook")
