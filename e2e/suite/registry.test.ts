@@ -18,6 +18,7 @@ import { waitFor } from '../harness/processes';
 import { registryEnv, startRegistry, stopRegistry, v2Status, type RegistryState } from '../harness/registry';
 import { REPO } from '../harness/tools';
 import { cluster, containersNamed, pando, PROTECT, SIDECAR, unique, type Obj } from './context';
+import { ARCHIVE, IMAGE } from '../../scripts/image';
 
 const namespace = unique('registry');
 const PULL_SECRET = 'pando-registry';
@@ -130,6 +131,18 @@ test('crane pushes the sidecar stand-in under a tag the node never imported', ()
   const images = spawnSync(join(cluster.tools, 'ctr'), ['--address', socket, '--namespace', 'k8s.io', 'images', 'ls', '-q'], { encoding: 'utf8' });
   assert.is(images.status, 0, images.stderr);
   assert.not.ok(images.stdout.includes(registry.host), images.stdout);
+});
+
+test('crane pushes the webhook image npm run image built (its archive, as a release pipeline would); its config reads back from the registry', () => {
+  const webhookImage = `${registry.host}/pando/pando-webhook:${IMAGE.split(':').at(-1)}`;
+  const push = run('crane', ['push', ARCHIVE, webhookImage]);
+  assert.is(push.code, 0, push.stderr);
+  assert.match(push.stdout, new RegExp(`^${escape(registry.host)}/pando/pando-webhook@sha256:[0-9a-f]{64}$`, 'm'));
+  const read = run('crane', ['config', webhookImage]);
+  assert.is(read.code, 0, read.stderr);
+  const { config } = JSON.parse(read.stdout);
+  assert.ok(config.User && !['root', '0'].includes(config.User.split(':')[0]), `runs as non-root: ${config.User}`);
+  assert.match(JSON.stringify([...(config.Entrypoint ?? []), ...(config.Cmd ?? [])]), /node/);
 });
 
 const podJson = (name: string): Obj => JSON.parse(kubectlOk(cluster, ['-n', namespace, 'get', 'pod', name, '-o', 'json']));
