@@ -23,8 +23,8 @@ export function installedDocuments(state: ClusterState): Obj[] {
 
 /**
  * The README's install line, with the local license, the image built here (the node has it;
- * nothing is pulled) as a Deployment (Knative Serving does not run here yet), and the state's
- * extra values.
+ * nothing is pulled) as a Deployment (the Knative suite switches to the default platform and
+ * back), and the state's extra values.
  */
 export function helmInstall(state: ClusterState) {
   helmOk(state, [
