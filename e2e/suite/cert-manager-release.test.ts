@@ -17,7 +17,7 @@ import { waitFor } from '../harness/processes';
 import { parseBundle } from '../../function/tls/certs';
 import { skipSuite } from '../../test/support/skip';
 import { assertInjected } from './checks';
-import { cluster, createPod, enabledNamespace, pando, simplePod, unique, type Obj } from './context';
+import { cluster, createPod, createPodsWhile, enabledNamespace, pando, simplePod, unique, type Obj } from './context';
 
 const SERVING = 'pando-webhook-serving';
 const CA = 'pando-webhook-ca';
@@ -109,27 +109,6 @@ async function certManagerServed(timeoutMs = 180_000): Promise<string> {
   return serial;
 }
 
-/**
- * Creates protected pods, one every 250 ms, while `during` runs: the API server's answers, in
- * order. A failed admission call does not refuse the pod (failurePolicy Ignore): it comes back
- * uninjected, so every answer is checked for the sidecar.
- */
-async function createPodsWhile<T>(during: () => Promise<T>): Promise<{ result: T; answers: Array<{ status: number; body: Obj }> }> {
-  const answers: Array<{ status: number; body: Obj }> = [];
-  let running = true;
-  const creating = (async () => {
-    while (running) {
-      answers.push(await createPod(namespace, simplePod(unique('cm'))));
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  })();
-  try {
-    return { result: await during(), answers };
-  } finally {
-    running = false;
-    await creating;
-  }
-}
 const injectedCount = (answers: Array<{ status: number; body: Obj }>) =>
   answers.filter(
     (a) => a.status === 201 && (a.body.spec?.initContainers ?? []).concat(a.body.spec?.containers ?? []).some((c: Obj) => c.name === 'pando-sidecar'),
@@ -176,7 +155,7 @@ if (missing.length) {
 
   test('helm upgrade --set tls.certManager=true: the Certificates Ready, cainjector writes the caBundle, the running pods serve the certificate, protected pods injected', async () => {
     const started = Date.now();
-    const { answers } = await createPodsWhile(async () => {
+    const { answers } = await createPodsWhile(namespace, async () => {
       await helmUpgrade(cluster, ['tls.certManager=true']);
       say(`helm upgrade --reuse-values --set tls.certManager=true done in ${seconds(started)} s`);
       return certManagerServed();
@@ -230,7 +209,7 @@ if (missing.length) {
     const current = certificate(SERVING)!;
     const revision = current.status.revision;
     const started = Date.now();
-    const { result: serial, answers } = await createPodsWhile(async () => {
+    const { result: serial, answers } = await createPodsWhile(namespace, async () => {
       const issuing = {
         type: 'Issuing',
         status: 'True',
@@ -294,7 +273,7 @@ if (missing.length) {
 
   test('switched back to the TLS setup Job: no Issuer or Certificate left, the Job issues, the same pods serve its certificate, pods injected', async () => {
     const started = Date.now();
-    const { answers } = await createPodsWhile(async () => {
+    const { answers } = await createPodsWhile(namespace, async () => {
       await switchBackToJob();
       await waitFor(
         "the webhook pods serving the TLS Job's certificate, verified by the caBundle",

@@ -11,7 +11,7 @@ import { installedDocuments, webhookEnv } from '../harness/release';
 import { helmUpgrade } from '../harness/webhook';
 import { readState, type ClusterState } from '../harness/state';
 import { ok } from '../harness/api';
-import { type Obj } from './pods';
+import { simplePod, unique, type Obj } from './pods';
 
 export * from './pods';
 
@@ -61,6 +61,28 @@ export async function storedPod(namespace: string, name: string): Promise<Obj> {
 export function pando(args: string[], input?: string) {
   const run = spawnSync(join(cluster.tools, 'kubectl'), ['pando', ...args], { input, encoding: 'utf8', env: toolEnv(cluster) });
   return { code: run.status ?? 1, stdout: run.stdout ?? '', stderr: run.stderr ?? '' };
+}
+
+/**
+ * Creates protected pods in `namespace`, one every 250 ms, while `during` runs: the API server's
+ * answers, in order. A failed admission call does not refuse the pod (failurePolicy Ignore): it
+ * comes back uninjected, so callers check every answer for the sidecar.
+ */
+export async function createPodsWhile<T>(namespace: string, during: () => Promise<T>): Promise<{ result: T; answers: Array<{ status: number; body: Obj }> }> {
+  const answers: Array<{ status: number; body: Obj }> = [];
+  let running = true;
+  const creating = (async () => {
+    while (running) {
+      answers.push(await createPod(namespace, simplePod(unique('during'))));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  try {
+    return { result: await during(), answers };
+  } finally {
+    running = false;
+    await creating;
+  }
 }
 
 /**

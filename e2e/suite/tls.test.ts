@@ -11,7 +11,7 @@ import { kubectlOk } from '../harness/kubeconfig';
 import { SYSTEM_NAMESPACE } from '../harness/release';
 import { runTlsRenewal, webhookPodIps, webhookPods } from '../harness/webhook';
 import { waitFor } from '../harness/processes';
-import { api, cluster, createPod, enabledNamespace, simplePod, unique } from './context';
+import { api, cluster, createPodsWhile, enabledNamespace, unique } from './context';
 import { assertInjected } from './checks';
 import { readFileSync } from 'node:fs';
 
@@ -90,22 +90,11 @@ test('a renewal reaches the running webhook pods through the kubelet (new serial
   const current = (await api.get(`${secrets}/pando-webhook-tls`)).body;
   assert.is((await api.put(`${secrets}/pando-webhook-tls`, { ...current, data: {} })).status, 200);
   const namespace = enabledNamespace('pando-demo');
-  const created: Array<{ status: number; body: any }> = [];
-  let renewing = true;
-  const creating = (async () => {
-    while (renewing) {
-      created.push(await createPod(namespace, simplePod(unique('renewing'))));
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  })();
-  try {
+  const { answers: created } = await createPodsWhile(namespace, async () => {
     await runTlsRenewal(cluster, unique('tls-renew'));
     // The kubelet brings the mounted Secret up to date (syncFrequency), the webhook reloads it.
     await waitFor('both webhook pods serving the renewed certificate', async () => (await servedSerials()).every((s) => !before.includes(s)), 120_000);
-  } finally {
-    renewing = false;
-    await creating;
-  }
+  });
   const after = await servedSerials();
   assert.is(new Set(after).size, 1, `both pods serve the renewed certificate: ${after.join(', ')}`);
   assert.equal(
