@@ -2,8 +2,9 @@
 // with containerd, kubelet, kube-proxy, kube-scheduler and CoreDNS, the webhook installed as a user
 // installs it and run by the node), runs the suites in e2e/suite against it with uvu and takes it
 // down; then e2e/release, whose suite brings up a cluster of its own for the Helm lifecycle (one
-// node per machine, so after the first is down); then e2e/after-down: nothing of either cluster is
-// left on the host. Ends with the runner's "N passed, N failed, N skipped" line (every run counted). An
+// node per machine, so after the first is down); then e2e/local, `npm run cluster -- up` as a user
+// runs it on the default platform (knative); then e2e/after-down: nothing of any cluster is left
+// on the host. Ends with the runner's "N passed, N failed, N skipped" line (every run counted). An
 // optional filter (a regex on the test file's path under its root) picks the suites.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,6 +60,8 @@ async function main(): Promise<number> {
       await up({ dir, say });
       say(`cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       count(await runSuites(join(__dirname, 'suite'), filter, { PANDO_E2E_DIR: dir }));
+    } else {
+      rmSync(dir, { recursive: true, force: true }); // as down leaves it
     }
   } catch (error) {
     console.error(`e2e: ${(error as Error).message}`);
@@ -79,6 +82,10 @@ async function main(): Promise<number> {
     if (picks(join(__dirname, 'release'), filter)) {
       say('the release suite: a cluster of its own');
       count(await runSuites(join(__dirname, 'release'), filter, {}));
+    }
+    if (picks(join(__dirname, 'local'), filter)) {
+      say('npm run cluster -- up as a user runs it (the default platform, knative): a cluster of its own');
+      count(await runSuites(join(__dirname, 'local'), filter, {}));
     }
     count(await runSuites(join(__dirname, 'after-down'), undefined, { PANDO_E2E_DIR: dir, PANDO_E2E_HOST_BEFORE: before }));
   }

@@ -8,15 +8,15 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { IMAGE } from '../../scripts/image';
 import { startApiServer, startControllerManager, startEtcd } from './control-plane';
-import { applyKnativeCrds } from './knative';
+import { applyKnativeCrds, installKnative, localRegistryName, startIngressStandInDaemon } from './knative';
 import { NETWORK, readJournal, restoreHost } from './host';
 import { adminApi, kubectl, kubectlOk, writeKubeconfig } from './kubeconfig';
 import { DEMO_NAMESPACE, enableNamespace } from './namespaces';
 import { importImages, nodeAlive, nodeStatusLines, prepareNode, startNode, stopNode } from './node';
 import { writePki } from './pki';
 import { freePort, isAlive, stopPid } from './processes';
-import { helmInstall, LOCAL_VALUES, RELEASE, SYSTEM_NAMESPACE } from './release';
-import { readState, saveState, type ClusterState } from './state';
+import { helmInstall, localValues, RELEASE, SYSTEM_NAMESPACE } from './release';
+import { readState, saveState, type ClusterState, type Platform } from './state';
 import { toolsDir } from './tools';
 import { waitForWebhook, webhookPods } from './webhook';
 import { ensureWebhookImage } from './webhook-image';
@@ -31,6 +31,12 @@ export interface UpOptions {
   say?: Say;
   /** More kube-apiserver flags (the cluster bench's audit log). */
   apiServerFlags?: string[];
+  /**
+   * knative: Knative Serving installed and the chart's default install, as in production (the
+   * KIngress stand-in its one stand-in, knative.ts). deployment (the default here): the e2e
+   * suites', whose faults act on a Deployment's pods; the Knative suite switches to knative.
+   */
+  platform?: Platform;
 }
 
 /** Brings up a control plane and its node (one per machine) and installs the release on it. */
@@ -39,7 +45,8 @@ export async function up(options: UpOptions): Promise<ClusterState> {
   const dir = options.dir;
   const running = readState(dir);
   if (running && isAlive(running.pids.apiserver)) throw new Error(`a cluster is already up in ${dir}: npm run cluster -- down first`);
-  // A killed up's node: stopped and its host changes undone before its dir goes.
+  // A killed up's stand-in and node: stopped, the host changes undone, before its dir goes.
+  await stopPid(running?.pids.ingressStandIn);
   if (running?.node) await stopNode(running.node, say);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'logs'), { recursive: true });
@@ -56,6 +63,7 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     server: `https://${NETWORK.nodeIp}:${apiserver}`,
     caFile: pki.caFile,
     adminToken: pki.adminToken,
+    platform: options.platform ?? 'deployment',
     helmSet: options.helmSet ?? [],
     ports: { etcdClient, etcdPeer, apiserver },
     pids: {},
@@ -82,10 +90,19 @@ export async function up(options: UpOptions): Promise<ClusterState> {
     say('node pando-node Ready');
     say(`image ${IMAGE} (npm run image) imported into the node's containerd`);
     importImages(state, state.node, [image]);
-    say("Knative Serving's CRDs (its release YAML, from the Go module)");
-    applyKnativeCrds(state);
+    if (state.platform === 'knative') {
+      say('Knative Serving: its controller, webhook, autoscaler and activator as pods (its release YAML, from the Go module)');
+      installKnative(state, say);
+      localRegistryName(state, IMAGE);
+      state.pids.ingressStandIn = await startIngressStandInDaemon(state);
+      saveState(state);
+      say(`the KIngress stand-in (no networking layer runs here), pid ${state.pids.ingressStandIn}`);
+    } else {
+      say("Knative Serving's CRDs (its release YAML, from the Go module)");
+      applyKnativeCrds(state);
+    }
     say(
-      `install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${[...LOCAL_VALUES, ...state.helmSet].map((v) => `--set ${v}`).join(' ')}`,
+      `install: helm upgrade --install ${RELEASE} manifests/pando-webhook -n ${SYSTEM_NAMESPACE} --set licenseKey=... ${[...localValues(state), ...state.helmSet].map((v) => `--set ${v}`).join(' ')}`,
     );
     helmInstall(state);
     say('the TLS setup Job runs on the node, then the webhook pods become ready');
@@ -106,6 +123,8 @@ export async function down(dir: string, say: Say = () => undefined): Promise<voi
     let nodeError: unknown;
     if (isAlive(state.registry?.pid)) say(`stopping the registry (pid ${state.registry?.pid})`);
     await stopPid(state.registry?.pid);
+    if (isAlive(state.pids.ingressStandIn)) say(`stopping the KIngress stand-in (pid ${state.pids.ingressStandIn})`);
+    await stopPid(state.pids.ingressStandIn);
     if (state.node) await stopNode(state.node, say).catch((error) => (nodeError = error));
     for (const name of ['controllerManager', 'apiserver', 'etcd'] as const) {
       if (isAlive(state.pids[name])) say(`stopping ${name} (pid ${state.pids[name]})`);
@@ -135,6 +154,9 @@ export async function status(dir: string): Promise<{ up: boolean; lines: string[
       api.close();
     }
   }
+  if (state.pids.ingressStandIn) {
+    lines.push(`${'KIngress stand-in'.padEnd(17)} ${isAlive(state.pids.ingressStandIn) ? `running (pid ${state.pids.ingressStandIn})` : 'stopped'}`);
+  }
   lines.push(...nodeStatusLines(state.node));
   lines.push(`API server ${state.server}: ${ready ? 'ready' : 'not ready'}`);
   let webhookReady = 0;
@@ -143,9 +165,11 @@ export async function status(dir: string): Promise<{ up: boolean; lines: string[
     lines.push(`node pando-node: ${nodeReady === 'True' ? 'Ready' : 'not Ready'}`);
     const pods = webhookPods(state);
     webhookReady = pods.filter((pod) => pod.ready).length;
+    lines.push(`platform: ${state.platform ?? 'deployment'}`);
     lines.push(`webhook pods: ${webhookReady}/${pods.length} ready${pods.length ? ` (${pods.map((pod) => pod.ip || pod.name).join(', ')})` : ''}`);
   }
   lines.push(`kubeconfig ${state.kubeconfig}`);
-  const allUp = ready && isAlive(state.pids.etcd) && isAlive(state.pids.controllerManager) && nodeAlive(state.node) && webhookReady > 0;
+  const standInUp = state.platform !== 'knative' || isAlive(state.pids.ingressStandIn);
+  const allUp = ready && isAlive(state.pids.etcd) && isAlive(state.pids.controllerManager) && nodeAlive(state.node) && standInUp && webhookReady > 0;
   return { up: allUp, lines };
 }

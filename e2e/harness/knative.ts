@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { adminApi, kubectl, kubectlOk, parseDocuments } from './kubeconfig';
 import { type ClusterState } from './state';
 import { goModuleDir, importLocalImage } from './local-images';
+import { isAlive, startDaemon, waitFor } from './processes';
 import { REPO } from './tools';
 
 export const KNATIVE_NAMESPACE = 'knative-serving';
@@ -107,7 +108,7 @@ export function applyKnativeCrds(state: ClusterState, crds = knativeReleaseDocum
  */
 export function localRegistryName(state: ClusterState, image: string): string {
   if (!state.node) throw new Error(`${image}: the cluster needs its node`);
-  const name = `${REGISTRY}/${image.replace(/^[^/]+\//, '')}`;
+  const name = knativeImageName(image);
   const socket = join(state.node.dir, 'containerd', 'containerd.sock');
   const tagged = spawnSync(join(state.tools, 'ctr'), ['--address', socket, '--namespace', 'k8s.io', 'images', 'tag', '--force', image, name], {
     encoding: 'utf8',
@@ -115,6 +116,9 @@ export function localRegistryName(state: ClusterState, image: string): string {
   if (tagged.status !== 0) throw new Error(`ctr images tag ${image} ${name}: ${tagged.stderr}`);
   return name;
 }
+
+/** The name localRegistryName tags an image with. */
+export const knativeImageName = (image: string) => `${REGISTRY}/${image.replace(/^[^/]+\//, '')}`;
 
 /** Images imported, the release applied (server-side), every Deployment rolled out. Returns seconds. */
 export function installKnative(state: ClusterState, say: (line: string) => void = () => undefined): number {
@@ -229,6 +233,22 @@ export function startIngressStandIn(state: ClusterState): IngressStandIn {
       api.close();
     },
   };
+}
+
+/**
+ * The stand-in as a daemon of its own (ingress-standin.ts), for a cluster that outlives the
+ * command that made it; its log in the cluster's logs. Returns its pid, for `down`.
+ */
+export async function startIngressStandInDaemon(state: ClusterState): Promise<number> {
+  const log = join(state.dir, 'logs', 'ingress-standin.log');
+  const pid = startDaemon(process.execPath, [join(__dirname, 'ingress-standin.js'), state.dir], log);
+  await waitFor(
+    'the KIngress stand-in started',
+    async () => readFileSync(log, 'utf8').includes('marking the KIngresses'),
+    10_000,
+    () => isAlive(pid),
+  );
+  return pid;
 }
 
 /** Each pod's memory in a namespace (RSS and working set, MiB), from the kubelet's summary: for the docs' figures. */

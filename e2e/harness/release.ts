@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { envOf, platformOf } from '../../cli/read-install';
 import { IMAGE } from '../../scripts/image';
 import { helmOk, parseDocuments } from './kubeconfig';
+import { knativeImageName } from './knative';
 import type { ClusterState } from './state';
 import { REPO } from './tools';
 
@@ -23,8 +24,7 @@ export function installedDocuments(state: ClusterState): Obj[] {
 
 /**
  * The README's install line, with the local license, the image built here (the node has it;
- * nothing is pulled) as a Deployment (the Knative suite switches to the default platform and
- * back), and the state's extra values.
+ * nothing is pulled) on the cluster's platform, and the state's extra values.
  */
 export function helmInstall(state: ClusterState) {
   helmOk(state, [
@@ -37,13 +37,20 @@ export function helmInstall(state: ClusterState) {
     '--create-namespace',
     '--set',
     `licenseKey=${LOCAL_LICENSE}`,
-    ...LOCAL_VALUES.flatMap((value) => ['--set', value]),
+    ...localValues(state).flatMap((value) => ['--set', value]),
     ...state.helmSet.flatMap((value) => ['--set', value]),
   ]);
 }
 
-/** How the local cluster installs: the image `npm run image` built, as a Deployment. */
+/** How the local cluster installs as a Deployment: the image `npm run image` built. */
 export const LOCAL_VALUES = ['platform=deployment', `image=${IMAGE}`];
+
+/**
+ * The values of the cluster's platform: on Knative no platform (the chart's default) and the
+ * image under the name Knative does not resolve against a registry (knative.ts).
+ */
+export const localValues = (state: Pick<ClusterState, 'platform'>): string[] =>
+  state.platform === 'knative' ? [`image=${knativeImageName(IMAGE)}`] : LOCAL_VALUES;
 
 /** The webhook container's env as the install sets it (Knative Service, Deployment, Function). */
 export function webhookEnv(docs: Obj[]): Record<string, string> {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { NodeState } from './node';
 import type { RegistryState } from './registry';
 
+export type Platform = 'knative' | 'deployment';
+
 export interface ClusterState {
   dir: string;
   tools: string;
@@ -12,10 +14,13 @@ export interface ClusterState {
   server: string;
   caFile: string;
   adminToken: string;
-  /** Extra helm --set arguments of the install (platform=deployment ...). */
+  /** How the release runs the webhook: the chart's default (knative), or deployment (absent: deployment). */
+  platform?: Platform;
+  /** Extra helm --set arguments of the install (sidecar.image=...). */
   helmSet: string[];
   ports: { etcdClient: number; etcdPeer: number; apiserver: number };
-  pids: { etcd?: number; apiserver?: number; controllerManager?: number };
+  /** ingressStandIn: the KIngress stand-in's daemon, on the Knative platform only. */
+  pids: { etcd?: number; apiserver?: number; controllerManager?: number; ingressStandIn?: number };
   /** The node (containerd, kubelet, kube-proxy, scheduler, CoreDNS): it runs every pod, the webhook's too. */
   node?: NodeState;
   /** The local registry, when a suite started it (registry.ts). */

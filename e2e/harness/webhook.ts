@@ -1,15 +1,18 @@
 // The webhook's pods as the suites drive them: waits for the release's TLS Job and rollout, scale
 // to zero and back, the TLS renewal run by hand, and the pods' names and IPs.
 import { DEMO_NAMESPACE } from './namespaces';
-import { helmOk, kubectl, kubectlOk } from './kubeconfig';
+import { adminApi, helmOk, kubectl, kubectlOk } from './kubeconfig';
 import { STANDIN_IMAGES } from './images';
 import { waitFor } from './processes';
-import { CHART, RELEASE, releaseReplicas, SYSTEM_NAMESPACE, tlsJobName, WEBHOOK_DEPLOYMENT } from './release';
+import { ok, type Api } from './api';
+import { CHART, installedDocuments, RELEASE, releaseReplicas, SYSTEM_NAMESPACE, tlsJobName, WEBHOOK_DEPLOYMENT } from './release';
 import type { ClusterState } from './state';
 
 type Obj = Record<string, any>;
 
 export const WEBHOOK_SERVICE = 'pando-webhook-https';
+/** The release's Knative Service, on the Knative platform. */
+export const KNATIVE_SERVICE = 'pando-webhook';
 
 /** Both webhook pods, as the node runs them: Deployment pando-webhook of the release. */
 const WEBHOOK_PODS = 'app.kubernetes.io/name=pando-webhook,app.kubernetes.io/component=webhook';
@@ -24,14 +27,64 @@ export async function helmUpgrade(state: ClusterState, set: string[]) {
   await waitForWebhook(state);
 }
 
-/** The TLS setup Job of the release complete, and the webhook's rollout done with every pod ready. */
+/**
+ * The TLS setup Job of the release complete, and the webhook's rollout done with every pod ready:
+ * the Deployment's, or on Knative the Service Ready at its latest Revision.
+ */
 export async function waitForWebhook(state: ClusterState) {
   const job = tlsJobName(state);
   if (job) await waitForJob(state, job);
+  const knative = installedDocuments(state).find(isKnativeService);
+  if (knative) {
+    await knativeServiceReady(state, Number(knative.spec.template.metadata.annotations['autoscaling.knative.dev/min-scale']));
+    return;
+  }
   const rollout = kubectl(state, ['-n', SYSTEM_NAMESPACE, 'rollout', 'status', `deployment/${WEBHOOK_DEPLOYMENT}`, '--timeout=180s']);
   if (rollout.code !== 0) throw new Error(`the webhook's rollout: ${rollout.stderr.trim()}\n${webhookLogs(state)}`);
   // Replaced pods keep serving the connections the API server holds to them until they are gone.
   await waitFor('the replaced webhook pods gone', async () => webhookPods(state).every((pod) => !pod.deleting), 120_000);
+}
+
+const isKnativeService = (doc: Obj) => doc.apiVersion === 'serving.knative.dev/v1' && doc.kind === 'Service';
+const KNATIVE_SERVICE_PATH = `/apis/serving.knative.dev/v1/namespaces/${SYSTEM_NAMESPACE}/services/${KNATIVE_SERVICE}`;
+const condition = (obj: Obj, type: string) => obj.status?.conditions?.find((c: Obj) => c.type === type);
+const podReady = (pod: Obj) => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+
+/** The pods of a Revision of the release, as the API has them. */
+export async function revisionPods(api: Api, revision: string): Promise<Obj[]> {
+  const selector = encodeURIComponent(`serving.knative.dev/revision=${revision}`);
+  return ok(await api.get(`/api/v1/namespaces/${SYSTEM_NAMESPACE}/pods?labelSelector=${selector}`), `list the pods of ${revision}`).items;
+}
+
+/**
+ * The release's Knative Service Ready at its latest Revision, with `replicas` ready pods of it;
+ * returns the Revision's name. Through the API client, not kubectl: a KIngress stand-in running in
+ * the same process keeps its turns.
+ */
+export async function knativeServiceReady(state: ClusterState, replicas = 2): Promise<string> {
+  const api = adminApi(state);
+  let revision = '';
+  let seen = '';
+  try {
+    await waitFor(
+      `Knative Service ${KNATIVE_SERVICE} Ready with ${replicas} ready pods`,
+      async () => {
+        const service = ok(await api.get(KNATIVE_SERVICE_PATH), `get ksvc ${KNATIVE_SERVICE}`);
+        const ready = condition(service, 'Ready');
+        revision = service.status?.latestReadyRevisionName ?? '';
+        seen = `Ready=${ready?.status} ${ready?.reason ?? ''} ${ready?.message ?? ''}; latest ${service.status?.latestCreatedRevisionName}`;
+        if (ready?.status !== 'True' || service.status?.observedGeneration !== service.metadata.generation) return false;
+        if (revision !== service.status?.latestCreatedRevisionName) return false;
+        return (await revisionPods(api, revision)).filter(podReady).length === replicas;
+      },
+      240_000,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last seen: ${seen}\n${webhookLogs(state)}`, { cause: error });
+  } finally {
+    api.close();
+  }
+  return revision;
 }
 
 /** A Job of the release namespace Complete (the kubelet ran its pod); its pod's log when it failed. */

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { helmOk, kubectl, kubectlOk } from '../harness/kubeconfig';
 import { CHART, helmInstall, installedDocuments, LOCAL_LICENSE, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
-import { startWebhook, waitForJob, waitForWebhook, WEBHOOK_SERVICE } from '../harness/webhook';
+import { knativeServiceReady, revisionPods as revisionPodsOf, startWebhook, waitForJob, waitForWebhook, WEBHOOK_SERVICE } from '../harness/webhook';
 import {
   ingressStatus,
   installKnative,
@@ -38,36 +38,9 @@ const ksvc = () => getJson(['-n', SYSTEM_NAMESPACE, 'get', 'ksvc', KSVC]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sidecarMode = (pod: Obj) => containersNamed(pod, SIDECAR)[0]?.env?.find((e: Obj) => e.name === 'PANDO_MODE')?.value;
 
-/** The pods of a Revision, as the API has them (async: the KIngress stand-in keeps running meanwhile). */
-async function revisionPods(revision: string): Promise<Obj[]> {
-  const selector = encodeURIComponent(`serving.knative.dev/revision=${revision}`);
-  const answer = await api.get(`/api/v1/namespaces/${SYSTEM_NAMESPACE}/pods?labelSelector=${selector}`);
-  if (answer.status !== 200) throw new Error(`list pods of ${revision}: HTTP ${answer.status}`);
-  return answer.body.items;
-}
+const revisionPods = (revision: string) => revisionPodsOf(api, revision);
 const isReady = (pod: Obj) => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
-
-/** The Knative Service Ready at its latest Revision, with `replicas` ready pods of it; returns the Revision's name. */
-async function serviceReady(replicas = 2): Promise<string> {
-  let revision = '';
-  let seen = '';
-  await waitFor(
-    `Knative Service ${KSVC} Ready with ${replicas} ready pods`,
-    async () => {
-      const service = ksvc();
-      const ready = condition(service, 'Ready');
-      revision = service.status?.latestReadyRevisionName ?? '';
-      seen = `Ready=${ready?.status} ${ready?.reason ?? ''} ${ready?.message ?? ''}; latest ${service.status?.latestCreatedRevisionName}`;
-      if (ready?.status !== 'True' || service.status?.observedGeneration !== service.metadata.generation) return false;
-      if (revision !== service.status?.latestCreatedRevisionName) return false;
-      return (await revisionPods(revision)).filter(isReady).length === replicas;
-    },
-    240_000,
-  ).catch((error) => {
-    throw new Error(`${(error as Error).message}; last seen: ${seen}`, { cause: error });
-  });
-  return revision;
-}
+const serviceReady = () => knativeServiceReady(cluster);
 
 /** Every answer a 201 with the sidecar; the modes they were injected with, in order. */
 function assertAllInjected(answers: Obj[], modes: string[]): string[] {
