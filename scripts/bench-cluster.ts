@@ -10,7 +10,7 @@
 // replicas, several (1,2,3) to compare them, both webhooks scaled alike. Fails when a creation
 // failed, a webhook call failed open, or one of our turn's pods lacks the sidecar.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditFlags, auditOffset, readCreations } from '../bench/audit';
 import {
@@ -22,6 +22,8 @@ import {
   NAMESPACE_OF,
   prepare,
   scaleWebhook,
+  selectorOf,
+  SERVICE_OF,
   SETUPS,
   steady,
   uninjectedPods,
@@ -31,6 +33,7 @@ import {
   type Setup,
 } from '../bench/cluster';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
+import { clusterIpOf, saveLogs, watchConnections } from '../bench/cluster-watch';
 import { judge, printRows, printTargets, QUANTILES, quantiles, type Row, type Target } from '../bench/cluster-report';
 import { apiClient } from '../e2e/harness/api';
 import { down, up } from '../e2e/harness/cluster';
@@ -47,6 +50,8 @@ const say = (line: string) => console.log(`bench:cluster: ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const RESULTS = join(__dirname, '..', '..', 'bench', 'cluster-results.json');
 const PLOT = join(__dirname, '..', '..', 'bench', 'cluster-admission.svg');
+/** The webhook pods' logs of the last run (not kept in git: megabytes). */
+const LOGS = join(__dirname, '..', '..', 'bench', 'cluster-logs');
 /** The audit log is written in batches, at least once a second. */
 const AUDIT_FLUSH_MS = 2500;
 
@@ -83,7 +88,12 @@ async function main() {
       const offset = auditOffset(audit.log);
       const metricsBefore = webhookDuration(apiServerMetrics(state), webhookOf(setup));
       const cpuBefore = webhookCpuSeconds(state, setup);
+      const service = SERVICE_OF[setup];
+      const watch = watchConnections(service && clusterIpOf(state, service));
+      const started = new Date().toISOString();
       const result = await run();
+      const ended = new Date().toISOString();
+      const connections = await watch.stop();
       await sleep(AUDIT_FLUSH_MS);
       const metricsAfter = webhookDuration(apiServerMetrics(state), webhookOf(setup));
       const cpuAfter = webhookCpuSeconds(state, setup);
@@ -96,6 +106,10 @@ async function main() {
         replicas,
         round,
         ...result,
+        started,
+        ended,
+        loadAverage: loadavg()[0],
+        ...(connections ? { connections } : {}),
         failures: result.failures + (kind === 'burst' ? audited.failed : 0),
         serverMs: quantiles(audited.latenciesMs),
         audited: audited.latenciesMs.length,
@@ -158,6 +172,13 @@ async function main() {
   } finally {
     creator.close();
     api.close();
+    try {
+      rmSync(LOGS, { recursive: true, force: true });
+      const files = [...saveLogs(state, selectorOf('ours'), join(LOGS, 'ours')), ...saveLogs(state, selectorOf('noop'), join(LOGS, 'noop'))];
+      say(`the webhook pods' logs: ${files.join(', ')}`);
+    } catch (error) {
+      say(`the webhook pods' logs could not be kept: ${(error as Error).message}`);
+    }
     await down(dir, say);
     rmSync(auditDir, { recursive: true, force: true });
   }
