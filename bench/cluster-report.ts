@@ -54,6 +54,8 @@ export interface Row {
   loadAverage?: number;
   /** The API server's connections to the setup's Service during the turn (bench/cluster-watch.ts). */
   connections?: { opened: number; maxEstablished: number };
+  /** The machine's CPUs during the turn: the busy share of all of them, and the processes that used most. */
+  machineCpu?: { busyShare: number; top: { pid: number; name: string; seconds: number }[] };
 }
 
 export interface Target {

@@ -2,7 +2,7 @@
 // webhook's Service (each new one a full TLS handshake on the webhook's single thread), and the
 // webhook pods' logs (one line per admission, with its time inside the webhook).
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectl, kubectlOk } from '../e2e/harness/kubeconfig';
 import { SYSTEM_NAMESPACE } from '../e2e/harness/release';
@@ -58,6 +58,7 @@ export function watchConnections(ip: string | undefined, everyMs = 500) {
       await sampled;
       const { established, closed } = await listSockets(ip);
       for (const socket of [...established, ...closed]) seen.add(socket);
+      maxEstablished = Math.max(maxEstablished, established.length);
       return { opened: [...seen].filter((socket) => !before.has(socket)).length, maxEstablished };
     },
   };
@@ -77,4 +78,51 @@ export function saveLogs(state: ClusterState, selector: string, dir: string): st
     writeFileSync(file, run.code === 0 ? run.stdout : `kubectl logs failed: ${run.stderr}`);
     return file;
   });
+}
+
+/** CPU time so far (clock ticks) of the machine and of every process, read from /proc. */
+export interface CpuSnapshot {
+  busy: number;
+  total: number;
+  processes: Map<number, { name: string; ticks: number }>;
+}
+
+export function cpuSnapshot(): CpuSnapshot {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+  const idle = fields[3] + fields[4]; // idle, iowait
+  const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  const processes = new Map<number, { name: string; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The name is in parentheses and may hold spaces; the counters follow it.
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(0, 3).join(' ');
+      processes.set(Number(entry), {
+        name: command.slice(0, 80) || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        ticks: Number(after[11]) + Number(after[12]),
+      });
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return { busy: total - idle, total, processes };
+}
+
+/** What the machine's CPUs did between two snapshots: the busy share of all CPUs and the top processes. */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, top = 6) {
+  const ticksPerSecond = 100; // USER_HZ, 100 on Linux
+  const used = [...after.processes].map(([pid, { name, ticks }]) => ({
+    pid,
+    name,
+    seconds: (ticks - (before.processes.get(pid)?.ticks ?? 0)) / ticksPerSecond,
+  }));
+  return {
+    busyShare: (after.busy - before.busy) / Math.max(1, after.total - before.total),
+    top: used
+      .sort((a, b) => b.seconds - a.seconds)
+      .slice(0, top)
+      .map((process) => ({ ...process, seconds: Number(process.seconds.toFixed(2)) })),
+  };
 }

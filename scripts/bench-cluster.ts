@@ -33,7 +33,7 @@ import {
   type Setup,
 } from '../bench/cluster';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
-import { clusterIpOf, saveLogs, watchConnections } from '../bench/cluster-watch';
+import { clusterIpOf, cpuBetween, cpuSnapshot, saveLogs, watchConnections } from '../bench/cluster-watch';
 import { judge, printRows, printTargets, QUANTILES, quantiles, type Row, type Target } from '../bench/cluster-report';
 import { apiClient } from '../e2e/harness/api';
 import { down, up } from '../e2e/harness/cluster';
@@ -54,6 +54,8 @@ const PLOT = join(__dirname, '..', '..', 'bench', 'cluster-admission.svg');
 const LOGS = join(__dirname, '..', '..', 'bench', 'cluster-logs');
 /** The audit log is written in batches, at least once a second. */
 const AUDIT_FLUSH_MS = 2500;
+/** After clearing, for the watchers (scheduler, controllers) to take in the deletions. */
+const SETTLE_MS = 5000;
 
 type Measured = Pick<Row, 'pods' | 'failures' | 'seconds' | 'clientMs' | 'firstFailure'>;
 
@@ -84,14 +86,19 @@ async function main() {
 
     const measure = async (workload: string, kind: Row['kind'], setup: Setup, replicas: number, round: number, run: () => Promise<Measured>) => {
       const namespace = NAMESPACE_OF[setup];
-      await clear(state, api, namespace);
+      // Every setup's namespace, not only this one's: the pods a turn leaves (6,000 at 100/s) weigh
+      // on the API server's and the controllers' caches, and so on whichever setup runs next.
+      for (const each of SETUPS) await clear(state, api, NAMESPACE_OF[each]);
+      await sleep(SETTLE_MS);
       const offset = auditOffset(audit.log);
       const metricsBefore = webhookDuration(apiServerMetrics(state), webhookOf(setup));
       const cpuBefore = webhookCpuSeconds(state, setup);
       const service = SERVICE_OF[setup];
       const watch = watchConnections(service && clusterIpOf(state, service));
       const started = new Date().toISOString();
+      const cpuAtStart = cpuSnapshot();
       const result = await run();
+      const cpu = cpuBetween(cpuAtStart, cpuSnapshot());
       const ended = new Date().toISOString();
       const connections = await watch.stop();
       await sleep(AUDIT_FLUSH_MS);
@@ -109,6 +116,7 @@ async function main() {
         started,
         ended,
         loadAverage: loadavg()[0],
+        machineCpu: cpu,
         ...(connections ? { connections } : {}),
         failures: result.failures + (kind === 'burst' ? audited.failed : 0),
         serverMs: quantiles(audited.latenciesMs),
