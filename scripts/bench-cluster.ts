@@ -9,7 +9,7 @@
 // BENCH_ROUNDS (1): turns per setup and workload; BENCH_REPLICAS (the chart's): the webhooks'
 // replicas, several (1,2,3) to compare them, both webhooks scaled alike. Fails when a creation
 // failed, a webhook call failed open, or one of our turn's pods lacks the sidecar.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditFlags, auditOffset, readCreations } from '../bench/audit';
@@ -32,9 +32,10 @@ import {
   webhookOf,
   type Setup,
 } from '../bench/cluster';
+import { readAdmissionLines, webhookView } from '../bench/cluster-logs';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
 import { clusterIpOf, cpuBetween, cpuSnapshot, saveLogs, watchConnections } from '../bench/cluster-watch';
-import { judge, printRows, printTargets, QUANTILES, quantiles, type Row, type Target } from '../bench/cluster-report';
+import { at, judge, printRows, printTargets, QUANTILES, quantiles, type Row, type Target } from '../bench/cluster-report';
 import { apiClient } from '../e2e/harness/api';
 import { down, up } from '../e2e/harness/cluster';
 import { adminApi } from '../e2e/harness/kubeconfig';
@@ -95,8 +96,9 @@ async function main() {
       const cpuBefore = webhookCpuSeconds(state, setup);
       const service = SERVICE_OF[setup];
       const watch = watchConnections(service && clusterIpOf(state, service));
-      const started = new Date().toISOString();
       const cpuAtStart = cpuSnapshot();
+      // After the snapshot (it reads all of /proc): bench/cluster-logs.ts times the sends from here.
+      const started = new Date().toISOString();
       const result = await run();
       const cpu = cpuBetween(cpuAtStart, cpuSnapshot());
       const ended = new Date().toISOString();
@@ -229,8 +231,36 @@ function reportOnly(): number {
   return 0;
 }
 
+/** --logs: what our webhook pods' logs of the last run say about each of our turns (bench/cluster-logs.ts). */
+function logsOnly(): number {
+  const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as { rows: Row[] };
+  const dir = join(LOGS, 'ours');
+  if (!existsSync(dir)) throw new Error(`no logs in ${dir}: run npm run bench:cluster first`);
+  const lines = readdirSync(dir).flatMap((file) => readAdmissionLines(readFileSync(join(dir, file), 'utf8'), file.replace(/\.log$/, '')));
+  const ms = (kept: number[] | undefined, q: number) => at(kept, q)?.toFixed(1) ?? '-';
+  for (const row of saved.rows.filter((each) => each.setup === 'ours')) {
+    const view = webhookView(row, lines, NAMESPACE_OF.ours);
+    if (!view) continue;
+    say(`${row.workload}, replicas ${row.replicas}, round ${row.round}: ${view.admissions} admissions logged`);
+    say(`  inside the webhook p50 / p99 / max ms: ${ms(view.handlerMs, 0.5)} / ${ms(view.handlerMs, 0.99)} / ${ms(view.handlerMs, 1)}`);
+    if (!view.answeredAfterSendMs || !view.perSecond) continue;
+    const after = view.answeredAfterSendMs;
+    say(`  answered by the webhook after the client sent it, p50 / p99 / max ms: ${ms(after, 0.5)} / ${ms(after, 0.99)} / ${ms(after, 1)}`);
+    const worst = [...view.perSecond].sort((a, b) => Math.max(...Object.values(b.medianMs)) - Math.max(...Object.values(a.medianMs))).slice(0, 5);
+    for (const second of worst.sort((a, b) => a.second - b.second)) {
+      const pods = Object.keys(second.medianMs)
+        .map((pod) => `${pod} ${second.medianMs[pod].toFixed(0)} ms (${second.count[pod]})`)
+        .join(', ');
+      say(`  second ${second.second}: median per pod ${pods}`);
+    }
+  }
+  return 0;
+}
+
 if (process.argv.includes('--report')) {
   process.exitCode = reportOnly();
+} else if (process.argv.includes('--logs')) {
+  process.exitCode = logsOnly();
 } else {
   run();
 }
