@@ -47,6 +47,15 @@ export interface Row {
   /** Time the webhook pods spent held at their CPU limit during the turn. */
   throttledMs?: number;
   firstFailure?: string;
+  /** When the turn's workload ran (ISO times), to find it in the webhook pods' logs. */
+  started?: string;
+  ended?: string;
+  /** The machine's 1-minute load average at the turn's end: the run shares its 2 cores. */
+  loadAverage?: number;
+  /** The API server's connections to the setup's Service during the turn (bench/cluster-watch.ts). */
+  connections?: { opened: number; maxEstablished: number };
+  /** The machine's CPUs during the turn: the busy share of all of them, and the processes that used most. */
+  machineCpu?: { busyShare: number; top: { pid: number; name: string; seconds: number }[] };
 }
 
 export interface Target {

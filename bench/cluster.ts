@@ -281,6 +281,9 @@ const SELECTOR: Record<Exclude<Setup, 'none'>, string> = {
   ours: 'app.kubernetes.io/name=pando-webhook,app.kubernetes.io/component=webhook',
 };
 const DEPLOYMENT: Record<Exclude<Setup, 'none'>, string> = { noop: NOOP, ours: WEBHOOK_DEPLOYMENT };
+/** The Service the API server calls for a setup's webhook. */
+export const SERVICE_OF: Record<Setup, string | undefined> = { none: undefined, noop: NOOP, ours: WEBHOOK_SERVICE };
+export const selectorOf = (setup: Exclude<Setup, 'none'>) => SELECTOR[setup];
 
 /**
  * CPU used so far by the pods of a setup's webhook, and the time the kernel held them back at
@@ -307,7 +310,7 @@ export function webhookCpuSeconds(state: ClusterState, setup: Setup): { used: nu
 export async function scaleWebhook(state: ClusterState, setup: Exclude<Setup, 'none'>, replicas: number) {
   kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'scale', `deployment/${DEPLOYMENT[setup]}`, `--replicas=${replicas}`]);
   kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'rollout', 'status', `deployment/${DEPLOYMENT[setup]}`, '--timeout=180s']);
-  const service = setup === 'ours' ? WEBHOOK_SERVICE : NOOP;
+  const service = SERVICE_OF[setup];
   const ready = () =>
     (
       JSON.parse(kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'endpointslices', '-l', `kubernetes.io/service-name=${service}`, '-o', 'json'])).items as {

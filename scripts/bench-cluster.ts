@@ -9,8 +9,8 @@
 // BENCH_ROUNDS (1): turns per setup and workload; BENCH_REPLICAS (the chart's): the webhooks'
 // replicas, several (1,2,3) to compare them, both webhooks scaled alike. Fails when a creation
 // failed, a webhook call failed open, or one of our turn's pods lacks the sidecar.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditFlags, auditOffset, readCreations } from '../bench/audit';
 import {
@@ -22,6 +22,8 @@ import {
   NAMESPACE_OF,
   prepare,
   scaleWebhook,
+  selectorOf,
+  SERVICE_OF,
   SETUPS,
   steady,
   uninjectedPods,
@@ -30,8 +32,10 @@ import {
   webhookOf,
   type Setup,
 } from '../bench/cluster';
+import { readAdmissionLines, webhookView } from '../bench/cluster-logs';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
-import { judge, printRows, printTargets, QUANTILES, quantiles, type Row, type Target } from '../bench/cluster-report';
+import { clusterIpOf, cpuBetween, cpuSnapshot, saveLogs, watchConnections } from '../bench/cluster-watch';
+import { at, judge, printRows, printTargets, QUANTILES, quantiles, type Row, type Target } from '../bench/cluster-report';
 import { apiClient } from '../e2e/harness/api';
 import { down, up } from '../e2e/harness/cluster';
 import { adminApi } from '../e2e/harness/kubeconfig';
@@ -47,8 +51,12 @@ const say = (line: string) => console.log(`bench:cluster: ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const RESULTS = join(__dirname, '..', '..', 'bench', 'cluster-results.json');
 const PLOT = join(__dirname, '..', '..', 'bench', 'cluster-admission.svg');
+/** The webhook pods' logs of the last run (not kept in git: megabytes). */
+const LOGS = join(__dirname, '..', '..', 'bench', 'cluster-logs');
 /** The audit log is written in batches, at least once a second. */
 const AUDIT_FLUSH_MS = 2500;
+/** After clearing, for the watchers (scheduler, controllers) to take in the deletions. */
+const SETTLE_MS = 5000;
 
 type Measured = Pick<Row, 'pods' | 'failures' | 'seconds' | 'clientMs' | 'firstFailure'>;
 
@@ -79,11 +87,22 @@ async function main() {
 
     const measure = async (workload: string, kind: Row['kind'], setup: Setup, replicas: number, round: number, run: () => Promise<Measured>) => {
       const namespace = NAMESPACE_OF[setup];
-      await clear(state, api, namespace);
+      // Every setup's namespace, not only this one's: the pods a turn leaves (6,000 at 100/s) weigh
+      // on the API server's and the controllers' caches, and so on whichever setup runs next.
+      for (const each of SETUPS) await clear(state, api, NAMESPACE_OF[each]);
+      await sleep(SETTLE_MS);
       const offset = auditOffset(audit.log);
       const metricsBefore = webhookDuration(apiServerMetrics(state), webhookOf(setup));
       const cpuBefore = webhookCpuSeconds(state, setup);
+      const service = SERVICE_OF[setup];
+      const watch = watchConnections(service && clusterIpOf(state, service));
+      const cpuAtStart = cpuSnapshot();
+      // After the snapshot (it reads all of /proc): bench/cluster-logs.ts times the sends from here.
+      const started = new Date().toISOString();
       const result = await run();
+      const cpu = cpuBetween(cpuAtStart, cpuSnapshot());
+      const ended = new Date().toISOString();
+      const connections = await watch.stop();
       await sleep(AUDIT_FLUSH_MS);
       const metricsAfter = webhookDuration(apiServerMetrics(state), webhookOf(setup));
       const cpuAfter = webhookCpuSeconds(state, setup);
@@ -96,6 +115,11 @@ async function main() {
         replicas,
         round,
         ...result,
+        started,
+        ended,
+        loadAverage: loadavg()[0],
+        machineCpu: cpu,
+        ...(connections ? { connections } : {}),
         failures: result.failures + (kind === 'burst' ? audited.failed : 0),
         serverMs: quantiles(audited.latenciesMs),
         audited: audited.latenciesMs.length,
@@ -158,6 +182,13 @@ async function main() {
   } finally {
     creator.close();
     api.close();
+    try {
+      rmSync(LOGS, { recursive: true, force: true });
+      const files = [...saveLogs(state, selectorOf('ours'), join(LOGS, 'ours')), ...saveLogs(state, selectorOf('noop'), join(LOGS, 'noop'))];
+      say(`the webhook pods' logs: ${files.join(', ')}`);
+    } catch (error) {
+      say(`the webhook pods' logs could not be kept: ${(error as Error).message}`);
+    }
     await down(dir, say);
     rmSync(auditDir, { recursive: true, force: true });
   }
@@ -200,8 +231,36 @@ function reportOnly(): number {
   return 0;
 }
 
+/** --logs: what our webhook pods' logs of the last run say about each of our turns (bench/cluster-logs.ts). */
+function logsOnly(): number {
+  const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as { rows: Row[] };
+  const dir = join(LOGS, 'ours');
+  if (!existsSync(dir)) throw new Error(`no logs in ${dir}: run npm run bench:cluster first`);
+  const lines = readdirSync(dir).flatMap((file) => readAdmissionLines(readFileSync(join(dir, file), 'utf8'), file.replace(/\.log$/, '')));
+  const ms = (kept: number[] | undefined, q: number) => at(kept, q)?.toFixed(1) ?? '-';
+  for (const row of saved.rows.filter((each) => each.setup === 'ours')) {
+    const view = webhookView(row, lines, NAMESPACE_OF.ours);
+    if (!view) continue;
+    say(`${row.workload}, replicas ${row.replicas}, round ${row.round}: ${view.admissions} admissions logged`);
+    say(`  inside the webhook p50 / p99 / max ms: ${ms(view.handlerMs, 0.5)} / ${ms(view.handlerMs, 0.99)} / ${ms(view.handlerMs, 1)}`);
+    if (!view.answeredAfterSendMs || !view.perSecond) continue;
+    const after = view.answeredAfterSendMs;
+    say(`  answered by the webhook after the client sent it, p50 / p99 / max ms: ${ms(after, 0.5)} / ${ms(after, 0.99)} / ${ms(after, 1)}`);
+    const worst = [...view.perSecond].sort((a, b) => Math.max(...Object.values(b.medianMs)) - Math.max(...Object.values(a.medianMs))).slice(0, 5);
+    for (const second of worst.sort((a, b) => a.second - b.second)) {
+      const pods = Object.keys(second.medianMs)
+        .map((pod) => `${pod} ${second.medianMs[pod].toFixed(0)} ms (${second.count[pod]})`)
+        .join(', ');
+      say(`  second ${second.second}: median per pod ${pods}`);
+    }
+  }
+  return 0;
+}
+
 if (process.argv.includes('--report')) {
   process.exitCode = reportOnly();
+} else if (process.argv.includes('--logs')) {
+  process.exitCode = logsOnly();
 } else {
   run();
 }

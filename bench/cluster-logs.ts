@@ -1,0 +1,78 @@
+// What our webhook pods' logs (kept by bench:cluster in bench/cluster-logs/) say about a turn:
+// the time inside the webhook per admission (each log line's durationMs), and, at a steady rate,
+// how long after the client sent a creation the webhook answered it. Pod i of a steady turn is
+// due at the turn's start + i / rate, so a delay the same on both pods at the same moment lies
+// upstream of them (client, API server, the machine), and one on a single pod lies in that pod.
+import { at, quantiles, type Row } from './cluster-report';
+
+export interface AdmissionLine {
+  /** When the webhook logged its answer, ms since the epoch. */
+  atMs: number;
+  /** The log's file: one per webhook pod. */
+  source: string;
+  namespace: string;
+  pod: string;
+  durationMs: number;
+}
+
+/** The admission lines of one pod's log (`kubectl logs --timestamps`: a stamp, then our JSON line). */
+export function readAdmissionLines(text: string, source: string): AdmissionLine[] {
+  const lines: AdmissionLine[] = [];
+  for (const line of text.split('\n')) {
+    const json = line.slice(line.indexOf(' ') + 1);
+    if (!json.startsWith('{')) continue;
+    let entry: { msg?: string; time?: string; namespace?: string; pod?: string; durationMs?: number };
+    try {
+      entry = JSON.parse(json);
+    } catch {
+      continue;
+    }
+    if (entry.msg !== 'admission' || !entry.time || typeof entry.durationMs !== 'number') continue;
+    lines.push({ atMs: Date.parse(entry.time), source, namespace: entry.namespace ?? '', pod: entry.pod ?? '', durationMs: entry.durationMs });
+  }
+  return lines;
+}
+
+export interface WebhookView {
+  admissions: number;
+  /** Quantiles (QUANTILES) of the time inside the webhook. */
+  handlerMs: number[];
+  /** Steady turns: quantiles of answered-by-the-webhook minus sent-by-the-client. */
+  answeredAfterSendMs?: number[];
+  /** Steady turns: for each second of the turn, the median of that delay on each pod's log. */
+  perSecond?: { second: number; medianMs: Record<string, number>; count: Record<string, number> }[];
+}
+
+const STEADY = /^steady (\d+)\/s/;
+
+/** The webhook's view of one turn of ours: its admissions in the turn's namespace and time. */
+export function webhookView(row: Row, lines: AdmissionLine[], namespace: string): WebhookView | undefined {
+  if (!row.started || !row.ended) return undefined;
+  const start = Date.parse(row.started);
+  // The webhook answers before the client hears back: a second after the end is enough.
+  const mine = lines.filter((line) => line.namespace === namespace && line.atMs >= start && line.atMs <= Date.parse(row.ended!) + 1000);
+  const view: WebhookView = { admissions: mine.length, handlerMs: quantiles(mine.map((line) => line.durationMs)) };
+  const rate = Number(STEADY.exec(row.workload)?.[1]);
+  if (!rate) return view;
+  // Steady pods are named <prefix>-<i>: the i-th is sent at start + i / rate.
+  const delays = mine.map((line) => {
+    const index = Number(line.pod.slice(line.pod.lastIndexOf('-') + 1));
+    return { line, index, delay: line.atMs - (start + (index * 1000) / rate) };
+  });
+  view.answeredAfterSendMs = quantiles(delays.map((d) => d.delay));
+  const seconds = new Map<number, Map<string, number[]>>();
+  for (const { line, index, delay } of delays) {
+    const second = Math.floor(index / rate);
+    const bySource = seconds.get(second) ?? new Map<string, number[]>();
+    bySource.set(line.source, [...(bySource.get(line.source) ?? []), delay]);
+    seconds.set(second, bySource);
+  }
+  view.perSecond = [...seconds.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([second, bySource]) => ({
+      second,
+      medianMs: Object.fromEntries([...bySource].map(([source, values]) => [source, at(quantiles(values), 0.5)!])),
+      count: Object.fromEntries([...bySource].map(([source, values]) => [source, values.length])),
+    }));
+  return view;
+}
