@@ -3,16 +3,26 @@
 // cainjector writes the caBundle, and the running webhook pods serve cert-manager's certificate;
 // a renewal forced the way cmctl renew forces it is served without a restart while every pod
 // created meanwhile is injected; kubectl pando check passes, and names the TLS step when the
-// Certificate is not Ready; then the release switches back to the TLS setup Job, as every later
-// suite expects it.
+// Certificate is not Ready. Then helm uninstall of that release while pods are created (none
+// refused; every object of the manifest gone, the two Secrets cert-manager wrote left, as
+// cert-manager does by default; cert-manager itself untouched), the documented cleanup, a fresh
+// helm install with tls.certManager=true, and from it the switch back to the TLS setup Job, as
+// every later suite expects the release.
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CERT_MANAGER_NAMESPACE, installCertManager, missingCertManagerTools, podMemory, uninstallCertManagerAndWait } from '../harness/cert-manager';
-import { helmOk, kubectl, kubectlOk } from '../harness/kubeconfig';
-import { RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
-import { helmUpgrade, WEBHOOK_SERVICE } from '../harness/webhook';
+import {
+  CERT_MANAGER_NAMESPACE,
+  CERT_MANAGER_RELEASE,
+  installCertManager,
+  missingCertManagerTools,
+  podMemory,
+  uninstallCertManagerAndWait,
+} from '../harness/cert-manager';
+import { helm, helmOk, kubectl, kubectlOk } from '../harness/kubeconfig';
+import { helmInstall, installedDocuments, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
+import { helmUpgrade, startWebhook, waitForWebhook, WEBHOOK_SERVICE } from '../harness/webhook';
 import { waitFor } from '../harness/processes';
 import { parseBundle } from '../../function/tls/certs';
 import { skipSuite } from '../../test/support/skip';
@@ -109,6 +119,73 @@ async function certManagerServed(timeoutMs = 180_000): Promise<string> {
   return serial;
 }
 
+/** Each object of a release manifest as kubectl names it (kind.group/name), with its namespace. */
+const manifestObjects = (docs: Obj[]): Array<{ namespace: string; ref: string }> =>
+  docs.map((doc) => {
+    const group = String(doc.apiVersion).includes('/') ? `.${String(doc.apiVersion).split('/')[0]}` : '';
+    return { namespace: doc.metadata.namespace ?? SYSTEM_NAMESPACE, ref: `${String(doc.kind).toLowerCase()}${group}/${doc.metadata.name}` };
+  });
+
+/** Those of the objects the API server still has (kubectl get -o name of each). */
+function objectsPresent(objects: Array<{ namespace: string; ref: string }>): string[] {
+  const present: string[] = [];
+  for (const namespace of new Set(objects.map((object) => object.namespace))) {
+    const refs = objects.filter((object) => object.namespace === namespace).map((object) => object.ref);
+    present.push(
+      ...kubectlOk(cluster, ['-n', namespace, 'get', ...refs, '--ignore-not-found', '-o', 'name'])
+        .split('\n')
+        .filter(Boolean),
+    );
+  }
+  return present;
+}
+
+/** Helm's records of the release: helm list (every state by default in Helm 4) and its storage Secrets. */
+const releaseRecords = (): string[] => [
+  ...(JSON.parse(helmOk(cluster, ['list', '-n', SYSTEM_NAMESPACE, '-o', 'json'])) as Obj[]).map((r) => `${r.name} ${r.status}`),
+  ...kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'get', 'secrets', '-l', `owner=helm,name=${RELEASE}`, '-o', 'name'])
+    .split('\n')
+    .filter(Boolean),
+];
+
+/** The serving Certificate's CertificateRequests (revision, created, conditions): why a revision moved. */
+const servingRequests = (): string =>
+  (getJson(['-n', SYSTEM_NAMESPACE, 'get', 'certificaterequests']).items as Obj[])
+    .map(
+      (r) =>
+        `${r.metadata.annotations?.['cert-manager.io/certificate-revision']} ${r.metadata.creationTimestamp} ${JSON.stringify(r.status?.conditions ?? [])}`,
+    )
+    .join('; ');
+
+const releaseInstalled = () => helm(cluster, ['status', RELEASE, '-n', SYSTEM_NAMESPACE]).code === 0;
+
+/** The Secrets of the release namespace cert-manager wrote (it annotates each with its Certificate). */
+const certManagerSecrets = (): Obj[] =>
+  (getJson(['-n', SYSTEM_NAMESPACE, 'get', 'secrets']).items as Obj[]).filter((s) => s.metadata.annotations?.['cert-manager.io/certificate-name']);
+
+/** cert-manager's own pods: name, UID, restarts, ready. */
+function certManagerPods(): string[] {
+  const pods = getJson(['-n', CERT_MANAGER_NAMESPACE, 'get', 'pods']).items as Obj[];
+  return pods
+    .map((pod) => {
+      const ready = (pod.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+      const restarts = (pod.status.containerStatuses ?? []).map((c: Obj) => c.restartCount).join('+');
+      return `${pod.metadata.name} ${pod.metadata.uid} restarts=${restarts} ready=${ready}`;
+    })
+    .sort();
+}
+
+/**
+ * After helm uninstall of a cert-manager release: the documented cleanup of the two Secrets
+ * cert-manager leaves (docs/deploy.md), then the local cluster's release as `up` installs it.
+ */
+async function reinstallOnJob() {
+  kubectl(cluster, ['-n', SYSTEM_NAMESPACE, 'delete', 'secret', SERVING_SECRET, CA, '--ignore-not-found']);
+  helmInstall(cluster);
+  await waitForWebhook(cluster);
+  await startWebhook(cluster);
+}
+
 const injectedCount = (answers: Array<{ status: number; body: Obj }>) =>
   answers.filter(
     (a) => a.status === 201 && (a.body.spec?.initContainers ?? []).concat(a.body.spec?.containers ?? []).some((c: Obj) => c.name === 'pando-sidecar'),
@@ -146,7 +223,8 @@ if (missing.length) {
   test.after(async () => {
     // A test that failed half-way must not leave later suites a release on cert-manager.
     try {
-      if (certManagerValue()) await switchBackToJob();
+      if (!releaseInstalled()) await reinstallOnJob();
+      else if (certManagerValue()) await switchBackToJob();
     } finally {
       kubectl(cluster, ['delete', 'namespace', namespace, '--wait=false']);
       await uninstallCertManagerAndWait(cluster);
@@ -208,6 +286,7 @@ if (missing.length) {
     const bundleBefore = caBundle();
     const current = certificate(SERVING)!;
     const revision = current.status.revision;
+    const conditionsBefore: Obj[] = current.status.conditions ?? [];
     const started = Date.now();
     const { result: serial, answers } = await createPodsWhile(namespace, async () => {
       const issuing = {
@@ -227,7 +306,11 @@ if (missing.length) {
         '--subresource=status',
         '--type=json',
         '-p',
-        JSON.stringify([{ op: 'add', path: '/status/conditions/-', value: issuing }]),
+        // cmctl sets the condition in place of any Issuing one, on the object it read (resourceVersion).
+        JSON.stringify([
+          { op: 'test', path: '/metadata/resourceVersion', value: current.metadata.resourceVersion },
+          { op: 'replace', path: '/status/conditions', value: [...conditionsBefore.filter((c: Obj) => c.type !== 'Issuing'), issuing] },
+        ]),
       ]);
       await waitFor('a new certificate in the Secret', async () => secretCertificate(SERVING_SECRET)?.serialNumber !== before[0], 60_000);
       say(`renewal: Secret ${SERVING_SECRET} holds a new certificate ${seconds(started)} s after the Issuing condition`);
@@ -235,7 +318,11 @@ if (missing.length) {
     });
     say(`renewal: both webhook pods serve it ${seconds(started)} s after; ${answers.length} pods created meanwhile, ${injectedCount(answers)} injected`);
     assert.not.ok(before.includes(serial), 'a new serial');
-    assert.is(certificate(SERVING)!.status.revision, revision + 1, "cert-manager's revision moved by one");
+    assert.is(
+      certificate(SERVING)!.status.revision,
+      revision + 1,
+      `cert-manager's revision moved by one (conditions before: ${JSON.stringify(conditionsBefore)}; requests: ${servingRequests()})`,
+    );
     assert.is(caBundle(), bundleBefore, 'the same CA: the caBundle did not change');
     assert.equal(webhookPodIdentities(), podsBefore, 'the same webhook pods, never restarted');
     assert.ok(answers.length > 0);
@@ -267,6 +354,131 @@ if (missing.length) {
       kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'patch', 'certificate', SERVING, '--type=json', '-p', JSON.stringify(issuerPath)]);
     }
     await certManagerServed();
+    const run = pando(['check']);
+    assert.is(run.code, 0, run.stdout + run.stderr);
+  });
+
+  test('helm uninstall of the cert-manager release: no pod refused while it runs, no object of its manifest left, the two Secrets cert-manager wrote left (no owner reference), cert-manager untouched', async () => {
+    const objects = manifestObjects(installedDocuments(cluster));
+    const kinds = new Set(objects.map((object) => object.ref.split('/')[0]));
+    for (const kind of [
+      'issuer.cert-manager.io',
+      'certificate.cert-manager.io',
+      'mutatingwebhookconfiguration.admissionregistration.k8s.io',
+      'validatingadmissionpolicy.admissionregistration.k8s.io',
+      'validatingadmissionpolicybinding.admissionregistration.k8s.io',
+      'deployment.apps',
+      'service',
+      'clusterrole.rbac.authorization.k8s.io',
+    ])
+      assert.ok(kinds.has(kind), `the manifest has a ${kind}: ${[...kinds].join(', ')}`);
+    // The check below sees them all while they exist: an empty answer afterwards means gone.
+    assert.is(objectsPresent(objects).length, objects.length, 'every object of the manifest found before the uninstall');
+    assert.is(certManagerSecrets().length, 2);
+    const certManagerBefore = certManagerPods();
+    assert.ok(
+      certManagerBefore.every((pod) => pod.endsWith('ready=true')),
+      certManagerBefore.join('; '),
+    );
+
+    const started = Date.now();
+    const { answers } = await createPodsWhile(namespace, async () => {
+      helmOk(cluster, ['uninstall', RELEASE, '-n', SYSTEM_NAMESPACE, '--wait', '--timeout', '180s']);
+      say(`helm uninstall --wait done in ${seconds(started)} s`);
+      await waitFor('the webhook pods gone', async () => getJson(['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', WEBHOOK_PODS]).items.length === 0, 120_000);
+    });
+    const warned = answers.filter((answer) => ((answer as { warnings?: string[] }).warnings ?? []).length > 0).length;
+    say(
+      `uninstall: ${answers.length} pods created while it ran, ${injectedCount(answers)} injected, ${warned} warned by the safety net, none refused expected`,
+    );
+    assert.ok(answers.length > 0);
+    for (const answer of answers) assert.is(answer.status, 201, JSON.stringify(answer.body));
+
+    assert.equal(objectsPresent(objects), [], `none of the ${objects.length} objects of the manifest left`);
+    assert.is(
+      kubectlOk(cluster, [
+        'get',
+        'all,secrets,serviceaccounts,roles,rolebindings',
+        '-n',
+        SYSTEM_NAMESPACE,
+        '-l',
+        `app.kubernetes.io/instance=${RELEASE}`,
+        '-o',
+        'name',
+      ]).trim(),
+      '',
+    );
+    assert.equal(releaseRecords(), [], 'no release left (not even failed), no record of it');
+    // cert-manager's CertificateRequests belong to the Certificates: the garbage collector takes them.
+    await waitFor(
+      'the CertificateRequests gone',
+      async () => kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'get', 'certificaterequests', '-o', 'name']).trim() === '',
+      60_000,
+    );
+
+    // What cert-manager leaves on purpose: a Certificate's Secret outlives it unless the controller
+    // runs with --enable-certificate-owner-ref (chart value enableCertificateOwnerRef, default false).
+    const controllerArgs = getJson(['-n', CERT_MANAGER_NAMESPACE, 'get', 'deployment', CERT_MANAGER_RELEASE]).spec.template.spec.containers[0].args as string[];
+    assert.not.ok(
+      controllerArgs.some((arg) => arg.startsWith('--enable-certificate-owner-ref')),
+      controllerArgs.join(' '),
+    );
+    const left = certManagerSecrets();
+    assert.equal(left.map((s) => `${s.metadata.name} ${s.type} from ${s.metadata.annotations['cert-manager.io/certificate-name']}`).sort(), [
+      `${CA} kubernetes.io/tls from ${CA}`,
+      `${SERVING_SECRET} kubernetes.io/tls from ${SERVING}`,
+    ]);
+    for (const s of left) assert.is(s.metadata.ownerReferences, undefined, `${s.metadata.name} has no owner to be collected with`);
+    say(`left after the uninstall: Secrets ${left.map((s) => s.metadata.name).join(', ')} (cert-manager's, no owner reference)`);
+
+    // cert-manager is not ours: the same pods, Ready, never restarted, its webhook admitting.
+    assert.equal(certManagerPods(), certManagerBefore);
+    const probe = JSON.stringify({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Issuer',
+      metadata: { name: 'pando-e2e-after-uninstall', namespace: SYSTEM_NAMESPACE },
+      spec: { selfSigned: {} },
+    });
+    const admitted = kubectl(cluster, ['create', '--dry-run=server', '-f', '-'], probe);
+    assert.is(admitted.code, 0, admitted.stderr);
+  });
+
+  test("the Secrets left stop a default reinstall (Helm adopts no Secret it did not create); after the documented cleanup, a fresh helm install with tls.certManager=true: Certificates Ready, the caBundle cert-manager's CA alone, pods injected", async () => {
+    // The local cluster's own install line (Job mode), as a user reinstalling with defaults runs it.
+    let refusal = '';
+    try {
+      helmInstall(cluster);
+    } catch (error) {
+      refusal = (error as Error).message;
+    }
+    assert.match(refusal, /Secret "pando-webhook-(ca|tls)" in namespace "pando-system" exists and cannot be imported into the current release/);
+    assert.equal(releaseRecords(), [], 'the refused install recorded no release');
+    say(`a default install over them: ${refusal.split('\n').pop()}`);
+
+    // The cleanup docs/deploy.md gives, then the local cluster's install on cert-manager.
+    kubectlOk(cluster, ['-n', SYSTEM_NAMESPACE, 'delete', 'secret', SERVING_SECRET, CA]);
+    const started = Date.now();
+    helmInstall({ ...cluster, helmSet: [...cluster.helmSet, 'tls.certManager=true'] });
+    say(`helm install with tls.certManager=true done in ${seconds(started)} s`);
+    await waitForWebhook(cluster);
+    await startWebhook(cluster);
+    await certManagerServed();
+    say(`fresh install on cert-manager: pods serving its certificate and injecting ${seconds(started)} s after helm install began`);
+
+    assert.is(certManagerValue(), true);
+    const listed = kubectlOk(cluster, ['get', 'certificates', '-n', 'pando-system']);
+    assert.match(listed, new RegExp(`^${SERVING}\\s+True\\s+${SERVING_SECRET}\\s`, 'm'));
+    assert.match(listed, new RegExp(`^${CA}\\s+True\\s+${CA}\\s`, 'm'));
+    const cas = bundleCas();
+    assert.is(cas.length, 1, 'a new webhook configuration: only the CA cainjector wrote');
+    assert.ok(cas[0].raw.equals(secretCertificate(SERVING_SECRET, 'ca.crt')!.raw));
+    podsBefore = webhookPodIdentities();
+    assert.is(podsBefore.length, 2, podsBefore.join('; '));
+    for (let i = 0; i < 5; i++) {
+      const answer = await createPod(namespace, simplePod(unique('after-install')));
+      assert.is(answer.status, 201, JSON.stringify(answer.body));
+      assertInjected(answer.body);
+    }
     const run = pando(['check']);
     assert.is(run.code, 0, run.stdout + run.stderr);
   });
