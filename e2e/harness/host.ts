@@ -253,6 +253,35 @@ export function changedSysctls(journal: Journal): string[] {
     .map(([key, value]) => `${key.replaceAll('/', '.')}=${readSysctl(key)} (was ${value})`);
 }
 
+function killCgroupPids() {
+  for (const pid of cgroupPids()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** rmdir of the node's cgroups, deepest first, waiting out EBUSY while killed processes exit. */
+function removeCgroups(deadline: number) {
+  for (const dir of cgroupDirs()) {
+    for (const sub of walk(dir)) {
+      for (;;) {
+        try {
+          rmdirSync(sub);
+          break;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') break;
+          if (code !== 'EBUSY' || Date.now() > deadline) throw error;
+          spawnSync('sleep', ['0.1']);
+        }
+      }
+    }
+  }
+}
+
 /**
  * Undoes everything: the caller has stopped the node's own processes; the containers still in
  * its cgroups are killed here. Safe to run twice, and after a killed run.
@@ -266,13 +295,7 @@ export function restoreHost(nodeDir: string | undefined) {
       problems.push(`${what}: ${(error as Error).message}`);
     }
   };
-  for (const pid of cgroupPids()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
+  killCgroupPids();
   if (nodeDir) {
     for (const mount of mountsUnder(nodeDir)) {
       attempt(`umount ${mount}`, () => {
@@ -282,21 +305,15 @@ export function restoreHost(nodeDir: string | undefined) {
     }
   }
   attempt('cgroups', () => {
-    const deadline = Date.now() + 10_000;
-    for (const dir of cgroupDirs()) {
-      for (const sub of walk(dir)) {
-        for (;;) {
-          try {
-            rmdirSync(sub);
-            break;
-          } catch (error) {
-            // EBUSY while the killed processes exit.
-            if ((error as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() > deadline) throw error;
-            spawnSync('sleep', ['0.1']);
-          }
-        }
-      }
+    removeCgroups(Date.now() + 10_000);
+    // Seen once: the node's cgroup back right after down, with no error. Something still exiting
+    // (a shim, a runc of a pod being killed) may make it again: a second look, a second pass.
+    spawnSync('sleep', ['0.5']);
+    if (cgroupDirs().length) {
+      killCgroupPids();
+      removeCgroups(Date.now() + 10_000);
     }
+    if (cgroupDirs().length) throw new Error(`still there: ${cgroupDirs().join(', ')}`);
   });
   // Deleting the bridge takes its address and routes with it; pods' veths go with their netns.
   if (linkExists(NETWORK.bridge)) attempt('bridge', () => must('ip', ['link', 'delete', NETWORK.bridge]));
