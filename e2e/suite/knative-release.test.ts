@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { helmOk, kubectl, kubectlOk } from '../harness/kubeconfig';
-import { CHART, helmInstall, installedDocuments, LOCAL_LICENSE, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
+import { CHART, helmInstall, installedDocuments, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
 import { knativeServiceReady, revisionPods as revisionPodsOf, startWebhook, waitForJob, waitForWebhook, WEBHOOK_SERVICE } from '../harness/webhook';
 import {
   ingressStatus,
@@ -98,19 +98,9 @@ if (missing.length) {
 
   test('the default install (platform knative), as a user runs it: the Service Ready, 2 revision pods of the image, the TLS Job Complete', async () => {
     const started = Date.now();
-    // No platform given: the chart's default. The image the node has (npm run image's), nothing pulled.
-    helmOk(cluster, [
-      'upgrade',
-      '--install',
-      RELEASE,
-      CHART,
-      '--namespace',
-      SYSTEM_NAMESPACE,
-      '--set',
-      `licenseKey=${LOCAL_LICENSE}`,
-      '--set',
-      `image=${image}`,
-    ]);
+    // No platform given: the chart's default (as `npm run cluster -- up` installs it). The image the
+    // node has (npm run image's), nothing pulled.
+    helmInstall({ ...cluster, platform: 'knative' });
     const docs = installedDocuments(cluster);
     assert.ok(docs.some((d) => d.apiVersion === 'serving.knative.dev/v1' && d.kind === 'Service' && d.metadata.name === KSVC));
     assert.not.ok(
