@@ -48,7 +48,9 @@ export async function waitForWebhook(state: ClusterState) {
 const isKnativeService = (doc: Obj) => doc.apiVersion === 'serving.knative.dev/v1' && doc.kind === 'Service';
 const KNATIVE_SERVICE_PATH = `/apis/serving.knative.dev/v1/namespaces/${SYSTEM_NAMESPACE}/services/${KNATIVE_SERVICE}`;
 const condition = (obj: Obj, type: string) => obj.status?.conditions?.find((c: Obj) => c.type === type);
-const podReady = (pod: Obj) => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+/** Ready and not being deleted. */
+export const podReady = (pod: Obj) =>
+  !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
 
 /** The pods of a Revision of the release, as the API has them. */
 export async function revisionPods(api: Api, revision: string): Promise<Obj[]> {

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { helmOk, kubectl, kubectlOk } from '../harness/kubeconfig';
 import { CHART, helmInstall, installedDocuments, RELEASE, SYSTEM_NAMESPACE } from '../harness/release';
-import { knativeServiceReady, revisionPods as revisionPodsOf, startWebhook, waitForJob, waitForWebhook, WEBHOOK_SERVICE } from '../harness/webhook';
+import { knativeServiceReady, podReady, revisionPods as revisionPodsOf, startWebhook, waitForJob, waitForWebhook, WEBHOOK_SERVICE } from '../harness/webhook';
 import {
   ingressStatus,
   installKnative,
@@ -39,7 +39,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sidecarMode = (pod: Obj) => containersNamed(pod, SIDECAR)[0]?.env?.find((e: Obj) => e.name === 'PANDO_MODE')?.value;
 
 const revisionPods = (revision: string) => revisionPodsOf(api, revision);
-const isReady = (pod: Obj) => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
 const serviceReady = () => knativeServiceReady(cluster);
 
 /** Every answer a 201 with the sidecar; the modes they were injected with, in order. */
@@ -145,7 +144,7 @@ if (missing.length) {
 
   test('pods of an enabled namespace are injected through pando-webhook-https, whose endpoints are the revision pods', async () => {
     const revision = ksvc().status.latestReadyRevisionName;
-    const ips = (await revisionPods(revision)).filter(isReady).map((pod) => pod.status.podIP);
+    const ips = (await revisionPods(revision)).filter(podReady).map((pod) => pod.status.podIP);
     const mwc = getJson(['get', 'mutatingwebhookconfiguration', 'pando-webhook']);
     assert.equal(mwc.webhooks[0].clientConfig.service, { namespace: SYSTEM_NAMESPACE, name: WEBHOOK_SERVICE, port: 443, path: '/' });
     let endpoints: string[] = [];
@@ -170,7 +169,7 @@ if (missing.length) {
 
   test('a revision pod deleted (gracefully) while 150 protected pods are created: every one injected, none refused, the pod replaced', async () => {
     const revision = ksvc().status.latestReadyRevisionName;
-    const [victim] = (await revisionPods(revision)).filter(isReady);
+    const [victim] = (await revisionPods(revision)).filter(podReady);
     let deletedAt = 0;
     const answers = await mapLimit(
       Array.from({ length: 150 }, (_, i) => i),
@@ -188,7 +187,7 @@ if (missing.length) {
     await waitFor(
       'the deleted revision pod replaced',
       async () => {
-        const pods = (await revisionPods(revision)).filter(isReady);
+        const pods = (await revisionPods(revision)).filter(podReady);
         return pods.length === 2 && pods.every((pod) => pod.metadata.name !== victim.metadata.name);
       },
       120_000,
