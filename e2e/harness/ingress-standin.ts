@@ -13,9 +13,12 @@ if (!state) {
 const standIn = startIngressStandIn(state);
 console.log(`ingress-standin: marking the KIngresses of ${state.server} ready (pid ${process.pid})`);
 let reported = 0;
+let errorsReported = 0;
 const report = setInterval(() => {
   for (const marked of standIn.marked.slice(reported)) console.log(`ingress-standin: marked ${marked} ready`);
+  for (const error of standIn.errors.slice(errorsReported)) console.log(`ingress-standin: ${error} (tried again in a second)`);
   reported = standIn.marked.length;
+  errorsReported = standIn.errors.length;
 }, 1000);
 process.on('SIGTERM', () => {
   clearInterval(report);

@@ -171,8 +171,11 @@ const namespaceDeleting = (state: ClusterState) =>
 const KINGRESS_API = '/apis/networking.internal.knative.dev/v1alpha1';
 
 /** The status a networking layer writes on a KIngress it serves, or on one it cannot (reason given). */
+/** The load balancer the stand-in names (no gateway answers there): what marks its writes. */
+const STANDIN_GATEWAY = `no-gateway.${KNATIVE_NAMESPACE}.svc.cluster.local`;
+
 export function ingressStatus(ingress: Obj, failure?: { reason: string; message: string }): Obj {
-  const balancer = { ingress: [{ domainInternal: `no-gateway.${KNATIVE_NAMESPACE}.svc.cluster.local` }] };
+  const balancer = { ingress: [{ domainInternal: STANDIN_GATEWAY }] };
   const now = new Date().toISOString();
   const condition = (type: string) =>
     failure && type !== 'NetworkConfigured'
@@ -185,12 +188,27 @@ export function ingressStatus(ingress: Obj, failure?: { reason: string; message:
   };
 }
 
+/** Whether this KIngress, as stored, is ready for its generation by the stand-in's write. */
+export function markedReadyByStandIn(ingress: Obj): boolean {
+  const status = ingress.status ?? {};
+  return (
+    status.observedGeneration === ingress.metadata?.generation &&
+    (status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True') &&
+    status.publicLoadBalancer?.ingress?.[0]?.domainInternal === STANDIN_GATEWAY
+  );
+}
+
 export interface IngressStandIn {
   /** Leaves this KIngress alone (a test writes its status), until released. */
   hold(namespace: string, name: string): void;
   release(namespace: string, name: string): void;
-  /** KIngresses marked ready so far (namespace/name@generation). */
+  /** KIngresses marked ready so far (namespace/name@generation), as their answers said. */
   marked: string[];
+  /**
+   * Calls that got no 200 (a write whose answer was lost may still have landed: the next look
+   * finds the KIngress ready and leaves it, so judge by the stored status, markedReadyByStandIn).
+   */
+  errors: string[];
   stop(): void;
 }
 
@@ -204,10 +222,12 @@ export function startIngressStandIn(state: ClusterState): IngressStandIn {
   const api = adminApi(state);
   const held = new Set<string>();
   const marked: string[] = [];
+  const errors: string[] = [];
+  const failed = (what: string, status: number, body: any) => errors.push(`${what}: HTTP ${status} ${body?.message ?? ''}`.trim());
   let busy = false;
   const reconcile = async () => {
     const list = await api.get(`${KINGRESS_API}/ingresses`);
-    if (list.status !== 200) return;
+    if (list.status !== 200) return void failed('list', list.status, list.body);
     for (const ingress of list.body.items as Obj[]) {
       const { namespace, name, generation } = ingress.metadata;
       const ready = (ingress.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready')?.status === 'True';
@@ -215,19 +235,21 @@ export function startIngressStandIn(state: ClusterState): IngressStandIn {
       const path = `${KINGRESS_API}/namespaces/${namespace}/ingresses/${name}/status`;
       const answer = await api.mergePatch(path, { status: ingressStatus(ingress) });
       if (answer.status === 200) marked.push(`${namespace}/${name}@${generation}`);
+      else failed(`${namespace}/${name}`, answer.status, answer.body);
     }
   };
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
     reconcile()
-      .catch(() => undefined) // the next tick tries again, as a controller's requeue does
+      .catch((error: Error) => errors.push(error.message)) // the next tick tries again, as a controller's requeue does
       .finally(() => (busy = false));
   }, 1000);
   return {
     hold: (namespace, name) => held.add(`${namespace}/${name}`),
     release: (namespace, name) => held.delete(`${namespace}/${name}`),
     marked,
+    errors,
     stop: () => {
       clearInterval(timer);
       api.close();

@@ -12,6 +12,7 @@ import {
   KNATIVE_DEPLOYMENTS,
   KNATIVE_NAMESPACE,
   knativeImage,
+  markedReadyByStandIn,
   missingKnativeTools,
   startIngressStandIn,
   uninstallKnative,
@@ -135,9 +136,13 @@ if (missing.length) {
     } finally {
       standIn.stop();
     }
-    assert.ok(
-      standIn.marked.some((m) => m.startsWith(`${namespace}/hello@`)),
-      standIn.marked.join(', '),
+    // The stored status, not the stand-in's record of its answers: a write whose answer was lost
+    // (seen once on CI, under load) still made the Service Ready.
+    const ingress = getJson(['-n', namespace, 'get', 'ingresses.networking.internal.knative.dev', 'hello']);
+    assert.ok(markedReadyByStandIn(ingress), JSON.stringify(ingress.status));
+    console.log(
+      `knative: KIngress hello ready by the stand-in; its answers: ${standIn.marked.join(', ') || 'none seen'}` +
+        (standIn.errors.length ? `; calls that failed: ${standIn.errors.slice(0, 5).join('; ')}` : ''),
     );
     console.log(kubectlOk(cluster, ['-n', namespace, 'get', 'ksvc,revision', '-o', 'wide']).trimEnd());
   });
