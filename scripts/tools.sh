@@ -208,8 +208,8 @@ if $print_only; then
 fi
 
 # A failed or interrupted build is redone next time (.done is written last).
-for entry in "${tools[@]}"; do
-  name="${entry%%|*}"
+build_tool() { # build_tool NAME
+  local name="$1" start
   out="${out_of[$name]}"
   if [ -f "$out/.done" ]; then
     say "$name: cached"
@@ -221,7 +221,32 @@ for entry in "${tools[@]}"; do
     touch "$out/.done"
     say "$name: built in $((SECONDS - start)) s"
   fi
+}
+# Two lanes at once: the Kubernetes module's tools (they share most packages, so one after the
+# other) and all the rest. A cold build on 2 cores leaves a core idle through module downloads,
+# links and the long single packages; the second lane fills it. PANDO_TOOLS_LANES=1: one lane.
+# A lane that fails lets the other finish, so what it built is kept for the next run.
+kubernetes_lane=() other_lane=()
+for entry in "${tools[@]}"; do
+  IFS='|' read -r name vars _ <<<"$entry"
+  case "$vars" in
+    KUBERNETES_VERSION | ETCD_VERSION) kubernetes_lane+=("$name") ;;
+    *) other_lane+=("$name") ;;
+  esac
 done
+run_lane() { set -e; local name; for name in "$@"; do build_tool "$name"; done; }
+if [ "${PANDO_TOOLS_LANES:-2}" = 1 ]; then
+  run_lane "${kubernetes_lane[@]}" "${other_lane[@]}"
+else
+  (run_lane "${kubernetes_lane[@]}") &
+  kubernetes_pid=$!
+  (run_lane "${other_lane[@]}") &
+  other_pid=$!
+  failed=""
+  wait "$kubernetes_pid" || failed+=" the Kubernetes lane"
+  wait "$other_pid" || failed+=" the other lane"
+  [ -z "$failed" ] || fail "a build failed in${failed} (its error is above); what was built is kept"
+fi
 
 mkdir -p "$bin"
 for entry in "${tools[@]}"; do
