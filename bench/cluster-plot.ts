@@ -4,8 +4,8 @@
 // pods a controller creates, the API server's own (its audit log). A bench plot, not a dashboard.
 import { QUANTILES, SETUPS, type Row, type Setup } from './cluster-report';
 
-const COLOR: Record<Setup, string> = { none: '#888888', noop: '#2b5797', ours: '#d9661f' };
-const LABEL: Record<Setup, string> = { none: 'no webhook', noop: 'no-op webhook', ours: 'pando-webhook' };
+const COLOR: Record<Setup, string> = { none: '#888888', noop: '#2b5797', replay: '#3a9a4a', ours: '#d9661f' };
+const LABEL: Record<Setup, string> = { none: 'no webhook', noop: 'no-op webhook', replay: 'no-op with our patch', ours: 'pando-webhook' };
 /**
  * The share of creations on a logit scale: 10 %, 50 % and 90 % one step apart, 99 % and 99.9 % a
  * step each above, so the median and the tail both show; the fastest and slowest drawn just

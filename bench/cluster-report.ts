@@ -1,8 +1,8 @@
 // What `npm run bench:cluster` keeps of each turn, and how a run is judged: the targets of issue
 // 21, each a ratio of ours to the no-op webhook within the run, and the checks that must be zero.
 
-/** No webhook, the no-op webhook served like ours, ours (bench/cluster.ts). */
-export const SETUPS = ['none', 'noop', 'ours'] as const;
+/** No webhook, the no-op webhook served like ours, the no-op answering our patch, ours (bench/cluster.ts). */
+export const SETUPS = ['none', 'noop', 'replay', 'ours'] as const;
 export type Setup = (typeof SETUPS)[number];
 
 /** The quantiles a row keeps of its latencies (enough for the plot's distribution curves). */
@@ -40,7 +40,7 @@ export interface Row {
   failedOpen: number;
   /** Calls rejected or errored, by the API server's rejection counter. */
   rejected: number;
-  /** Pods of the turn without our sidecar (ours only). */
+  /** Pods of the turn without our sidecar (ours and the replay of our patch). */
   uninjected?: number;
   /** The setup's webhook pods' CPU (their cgroups) per call. */
   cpuMsPerCall?: number;
@@ -118,16 +118,55 @@ export function judge(rows: Row[], replicas: number): Target[] {
       'webhook calls failed open, every setup',
       sum(all, (row) => row.failedOpen),
     );
+    const replay = of('replay');
     zero(
-      'pods without the sidecar, ours',
-      sum(ours, (row) => row.uninjected ?? 0),
+      'pods without the sidecar, ours and the replay',
+      sum([...ours, ...replay], (row) => row.uninjected ?? 0),
     );
     zero(
-      'pods the webhook was not called for, ours and no-op',
-      sum([...ours, ...noop], (row) => Math.max(0, row.pods - row.webhookCalls)),
+      'pods the webhook was not called for, every webhook',
+      sum([...ours, ...noop, ...replay], (row) => Math.max(0, row.pods - row.webhookCalls)),
     );
   }
   return targets;
+}
+
+export interface Share {
+  workload: string;
+  what: string;
+  /** Median over the rounds of the ratio, each round's turns paired. */
+  ratio?: number;
+}
+
+/**
+ * Where ours' extra time goes (no target: for reading the targets): the replay over the no-op is
+ * what storing the injected pod costs the API server, which any webhook making this change pays;
+ * ours over the replay is our webhook's own work and answer.
+ */
+export function shares(rows: Row[], replicas: number): Share[] {
+  const mine = rows.filter((row) => row.replicas === replicas);
+  const out: Share[] = [];
+  for (const workload of [...new Set(mine.map((row) => row.workload))]) {
+    const of = (setup: Setup) => mine.filter((row) => row.workload === workload && row.setup === setup);
+    const steady = of('ours')[0]?.kind === 'steady';
+    const p50 = (row: Row) => at(steady ? row.clientMs : row.serverMs, 0.5);
+    const ratio = (top: Setup, bottom: Setup, value: (row: Row) => number | undefined) => {
+      const under = of(bottom);
+      return median(of(top).map((row, i) => (under[i] ? (value(row) ?? NaN) / (value(under[i]) ?? NaN) : NaN)));
+    };
+    const source = steady ? 'client' : 'API server (audit)';
+    out.push({ workload, what: `${source} p50, replay / no-op (the mutation)`, ratio: ratio('replay', 'noop', p50) });
+    out.push({ workload, what: `${source} p50, ours / replay (our webhook)`, ratio: ratio('ours', 'replay', p50) });
+    out.push({ workload, what: 'API server mean per call, ours / replay', ratio: ratio('ours', 'replay', (row) => row.apiServerMeanMs) });
+  }
+  return out;
+}
+
+export function printShares(list: Share[], replicas: number) {
+  console.log(`
+where the time goes, ${replicas} replicas each (no target):`);
+  for (const share of list)
+    console.log(`  ${share.workload.padEnd(41)} ${share.what.padEnd(52)} ${share.ratio === undefined ? 'no data' : `${share.ratio.toFixed(2)}x`}`);
 }
 
 const sum = (rows: Row[], value: (row: Row) => number) => rows.reduce((total, row) => total + value(row), 0);

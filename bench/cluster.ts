@@ -1,8 +1,10 @@
-// The admission cost the API server sees, on the local cluster with its node: three setups in one
+// The admission cost the API server sees, on the local cluster with its node: four setups in one
 // cluster, taking turns on each workload: no webhook at all, a no-op mutating webhook served the
 // same way as ours (our image running a bare node:https server that answers allowed: true, with
-// its own TLS, Service, two replicas and the same resources), and ours. The pods carry a
-// scheduling gate: they are admitted and stored, never scheduled, so this measures admission.
+// its own TLS, Service, two replicas and the same resources), the same no-op server answering
+// with our patch (the replay: what the mutation itself costs the API server, with none of our
+// webhook's work), and ours. The pods carry a scheduling gate: they are admitted and stored,
+// never scheduled, so this measures admission.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCa, issueServingCert } from '../function/tls/certs';
@@ -18,25 +20,43 @@ import { STANDIN_IMAGES } from '../e2e/harness/images';
 import { waitFor } from '../e2e/harness/processes';
 import { IMAGE } from '../scripts/image';
 
+type Obj = Record<string, any>;
+
 import { SETUPS, type Setup } from './cluster-report';
 export { SETUPS, type Setup };
-export const NAMESPACE_OF: Record<Setup, string> = { none: 'bench-none', noop: 'bench-noop', ours: 'bench-ours' };
-/** Our webhook skips these (excludedNamespaces): the no-webhook and no-op setups' namespaces. */
-export const EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease', NAMESPACE_OF.none, NAMESPACE_OF.noop];
+export const NAMESPACE_OF: Record<Setup, string> = { none: 'bench-none', noop: 'bench-noop', replay: 'bench-replay', ours: 'bench-ours' };
+/** Our webhook skips these (excludedNamespaces): every other setup's namespace. */
+export const EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease', NAMESPACE_OF.none, NAMESPACE_OF.noop, NAMESPACE_OF.replay];
 const NOOP = 'bench-noop';
-const WEBHOOK_NAME: Record<Setup, string | undefined> = { none: undefined, noop: 'noop.bench.pando.local', ours: 'inject.pandocore.xyz' };
+const WEBHOOK_NAME: Record<Setup, string | undefined> = {
+  none: undefined,
+  noop: 'noop.bench.pando.local',
+  replay: 'replay.bench.pando.local',
+  ours: 'inject.pandocore.xyz',
+};
 
-const NOOP_SERVER = `// The floor of any webhook: TLS, read the review, answer allowed: true.
+const NOOP_SERVER = `// The floor of any webhook: TLS, read the review, answer allowed: true. On /replay, with the
+// patch ours gave for the bench pod, its token volume renamed to this pod's (as ours finds it).
 const https = require('node:https');
 const fs = require('node:fs');
+const read = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '');
+const template = read('/noop/patch.json');
+const probeVolume = read('/noop/token-volume');
 const server = https.createServer({ cert: fs.readFileSync('/tls/tls.crt'), key: fs.readFileSync('/tls/tls.key') }, (req, res) => {
   let body = '';
   req.setEncoding('utf8');
   req.on('data', (chunk) => (body += chunk));
   req.on('end', () => {
     const uid = JSON.parse(body).request.uid;
+    const response = { uid, allowed: true };
+    if (req.url === '/replay') {
+      const volume = /"(kube-api-access-[a-z0-9]+)"/.exec(body);
+      const patch = probeVolume && volume ? template.split(probeVolume).join(volume[1]) : template;
+      response.patchType = 'JSONPatch';
+      response.patch = Buffer.from(patch).toString('base64');
+    }
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } }));
+    res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
   });
 });
 server.listen(8443);
@@ -45,11 +65,19 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 
 const RESTRICTED = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, runAsNonRoot: true };
 
-/** The three setups' namespaces, and the no-op webhook with its own TLS, Service and pods. */
-export async function prepare(state: ClusterState, replicas: number, resources: object) {
+/**
+ * The setups' namespaces, and the no-op webhook with its own TLS, Service and pods; its replay
+ * answers with the patch our running webhook gives for the bench pod.
+ */
+export async function prepare(state: ClusterState, api: Api, replicas: number, resources: object) {
   ensureNamespace(state, NAMESPACE_OF.none);
   ensureNamespace(state, NAMESPACE_OF.noop, { 'pando.local/bench': 'noop' });
+  ensureNamespace(state, NAMESPACE_OF.replay, { 'pando.local/bench': 'replay' });
+  // The account our patch names (the API server refuses a pod whose account does not exist).
+  const account = kubectl(state, ['-n', NAMESPACE_OF.replay, 'create', 'serviceaccount', 'pando-sidecar']);
+  if (account.code !== 0 && !/already exists/i.test(account.stderr)) throw new Error(`pando-sidecar ServiceAccount: ${account.stderr.trim()}`);
   enableNamespace(state, NAMESPACE_OF.ours);
+  const ours = await ourPatch(state, api);
   const ca = await createCa('bench-noop CA');
   const serving = await issueServingCert(ca, { dnsNames: serviceDnsNames(NOOP, SYSTEM_NAMESPACE) });
   const labels = { 'app.kubernetes.io/name': NOOP };
@@ -61,7 +89,12 @@ export async function prepare(state: ClusterState, replicas: number, resources: 
       type: 'kubernetes.io/tls',
       stringData: { 'tls.crt': serving.cert, 'tls.key': serving.key },
     },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: NOOP, namespace: SYSTEM_NAMESPACE }, data: { 'server.js': NOOP_SERVER } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: NOOP, namespace: SYSTEM_NAMESPACE },
+      data: { 'server.js': NOOP_SERVER, 'patch.json': ours.patch, 'token-volume': ours.tokenVolume },
+    },
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -120,11 +153,75 @@ export async function prepare(state: ClusterState, replicas: number, resources: 
           timeoutSeconds: 5,
           admissionReviewVersions: ['v1'],
         },
+        {
+          name: WEBHOOK_NAME.replay,
+          clientConfig: { service: { namespace: SYSTEM_NAMESPACE, name: NOOP, port: 443, path: '/replay' }, caBundle: Buffer.from(ca.cert).toString('base64') },
+          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+          namespaceSelector: { matchLabels: { 'pando.local/bench': 'replay' } },
+          objectSelector: { matchLabels: { 'pandocore.xyz/protect': 'true' } },
+          failurePolicy: 'Ignore',
+          sideEffects: 'None',
+          timeoutSeconds: 5,
+          admissionReviewVersions: ['v1'],
+        },
       ],
     },
   ];
   kubectlOk(state, ['apply', '-f', '-'], docs.map((d) => JSON.stringify(d)).join('\n---\n'));
   kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'rollout', 'status', `deployment/${NOOP}`, '--timeout=180s']);
+  await waitFor('the replay giving the pod ours gives', async () => sameAsOurs(state), 60_000).catch(() => {
+    throw new Error(`the replay's pod differs from ours: ${JSON.stringify(dryRunPod(state, NAMESPACE_OF.replay).spec)}`);
+  });
+}
+
+/** The bench pod as the API server would store it in a namespace (a server-side dry run). */
+function dryRunPod(state: ClusterState, namespace: string, name = 'bench-probe'): Obj {
+  return JSON.parse(kubectlOk(state, ['-n', namespace, 'create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(gatedPod(name))));
+}
+
+/** What the replay stores equals what ours stores, but for the names the API server makes up. */
+function sameAsOurs(state: ClusterState): boolean {
+  const shape = (pod: Obj) =>
+    JSON.stringify({ annotations: pod.metadata.annotations, spec: pod.spec }).replace(/kube-api-access-[a-z0-9]+/g, 'kube-api-access');
+  return shape(dryRunPod(state, NAMESPACE_OF.replay)) === shape(dryRunPod(state, NAMESPACE_OF.ours));
+}
+
+/**
+ * The patch our running webhook answers for the bench pod, as the API server would send it (its
+ * defaults and token volume in; no webhook on bench-none), asked through the API server's proxy to
+ * our Service; and the name of the token volume it mounts, which the replay renames per pod.
+ */
+async function ourPatch(state: ClusterState, api: Api): Promise<{ patch: string; tokenVolume: string }> {
+  const object = dryRunPod(state, NAMESPACE_OF.none);
+  // What the API server adds after the webhooks (at storage) is not in what they see.
+  for (const field of ['uid', 'creationTimestamp', 'resourceVersion', 'managedFields']) delete object.metadata[field];
+  delete object.status;
+  object.metadata.namespace = NAMESPACE_OF.ours;
+  const review = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '00000000-0000-4000-8000-000000000021',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      name: object.metadata.name,
+      namespace: NAMESPACE_OF.ours,
+      operation: 'CREATE',
+      userInfo: { username: 'bench:cluster' },
+      object,
+      oldObject: null,
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+    },
+  };
+  const answer = await api.post(`/api/v1/namespaces/${SYSTEM_NAMESPACE}/services/https:${WEBHOOK_SERVICE}:https/proxy/`, review);
+  const patch = answer.body?.response?.patch;
+  if (answer.status !== 200 || typeof patch !== 'string')
+    throw new Error(`our webhook's patch for the bench pod: HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+  const volumes: Obj[] = object.spec.volumes ?? [];
+  return { patch: Buffer.from(patch, 'base64').toString('utf8'), tokenVolume: volumes.find((v) => /^kube-api-access-/.test(v.name))?.name ?? '' };
 }
 
 /** A protected pod held by a scheduling gate: admitted, stored, never scheduled. */
@@ -276,13 +373,15 @@ export function apiServerMetrics(state: ClusterState): string {
 
 export const webhookOf = (setup: Setup) => WEBHOOK_NAME[setup];
 
+// The replay is served by the no-op's pods.
 const SELECTOR: Record<Exclude<Setup, 'none'>, string> = {
   noop: `app.kubernetes.io/name=${NOOP}`,
+  replay: `app.kubernetes.io/name=${NOOP}`,
   ours: 'app.kubernetes.io/name=pando-webhook,app.kubernetes.io/component=webhook',
 };
-const DEPLOYMENT: Record<Exclude<Setup, 'none'>, string> = { noop: NOOP, ours: WEBHOOK_DEPLOYMENT };
+const DEPLOYMENT: Record<Exclude<Setup, 'none'>, string> = { noop: NOOP, replay: NOOP, ours: WEBHOOK_DEPLOYMENT };
 /** The Service the API server calls for a setup's webhook. */
-export const SERVICE_OF: Record<Setup, string | undefined> = { none: undefined, noop: NOOP, ours: WEBHOOK_SERVICE };
+export const SERVICE_OF: Record<Setup, string | undefined> = { none: undefined, noop: NOOP, replay: NOOP, ours: WEBHOOK_SERVICE };
 export const selectorOf = (setup: Exclude<Setup, 'none'>) => SELECTOR[setup];
 
 /**

@@ -35,7 +35,7 @@ import {
 import { readAdmissionLines, webhookView } from '../bench/cluster-logs';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
 import { clusterIpOf, cpuBetween, cpuSnapshot, saveLogs, watchConnections } from '../bench/cluster-watch';
-import { at, judge, printRows, printTargets, QUANTILES, quantiles, type Row, type Target } from '../bench/cluster-report';
+import { at, judge, printRows, printShares, printTargets, QUANTILES, quantiles, shares, type Row, type Target } from '../bench/cluster-report';
 import { apiClient } from '../e2e/harness/api';
 import { down, up } from '../e2e/harness/cluster';
 import { adminApi } from '../e2e/harness/kubeconfig';
@@ -82,8 +82,8 @@ async function main() {
     const installed: number = ours.spec.replicas;
     chartReplicas = installed;
     const container = ours.spec.template.spec.containers[0];
-    say('the no-op webhook: our image, node:https answering allowed: true, same replicas and resources');
-    await prepare(state, installed, container.resources);
+    say('the no-op webhook: our image, node:https answering allowed: true, same replicas and resources; its replay answers our patch');
+    await prepare(state, api, installed, container.resources);
 
     const measure = async (workload: string, kind: Row['kind'], setup: Setup, replicas: number, round: number, run: () => Promise<Measured>) => {
       const namespace = NAMESPACE_OF[setup];
@@ -126,7 +126,7 @@ async function main() {
         webhookCalls: calls,
         failedOpen: Math.max(metricsAfter.failedOpen - metricsBefore.failedOpen, audited.failedOpen),
         rejected: metricsAfter.rejected - metricsBefore.rejected,
-        ...(setup === 'ours' ? { uninjected: uninjectedPods(state, namespace).length } : {}),
+        ...(setup === 'ours' || setup === 'replay' ? { uninjected: uninjectedPods(state, namespace).length } : {}),
         ...(calls > 0
           ? {
               apiServerMeanMs: ((metricsAfter.sum - metricsBefore.sum) / calls) * 1000,
@@ -205,11 +205,15 @@ async function main() {
     rounds: ROUNDS,
     replicas: replicaCounts,
   };
-  writeFileSync(file, `${JSON.stringify({ date, machine, node: process.version, settings, quantiles: QUANTILES, rows, targets }, null, 2)}\n`);
+  const where = Object.fromEntries(replicaCounts.map((replicas) => [replicas, shares(rows, replicas)]));
+  writeFileSync(file, `${JSON.stringify({ date, machine, node: process.version, settings, quantiles: QUANTILES, rows, targets, shares: where }, null, 2)}\n`);
   const plotReplicas = chartReplicas !== undefined && replicaCounts.includes(chartReplicas) ? chartReplicas : replicaCounts[0];
   writeFileSync(PLOT, plotAdmissionTimes(rows, { date, machine, replicas: plotReplicas }));
   printRows(rows);
-  for (const replicas of replicaCounts) printTargets(targets[replicas], replicas);
+  for (const replicas of replicaCounts) {
+    printTargets(targets[replicas], replicas);
+    printShares(where[replicas], replicas);
+  }
   say(`results in ${file}, plot in ${PLOT}`);
   // The zero checks fail the run; the ratio targets are reported.
   const broken = Object.values(targets)
@@ -224,7 +228,10 @@ function reportOnly(): number {
   const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as { date: string; machine?: string; partial?: boolean; rows: Row[] };
   const replicaCounts = [...new Set(saved.rows.map((row) => row.replicas))];
   printRows(saved.rows);
-  for (const replicas of replicaCounts) printTargets(judge(saved.rows, replicas), replicas);
+  for (const replicas of replicaCounts) {
+    printTargets(judge(saved.rows, replicas), replicas);
+    printShares(shares(saved.rows, replicas), replicas);
+  }
   const machine = `${saved.machine ?? `${cpus().length} x ${cpus()[0]?.model.trim()}`}${saved.partial ? '; a partial run' : ''}`;
   writeFileSync(PLOT, plotAdmissionTimes(saved.rows, { date: saved.date, machine, replicas: replicaCounts[0] }));
   say(`plot in ${PLOT}`);

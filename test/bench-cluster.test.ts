@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditOffset, microsOf, readCreations } from '../bench/audit';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
-import { at, judge, QUANTILES, quantiles, type Row } from '../bench/cluster-report';
+import { at, judge, QUANTILES, quantiles, shares, type Row } from '../bench/cluster-report';
 
 const event = (namespace: string, received: string, done: string, extra: object = {}) =>
   `${JSON.stringify({
@@ -98,6 +98,29 @@ test('targets: ours over the no-op at p50, p99 and the API server mean; every ze
   assert.is(find(missed, /without the sidecar/).text, '1');
   assert.is(find(missed, /failed open/).text, '2');
   assert.is(find(missed, /not called/).text, '1');
+});
+
+test("where the time goes: the replay over the no-op, ours over the replay, each round's turns paired", () => {
+  const rows = [
+    row('none', 8, 20),
+    row('noop', 10, 30),
+    row('replay', 12, 36, { uninjected: 0 }),
+    row('ours', 13.2, 40),
+    row('noop', 10, 30, { round: 1 }),
+    row('replay', 15, 36, { round: 1, uninjected: 0 }),
+    row('ours', 15, 40, { round: 1 }),
+  ];
+  const found = (what: RegExp) => shares(rows, 2).find((share) => what.test(share.what))?.ratio;
+  // Medians of two rounds take the lower (1.2, 1.5) and (1.1, 1.0).
+  assert.is(found(/replay \/ no-op/)?.toFixed(2), '1.20');
+  assert.is(found(/^client p50, ours \/ replay/)?.toFixed(2), '1.00');
+  assert.is(found(/API server mean per call, ours \/ replay/)?.toFixed(2), '1.00');
+  const noReplay = shares([row('noop', 10, 30), row('ours', 12, 40)], 2);
+  assert.ok(noReplay.every((share) => share.ratio === undefined));
+  assert.is(
+    judge([row('noop', 10, 30), row('replay', 12, 36, { uninjected: 3 }), row('ours', 12, 40)], 2).find((t) => /without the sidecar/.test(t.what))?.text,
+    '3',
+  );
 });
 
 test('the plot: a curve per setup and round, on finite coordinates', () => {
