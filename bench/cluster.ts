@@ -49,7 +49,8 @@ const server = https.createServer({ cert: fs.readFileSync('/tls/tls.crt'), key: 
   req.on('end', () => {
     const uid = JSON.parse(body).request.uid;
     const response = { uid, allowed: true };
-    if (req.url === '/replay') {
+    // The API server adds ?timeout=5s to the path.
+    if (req.url.startsWith('/replay')) {
       const volume = /"(kube-api-access-[a-z0-9]+)"/.exec(body);
       const patch = probeVolume && volume ? template.split(probeVolume).join(volume[1]) : template;
       response.patchType = 'JSONPatch';
