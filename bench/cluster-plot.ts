@@ -36,7 +36,7 @@ export function plotAdmissionTimes(rows: Row[], info: PlotInfo): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="20" y="20" font-size="13" font-weight="bold">Bench plot (npm run bench:cluster, ${escape(info.date.slice(0, 16).replace('T', ' '))} UTC): time per pod creation</text>`,
-    `<text x="20" y="36">${escape(info.machine)}; webhooks at ${info.replicas} replicas; share of creations answered within x ms (x log scale, y logit scale), every round its own curve</text>`,
+    `<text x="20" y="36">${escape(info.machine)}; webhooks at ${info.replicas} replicas; share of creations answered within x ms (x log, y logit scale), a curve per round</text>`,
   ];
   SETUPS.forEach((setup, i) => {
     const x = 20 + i * 150;
