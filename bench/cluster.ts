@@ -20,10 +20,10 @@ import { STANDIN_IMAGES } from '../e2e/harness/images';
 import { waitFor } from '../e2e/harness/processes';
 import { IMAGE } from '../scripts/image';
 
-type Obj = Record<string, any>;
-
 import { SETUPS, type Setup } from './cluster-report';
 export { SETUPS, type Setup };
+
+type Obj = Record<string, any>;
 export const NAMESPACE_OF: Record<Setup, string> = { none: 'bench-none', noop: 'bench-noop', replay: 'bench-replay', ours: 'bench-ours' };
 /** Our webhook skips these (excludedNamespaces): every other setup's namespace. */
 export const EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease', NAMESPACE_OF.none, NAMESPACE_OF.noop, NAMESPACE_OF.replay];
@@ -142,30 +142,21 @@ export async function prepare(state: ClusterState, api: Api, replicas: number, r
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
       metadata: { name: NOOP },
-      webhooks: [
-        {
-          name: WEBHOOK_NAME.noop,
-          clientConfig: { service: { namespace: SYSTEM_NAMESPACE, name: NOOP, port: 443, path: '/' }, caBundle: Buffer.from(ca.cert).toString('base64') },
-          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
-          namespaceSelector: { matchLabels: { 'pando.local/bench': 'noop' } },
-          objectSelector: { matchLabels: { 'pandocore.xyz/protect': 'true' } },
-          failurePolicy: 'Ignore',
-          sideEffects: 'None',
-          timeoutSeconds: 5,
-          admissionReviewVersions: ['v1'],
+      // The no-op and its replay: the same pods, each on a path and namespace label of its own.
+      webhooks: (['noop', 'replay'] as const).map((setup) => ({
+        name: WEBHOOK_NAME[setup],
+        clientConfig: {
+          service: { namespace: SYSTEM_NAMESPACE, name: NOOP, port: 443, path: setup === 'replay' ? '/replay' : '/' },
+          caBundle: Buffer.from(ca.cert).toString('base64'),
         },
-        {
-          name: WEBHOOK_NAME.replay,
-          clientConfig: { service: { namespace: SYSTEM_NAMESPACE, name: NOOP, port: 443, path: '/replay' }, caBundle: Buffer.from(ca.cert).toString('base64') },
-          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
-          namespaceSelector: { matchLabels: { 'pando.local/bench': 'replay' } },
-          objectSelector: { matchLabels: { 'pandocore.xyz/protect': 'true' } },
-          failurePolicy: 'Ignore',
-          sideEffects: 'None',
-          timeoutSeconds: 5,
-          admissionReviewVersions: ['v1'],
-        },
-      ],
+        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+        namespaceSelector: { matchLabels: { 'pando.local/bench': setup } },
+        objectSelector: { matchLabels: { 'pandocore.xyz/protect': 'true' } },
+        failurePolicy: 'Ignore',
+        sideEffects: 'None',
+        timeoutSeconds: 5,
+        admissionReviewVersions: ['v1'],
+      })),
     },
   ];
   kubectlOk(state, ['apply', '-f', '-'], docs.map((d) => JSON.stringify(d)).join('\n---\n'));
