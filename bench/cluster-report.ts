@@ -72,6 +72,10 @@ const median = (values: number[]) => {
   return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;
 };
 
+/** The median over the rounds of top / bottom, each round's turns paired by their order. */
+const pairedRatio = (tops: Row[], bottoms: Row[], value: (row: Row) => number | undefined) =>
+  median(tops.map((row, i) => (bottoms[i] ? (value(row) ?? NaN) / (value(bottoms[i]) ?? NaN) : NaN)));
+
 /** The targets of one replica count: each ratio is the median over the run's rounds. */
 export function judge(rows: Row[], replicas: number): Target[] {
   const targets: Target[] = [];
@@ -83,7 +87,7 @@ export function judge(rows: Row[], replicas: number): Target[] {
     const steady = ours[0]?.kind === 'steady';
     const source = steady ? 'client' : 'API server (audit)';
     const pick = (row: Row) => (steady ? row.clientMs : row.serverMs);
-    const ratio = (value: (row: Row) => number | undefined) => median(ours.map((row, i) => (noop[i] ? (value(row) ?? NaN) / (value(noop[i]) ?? NaN) : NaN)));
+    const ratio = (value: (row: Row) => number | undefined) => pairedRatio(ours, noop, value);
     const add = (what: string, limit: number, value: number | undefined) =>
       targets.push({
         workload,
@@ -150,10 +154,7 @@ export function shares(rows: Row[], replicas: number): Share[] {
     const of = (setup: Setup) => mine.filter((row) => row.workload === workload && row.setup === setup);
     const steady = of('ours')[0]?.kind === 'steady';
     const p50 = (row: Row) => at(steady ? row.clientMs : row.serverMs, 0.5);
-    const ratio = (top: Setup, bottom: Setup, value: (row: Row) => number | undefined) => {
-      const under = of(bottom);
-      return median(of(top).map((row, i) => (under[i] ? (value(row) ?? NaN) / (value(under[i]) ?? NaN) : NaN)));
-    };
+    const ratio = (top: Setup, bottom: Setup, value: (row: Row) => number | undefined) => pairedRatio(of(top), of(bottom), value);
     const source = steady ? 'client' : 'API server (audit)';
     out.push({ workload, what: `${source} p50, replay / no-op (the mutation)`, ratio: ratio('replay', 'noop', p50) });
     out.push({ workload, what: `${source} p50, ours / replay (our webhook)`, ratio: ratio('ours', 'replay', p50) });
