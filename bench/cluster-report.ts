@@ -36,6 +36,12 @@ export interface Row {
   /** The API server's mean time in the setup's webhook call, from its own histogram (sum / count). */
   apiServerMeanMs?: number;
   webhookCalls: number;
+  /**
+   * The API server's mean time per evaluation of the setup's matchConditions, and how many it
+   * timed: its histogram records only the evaluations that skip the call (in our turns, the
+   * reinvocation round's, on the pod our patch made).
+   */
+  matchCondition?: { meanMs: number; evaluations: number };
   /** Calls the API server failed open on (its fail-open counter, and the audit log's annotations). */
   failedOpen: number;
   /** Calls rejected or errored, by the API server's rejection counter. */
@@ -159,6 +165,8 @@ export function shares(rows: Row[], replicas: number): Share[] {
     out.push({ workload, what: `${source} p50, replay / no-op (the mutation)`, ratio: ratio('replay', 'noop', p50) });
     out.push({ workload, what: `${source} p50, ours / replay (our webhook)`, ratio: ratio('ours', 'replay', p50) });
     out.push({ workload, what: 'API server mean per call, ours / replay', ratio: ratio('ours', 'replay', (row) => row.apiServerMeanMs) });
+    out.push({ workload, what: 'API server CPU per creation, replay / no-op', ratio: ratio('replay', 'noop', apiServerCpuMsPerPod) });
+    out.push({ workload, what: 'API server CPU per creation, ours / replay', ratio: ratio('ours', 'replay', apiServerCpuMsPerPod) });
   }
   return out;
 }
@@ -167,7 +175,13 @@ export function printShares(list: Share[], replicas: number) {
   console.log(`
 where the time goes, ${replicas} replicas each (no target):`);
   for (const share of list)
-    console.log(`  ${share.workload.padEnd(41)} ${share.what.padEnd(52)} ${share.ratio === undefined ? 'no data' : `${share.ratio.toFixed(2)}x`}`);
+    console.log(`  ${share.workload.padEnd(41)} ${share.what.padEnd(54)} ${share.ratio === undefined ? 'no data' : `${share.ratio.toFixed(2)}x`}`);
+}
+
+/** kube-apiserver's CPU over the turn per pod created (its background work included: a ratio between setups is what it says). */
+export function apiServerCpuMsPerPod(row: Row): number | undefined {
+  const apiServer = row.machineCpu?.top.find((process) => /\/kube-apiserver /.test(`${process.name} `));
+  return apiServer && row.pods > 0 ? (apiServer.seconds / row.pods) * 1000 : undefined;
 }
 
 const sum = (rows: Row[], value: (row: Row) => number) => rows.reduce((total, row) => total + value(row), 0);
@@ -176,7 +190,7 @@ const ms = (value: number | undefined) => (value === undefined || Number.isNaN(v
 
 export function printRows(rows: Row[]) {
   console.log(
-    '\nworkload                                  replicas setup  pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  CPU ms/call  throttled ms',
+    '\nworkload                                  replicas setup  pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  CPU ms/call  throttled ms  match ms  API CPU ms/pod',
   );
   for (const row of rows) {
     const client = row.clientMs;
@@ -195,6 +209,8 @@ export function printRows(rows: Row[]) {
         ms(row.apiServerMeanMs).padStart(12),
         ms(row.cpuMsPerCall).padStart(12),
         ms(row.throttledMs).padStart(13),
+        (row.matchCondition ? row.matchCondition.meanMs.toFixed(3) : '-').padStart(9),
+        ms(apiServerCpuMsPerPod(row)).padStart(15),
       ].join(' '),
     );
   }

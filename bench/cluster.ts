@@ -346,11 +346,15 @@ const sumFor = (metrics: string, metric: string, webhook: string) =>
 
 /**
  * The API server's own view of one webhook: its admission-duration histogram's sum and count,
- * the calls it failed open on (failurePolicy Ignore) and the calls that were rejected or errored.
+ * the calls it failed open on (failurePolicy Ignore), the calls that were rejected or errored, and
+ * its time evaluating the webhook's matchConditions.
  */
-export function webhookDuration(metrics: string, webhook: string | undefined): { sum: number; count: number; failedOpen: number; rejected: number } {
-  if (!webhook) return { sum: 0, count: 0, failedOpen: 0, rejected: 0 };
+export function webhookDuration(metrics: string, webhook: string | undefined) {
+  if (!webhook) return { sum: 0, count: 0, failedOpen: 0, rejected: 0, matchSum: 0, matchCount: 0 };
   return {
+    // Observed only for evaluations that skip the call (k8s.io/apiserver webhook/matchconditions).
+    matchSum: sumFor(metrics, 'apiserver_admission_match_condition_evaluation_seconds_sum', webhook),
+    matchCount: sumFor(metrics, 'apiserver_admission_match_condition_evaluation_seconds_count', webhook),
     sum: sumFor(metrics, 'apiserver_admission_webhook_admission_duration_seconds_sum', webhook),
     count: sumFor(metrics, 'apiserver_admission_webhook_admission_duration_seconds_count', webhook),
     failedOpen: sumFor(metrics, 'apiserver_admission_webhook_fail_open_count', webhook),

@@ -108,6 +108,7 @@ async function main() {
       const cpuAfter = webhookCpuSeconds(state, setup);
       const audited = readCreations(audit.log, offset, namespace);
       const calls = metricsAfter.count - metricsBefore.count;
+      const evaluations = metricsAfter.matchCount - metricsBefore.matchCount;
       const row: Row = {
         workload,
         kind,
@@ -126,6 +127,7 @@ async function main() {
         webhookCalls: calls,
         failedOpen: Math.max(metricsAfter.failedOpen - metricsBefore.failedOpen, audited.failedOpen),
         rejected: metricsAfter.rejected - metricsBefore.rejected,
+        ...(evaluations > 0 ? { matchCondition: { meanMs: ((metricsAfter.matchSum - metricsBefore.matchSum) / evaluations) * 1000, evaluations } } : {}),
         ...(setup === 'ours' || setup === 'replay' ? { uninjected: uninjectedPods(state, namespace).length } : {}),
         ...(calls > 0
           ? {

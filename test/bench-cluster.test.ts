@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditOffset, microsOf, readCreations } from '../bench/audit';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
-import { at, judge, QUANTILES, quantiles, shares, type Row } from '../bench/cluster-report';
+import { webhookDuration } from '../bench/cluster';
+import { apiServerCpuMsPerPod, at, judge, QUANTILES, quantiles, shares, type Row } from '../bench/cluster-report';
 
 const event = (namespace: string, received: string, done: string, extra: object = {}) =>
   `${JSON.stringify({
@@ -121,6 +122,39 @@ test("where the time goes: the replay over the no-op, ours over the replay, each
     judge([row('noop', 10, 30), row('replay', 12, 36, { uninjected: 3 }), row('ours', 12, 40)], 2).find((t) => /without the sidecar/.test(t.what))?.text,
     '3',
   );
+});
+
+test("the API server's CPU per creation, from the turn's busiest processes", () => {
+  const cpu = (seconds: number) => ({
+    busyShare: 0.5,
+    top: [
+      { pid: 2, name: '/root/.cache/tools/etcd --name=local', seconds: 9 },
+      { pid: 1, name: '/root/.cache/tools/kube-apiserver --etcd-servers=x', seconds },
+    ],
+  });
+  assert.is(apiServerCpuMsPerPod(row('noop', 10, 30, { machineCpu: cpu(1.5) })), 15);
+  assert.is(apiServerCpuMsPerPod(row('noop', 10, 30, { machineCpu: { busyShare: 0, top: [] } })), undefined);
+  assert.is(apiServerCpuMsPerPod(row('noop', 10, 30)), undefined);
+  const rows = [row('noop', 10, 30, { machineCpu: cpu(1) }), row('replay', 12, 36, { machineCpu: cpu(1.5) }), row('ours', 13, 40, { machineCpu: cpu(1.65) })];
+  const found = (what: RegExp) => shares(rows, 2).find((share) => what.test(share.what))?.ratio;
+  assert.is(found(/CPU per creation, replay \/ no-op/)?.toFixed(2), '1.50');
+  assert.is(found(/CPU per creation, ours \/ replay/)?.toFixed(2), '1.10');
+});
+
+test("the API server's metrics of one webhook: its calls, and its matchConditions' evaluations", () => {
+  const metrics = [
+    'apiserver_admission_webhook_admission_duration_seconds_sum{name="inject.pandocore.xyz",operation="CREATE",rejected="false",type="admit"} 0.5',
+    'apiserver_admission_webhook_admission_duration_seconds_count{name="inject.pandocore.xyz",operation="CREATE",rejected="false",type="admit"} 200',
+    'apiserver_admission_webhook_admission_duration_seconds_count{name="noop.bench.pando.local",operation="CREATE",rejected="false",type="admit"} 7',
+    'apiserver_admission_match_condition_evaluation_seconds_sum{kind="webhook",name="inject.pandocore.xyz",operation="CREATE",type="admit"} 0.0254',
+    'apiserver_admission_match_condition_evaluation_seconds_count{kind="webhook",name="inject.pandocore.xyz",operation="CREATE",type="admit"} 200',
+    'apiserver_admission_match_condition_evaluation_seconds_count{kind="policy",name="some-policy",operation="UPDATE",type="validate"} 3',
+  ].join('\n');
+  const ours = webhookDuration(metrics, 'inject.pandocore.xyz');
+  assert.equal([ours.sum, ours.count, ours.matchSum, ours.matchCount], [0.5, 200, 0.0254, 200]);
+  const noop = webhookDuration(metrics, 'noop.bench.pando.local');
+  assert.equal([noop.count, noop.matchCount, noop.failedOpen], [7, 0, 0]);
+  assert.equal(webhookDuration(metrics, undefined).matchCount, 0);
 });
 
 test('the plot: a curve per setup and round, on finite coordinates', () => {
