@@ -130,6 +130,7 @@ export const ValuesSchema = z
         timeoutSeconds: count(1, 10).default(5),
         scope: z.enum(['enabled', 'all']).default('enabled'),
         route: z.enum(ROUTES).default('direct'),
+        skipInjected: z.boolean().default(true),
         knativeLocalCaSecret: z
           .string()
           .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be namespace/name')

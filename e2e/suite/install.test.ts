@@ -65,6 +65,19 @@ test('the API server compiles matchConditions: a broken expression is refused', 
   assert.match(run.stderr, /matchConditions\[0\]\.expression.*compilation failed/);
 });
 
+test('with webhook.skipInjected=false the webhook configuration has no matchConditions, and the API server accepts it', () => {
+  const rendered = parseDocuments(
+    helmOk(cluster, ['template', RELEASE, CHART, '-n', SYSTEM_NAMESPACE, '--set', `licenseKey=${LOCAL_LICENSE}`, '--set', 'webhook.skipInjected=false']),
+  );
+  const mwc = rendered.find((d) => d.kind === 'MutatingWebhookConfiguration') as Obj;
+  mwc.metadata.name = 'pando-webhook-no-skip';
+  const run = kubectl(cluster, ['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(mwc));
+  assert.is(run.code, 0, run.stderr);
+  const stored = JSON.parse(run.stdout);
+  assert.ok(stored.webhooks.length >= 1);
+  assert.ok(stored.webhooks.every((hook: Obj) => (hook.matchConditions ?? []).length === 0));
+});
+
 test('the safety-net policy type-checks with no warning', async () => {
   let policy: Obj = {};
   for (let i = 0; i < 50 && !policy.status?.typeChecking; i++) {

@@ -119,5 +119,6 @@ export const VARIANTS: Record<string, Obj> = {
   'networkPolicy.enabled=false': { networkPolicy: { enabled: false } },
   'namespaces=[team-a,team-b]': { namespaces: ['team-a', 'team-b'] },
   'webhook.scope=all': { webhook: { scope: 'all' }, namespaces: ['team-a'] },
+  'webhook.skipInjected=false': { webhook: { skipInjected: false }, namespaces: ['team-a'] },
   'license.create=false': { license: { create: false }, licenseKey: '' },
 };

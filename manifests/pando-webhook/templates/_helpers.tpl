@@ -235,12 +235,14 @@ failurePolicy: Ignore
 sideEffects: None
 reinvocationPolicy: IfNeeded
 timeoutSeconds: {{ .Values.webhook.timeoutSeconds }}
+{{- if .Values.webhook.skipInjected }}
 # Skip the call only for pods that carry our sidecar, the configured image with the configured
 # license, and our status annotation (reinvocation, injected offline). Anything else is sent: a
 # foreign pando-sidecar, or our annotation on a pod without our sidecar, cannot skip the webhook.
 matchConditions:
   - name: not-injected-yet
     expression: {{ printf "!(has(object.metadata.annotations) && 'pandocore.xyz/status' in object.metadata.annotations && (%s).exists(c, %s))" (include "pando.sidecarsCel" "object") (include "pando.oursCel" .) | quote }}
+{{- end }}
 {{- end }}
 
 {{/* Where Prometheus finds the metrics when it scrapes pods by annotation (metrics.scrapeAnnotations). */}}
