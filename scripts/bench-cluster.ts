@@ -7,7 +7,8 @@
 // BENCH_SECONDS (60): how long each steady rate runs; BENCH_RATES (20,100): pods per second;
 // BENCH_BURST (500): a Deployment scaled 0 -> N; BENCH_JOB (1000/100): completions/parallelism;
 // BENCH_ROUNDS (1): turns per setup and workload; BENCH_REPLICAS (the chart's): the webhooks'
-// replicas, several (1,2,3) to compare them, both webhooks scaled alike. Fails when a creation
+// replicas, several (1,2,3) to compare them, both webhooks scaled alike; BENCH_HELM_SET (none):
+// more --set for our chart, ';'-separated (webhook.skipInjected=false). Fails when a creation
 // failed, a webhook call failed open, or one of our turn's pods lacks the sidecar.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -47,6 +48,7 @@ const RATES = env('BENCH_RATES', '20,100').split(',').map(Number);
 const BURST = Number(env('BENCH_BURST', '500'));
 const [COMPLETIONS, PARALLELISM] = env('BENCH_JOB', '1000/100').split('/').map(Number);
 const ROUNDS = Number(env('BENCH_ROUNDS', '1'));
+const HELM_SET = env('BENCH_HELM_SET', '').split(';').filter(Boolean);
 const say = (line: string) => console.log(`bench:cluster: ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const RESULTS = join(__dirname, '..', '..', 'bench', 'cluster-results.json');
@@ -65,12 +67,14 @@ async function main() {
   // Beside the cluster's directory, which up() empties first.
   const auditDir = mkdtempSync(join(tmpdir(), 'pando-bench-audit-'));
   const audit = auditFlags(auditDir, Object.values(NAMESPACE_OF));
-  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`], apiServerFlags: audit.flags }).catch(async (error: Error) => {
-    // A half-started cluster must not outlive the run (nor the node lock held around it).
-    await down(dir, say);
-    rmSync(auditDir, { recursive: true, force: true });
-    throw error;
-  });
+  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`, ...HELM_SET], apiServerFlags: audit.flags }).catch(
+    async (error: Error) => {
+      // A half-started cluster must not outlive the run (nor the node lock held around it).
+      await down(dir, say);
+      rmSync(auditDir, { recursive: true, force: true });
+      throw error;
+    },
+  );
   const api = adminApi(state);
   // The steady rates' own client: enough sockets that a slow answer never queues the next creation.
   const creator = apiClient({ server: state.server, token: state.adminToken, ca: readFileSync(state.caFile, 'utf8') }, 256);
@@ -206,6 +210,7 @@ async function main() {
     job: { completions: COMPLETIONS, parallelism: PARALLELISM },
     rounds: ROUNDS,
     replicas: replicaCounts,
+    ...(HELM_SET.length ? { helmSet: HELM_SET } : {}),
   };
   const where = Object.fromEntries(replicaCounts.map((replicas) => [replicas, shares(rows, replicas)]));
   writeFileSync(file, `${JSON.stringify({ date, machine, node: process.version, settings, quantiles: QUANTILES, rows, targets, shares: where }, null, 2)}\n`);
