@@ -28,6 +28,8 @@ export interface HandlerRequest {
   headers: IncomingHttpHeaders;
   /** The body parsed as JSON (undefined when there was none). */
   body?: unknown;
+  /** performance.now() when the request's headers arrived (the image's host sets it). */
+  receivedAt?: number;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -38,6 +40,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** Told of every admission answered or refused, as it is logged (the image's host counts them: metrics.ts). */
 export type AdmissionObserver = (record: { decision: string; reason: string; mode?: string }, seconds: number, warnings?: readonly string[]) => void;
+
+/** Milliseconds since a performance.now() reading, to the microsecond. */
+const millisSince = (start: number) => Math.round((performance.now() - start) * 1000) / 1000;
 
 export function createHandler(config: Config, log: Logger, observe: AdmissionObserver = () => {}) {
   return function handleAdmission(req: HandlerRequest, res: ServerResponse): void {
@@ -56,14 +61,16 @@ export function createHandler(config: Config, log: Logger, observe: AdmissionObs
       return sendJson(res, 400, { error: 'content-type must be application/json' });
     }
     const result = admit(req.body, config);
-    const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    const durationMs = millisSince(started);
     if (!result.ok) {
-      log('warn', 'admission rejected', { ...result.record, status: 400, error: result.error, durationMs });
+      sendJson(res, 400, { error: result.error });
+      log('warn', 'admission rejected', { ...result.record, status: 400, error: result.error, durationMs, servedMs: millisSince(req.receivedAt ?? started) });
       observe(result.record, durationMs / 1000);
-      return sendJson(res, 400, { error: result.error });
+      return;
     }
     sendJson(res, 200, result.review);
-    log(result.record.decision === 'error' ? 'error' : 'info', 'admission', { ...result.record, durationMs });
+    // Logged once the answer is written: servedMs covers the body, parse, decision and TLS write.
+    log(result.record.decision === 'error' ? 'error' : 'info', 'admission', { ...result.record, durationMs, servedMs: millisSince(req.receivedAt ?? started) });
     observe(result.record, durationMs / 1000, result.review.response.warnings);
   };
 }

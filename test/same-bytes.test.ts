@@ -1,7 +1,7 @@
 // The production host (function/host/) against the framework's own (the functions-framework's
 // Express app, test/support/framework-host.ts): every fixture, every case of the hostile
 // catalogue and the requests the framework answers itself get the same status, headers (but
-// Date) and body, byte for byte, and the same log lines (but time and durationMs). Last, the
+// Date) and body, byte for byte, and the same log lines (but time, durationMs and servedMs). Last, the
 // built entry (dist/function/main.js) and the framework's CLI serving dist/function/index.js
 // answer every fixture the same.
 import { dirname, join } from 'node:path';
@@ -61,7 +61,7 @@ const answerOf = (got: Exchange) => ({
 });
 
 /** Log lines without the fields that change from one run to the next. */
-const linesOf = (logs: string[]) => logs.map((l) => JSON.stringify({ ...JSON.parse(l), time: undefined, durationMs: undefined }));
+const linesOf = (logs: string[]) => logs.map((l) => JSON.stringify({ ...JSON.parse(l), time: undefined, durationMs: undefined, servedMs: undefined }));
 
 async function sameAnswer(name: string, steps: () => Iterable<Step>, deadlineMs = 10_000) {
   ours.logs.length = 0;

@@ -17,11 +17,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { version } from '../../package.json';
+import { createHandler } from '../http';
 import { jsonLogger } from '../log';
 import { API_SERVER_IDLE_CONN_MS, SERVER_TIMEOUTS, startServers } from './server';
 import { createCa, issueServingCert, KeyPairPem } from '../tls/certs';
 import { serviceDnsNames } from '../tls/config';
-import { TEST_VERSION } from '../../test/support/config';
+import { defaultConfig, TEST_VERSION } from '../../test/support/config';
 import { readable, readExpected, readFixture } from '../../test/support/fixtures';
 
 const MAIN = join(__dirname, '..', '..', '..', 'dist', 'function', 'main.js');
@@ -445,6 +446,31 @@ test('bodies buffered at once are bounded: over the budget, 503 with Retry-After
     await Promise.all(held.map((h) => h.finish()));
     for (const h of held) assert.is((await h.answer).status, 200);
     assert.is((await send(running.urls.http, { body })).status, 200, 'the budget is given back');
+  } finally {
+    await running.drain();
+  }
+});
+
+test('servedMs counts from the headers: a body held back shows in it, not in durationMs', async () => {
+  const logs: any[] = [];
+  const running = await startServers(
+    createHandler(
+      defaultConfig,
+      jsonLogger((l) => void logs.push(JSON.parse(l))),
+    ),
+    { port: 0, drainTimeoutMs: 1000 },
+    jsonLogger(() => {}),
+    { requestMs: 5000, headersMs: 5000, keepAliveMs: 5000 },
+  );
+  try {
+    const held = heldRequest(running.urls.http);
+    await held.accepted;
+    await new Promise((r) => setTimeout(r, 150));
+    await held.finish();
+    assert.is((await held.answer).status, 200);
+    const [line] = logs.filter((l) => l.msg === 'admission');
+    assert.ok(line.servedMs >= 140, `servedMs ${line.servedMs} includes the 150 ms the body was held`);
+    assert.ok(line.durationMs < 100, `durationMs ${line.durationMs} is the decision alone`);
   } finally {
     await running.drain();
   }

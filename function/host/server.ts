@@ -118,6 +118,7 @@ const PROBE_METHODS = new Set(['GET', 'HEAD']);
 /** The listener both servers share: edge checks, body, then the function. */
 function createListener(handler: Handler, log: Logger, options: ListenerOptions): http.RequestListener {
   return (req, res) => {
+    (req as HandlerRequest).receivedAt = performance.now();
     options.track(res);
     if (req.method === 'GET' && !options.isReady() && (req.url ?? '').split('?', 1)[0] === '/readyz') {
       return sendJson(res, 503, { status: 'waiting for the TLS certificate' });
