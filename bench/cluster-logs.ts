@@ -13,6 +13,8 @@ export interface AdmissionLine {
   namespace: string;
   pod: string;
   durationMs: number;
+  /** From the request's headers to the answer written (logs from before it was logged have none). */
+  servedMs?: number;
 }
 
 /** The admission lines of one pod's log (`kubectl logs --timestamps`: a stamp, then our JSON line). */
@@ -21,14 +23,22 @@ export function readAdmissionLines(text: string, source: string): AdmissionLine[
   for (const line of text.split('\n')) {
     const json = line.slice(line.indexOf(' ') + 1);
     if (!json.startsWith('{')) continue;
-    let entry: { msg?: string; time?: string; namespace?: string; pod?: string; durationMs?: number };
+    let entry: { msg?: string; time?: string; namespace?: string; pod?: string; durationMs?: number; servedMs?: number };
     try {
       entry = JSON.parse(json);
     } catch {
       continue;
     }
     if (entry.msg !== 'admission' || !entry.time || typeof entry.durationMs !== 'number') continue;
-    lines.push({ atMs: Date.parse(entry.time), source, namespace: entry.namespace ?? '', pod: entry.pod ?? '', durationMs: entry.durationMs });
+    const admission: AdmissionLine = {
+      atMs: Date.parse(entry.time),
+      source,
+      namespace: entry.namespace ?? '',
+      pod: entry.pod ?? '',
+      durationMs: entry.durationMs,
+    };
+    if (typeof entry.servedMs === 'number') admission.servedMs = entry.servedMs;
+    lines.push(admission);
   }
   return lines;
 }
@@ -37,6 +47,8 @@ export interface WebhookView {
   admissions: number;
   /** Quantiles (QUANTILES) of the time inside the webhook. */
   handlerMs: number[];
+  /** Quantiles of the time from the request's headers to the answer written. */
+  servedMs?: number[];
   /** Steady turns: quantiles of answered-by-the-webhook minus sent-by-the-client. */
   answeredAfterSendMs?: number[];
   /** Steady turns: for each second of the turn, the median of that delay on each pod's log. */
@@ -52,6 +64,8 @@ export function webhookView(row: Row, lines: AdmissionLine[], namespace: string)
   // The webhook answers before the client hears back: a second after the end is enough.
   const mine = lines.filter((line) => line.namespace === namespace && line.atMs >= start && line.atMs <= Date.parse(row.ended!) + 1000);
   const view: WebhookView = { admissions: mine.length, handlerMs: quantiles(mine.map((line) => line.durationMs)) };
+  const served = mine.flatMap((line) => (line.servedMs === undefined ? [] : [line.servedMs]));
+  if (served.length) view.servedMs = quantiles(served);
   const rate = Number(STEADY.exec(row.workload)?.[1]);
   if (!rate) return view;
   // Steady pods are named <prefix>-<i>: the i-th is sent at start + i / rate.
@@ -75,4 +89,64 @@ export function webhookView(row: Row, lines: AdmissionLine[], namespace: string)
       count: Object.fromEntries([...bySource].map(([source, values]) => [source, values.length])),
     }));
   return view;
+}
+
+/** The calls a webhook's pods served in a turn, and their mean time there (Row.served). */
+export type Served = NonNullable<Row['served']>;
+
+/** Our pods' admissions of a turn (its namespace, started to a second after ended) with servedMs. */
+export function oursServed(row: Row, lines: AdmissionLine[], namespace: string): Served | undefined {
+  if (!row.started || !row.ended) return undefined;
+  const start = Date.parse(row.started);
+  const end = Date.parse(row.ended) + 1000;
+  const times = lines
+    .filter((line) => line.namespace === namespace && line.atMs >= start && line.atMs <= end && line.servedMs !== undefined)
+    .map((line) => line.servedMs!);
+  return times.length ? { calls: times.length, meanMs: times.reduce((a, b) => a + b, 0) / times.length } : undefined;
+}
+
+/** One of the no-op pods' totals lines (bench/cluster.ts NOOP_SERVER): calls and ms so far, per path. */
+export interface ServedTotals {
+  atMs: number;
+  source: string;
+  noop: { calls: number; ms: number };
+  replay: { calls: number; ms: number };
+}
+
+export function readServedTotals(text: string, source: string): ServedTotals[] {
+  const totals: ServedTotals[] = [];
+  for (const line of text.split('\n')) {
+    const json = line.slice(line.indexOf(' ') + 1);
+    if (!json.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(json);
+      if (entry.msg === 'served' && entry.time && entry.noop && entry.replay)
+        totals.push({ atMs: Date.parse(entry.time), source, noop: entry.noop, replay: entry.replay });
+    } catch {
+      continue;
+    }
+  }
+  return totals;
+}
+
+/**
+ * A no-op or replay turn's calls and mean time in the no-op pods: each pod's totals at the end
+ * (printed within a second of a change; the bench waits longer before the next turn) less its
+ * totals before the start.
+ */
+export function noopServed(row: Row, totals: ServedTotals[], path: 'noop' | 'replay'): Served | undefined {
+  if (!row.started || !row.ended) return undefined;
+  const start = Date.parse(row.started);
+  const end = Date.parse(row.ended) + 2000;
+  let calls = 0;
+  let ms = 0;
+  for (const source of new Set(totals.map((each) => each.source))) {
+    const mine = totals.filter((each) => each.source === source);
+    const last = (until: number) => mine.filter((each) => each.atMs <= until).at(-1)?.[path] ?? { calls: 0, ms: 0 };
+    const before = last(start);
+    const after = last(end);
+    calls += after.calls - before.calls;
+    ms += after.ms - before.ms;
+  }
+  return calls > 0 ? { calls, meanMs: ms / calls } : undefined;
 }

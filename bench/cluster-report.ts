@@ -50,6 +50,12 @@ export interface Row {
   uninjected?: number;
   /** The setup's webhook pods' CPU (their cgroups) per call. */
   cpuMsPerCall?: number;
+  /**
+   * The calls the setup's webhook pods served in the turn and their mean time there, from the
+   * request's headers to the answer written (their logs: bench/cluster-logs.ts). The API
+   * server's mean per call less this is the call's time outside the pods.
+   */
+  served?: { calls: number; meanMs: number };
   /** Time the webhook pods spent held at their CPU limit during the turn. */
   throttledMs?: number;
   firstFailure?: string;
@@ -165,6 +171,8 @@ export function shares(rows: Row[], replicas: number): Share[] {
     out.push({ workload, what: `${source} p50, replay / no-op (the mutation)`, ratio: ratio('replay', 'noop', p50) });
     out.push({ workload, what: `${source} p50, ours / replay (our webhook)`, ratio: ratio('ours', 'replay', p50) });
     out.push({ workload, what: 'API server mean per call, ours / replay', ratio: ratio('ours', 'replay', (row) => row.apiServerMeanMs) });
+    out.push({ workload, what: 'time per call in the pods, ours / replay', ratio: ratio('ours', 'replay', (row) => row.served?.meanMs) });
+    out.push({ workload, what: 'time per call outside the pods, ours / replay', ratio: ratio('ours', 'replay', outsideThePodsMs) });
     out.push({ workload, what: 'API server CPU per creation, replay / no-op', ratio: ratio('replay', 'noop', apiServerCpuMsPerPod) });
     out.push({ workload, what: 'API server CPU per creation, ours / replay', ratio: ratio('ours', 'replay', apiServerCpuMsPerPod) });
   }
@@ -176,6 +184,11 @@ export function printShares(list: Share[], replicas: number) {
 where the time goes, ${replicas} replicas each (no target):`);
   for (const share of list)
     console.log(`  ${share.workload.padEnd(41)} ${share.what.padEnd(54)} ${share.ratio === undefined ? 'no data' : `${share.ratio.toFixed(2)}x`}`);
+}
+
+/** The API server's mean per call less the pods' own mean: the connection, TLS and the API server's side of the call. */
+export function outsideThePodsMs(row: Row): number | undefined {
+  return row.apiServerMeanMs !== undefined && row.served ? row.apiServerMeanMs - row.served.meanMs : undefined;
 }
 
 /** kube-apiserver's CPU over the turn per pod created (its background work included: a ratio between setups is what it says). */
@@ -190,7 +203,7 @@ const ms = (value: number | undefined) => (value === undefined || Number.isNaN(v
 
 export function printRows(rows: Row[]) {
   console.log(
-    '\nworkload                                  replicas setup  pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  CPU ms/call  throttled ms  match ms  API CPU ms/pod',
+    '\nworkload                                  replicas setup  pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  pod ms/call  CPU ms/call  throttled ms  match ms  API CPU ms/pod',
   );
   for (const row of rows) {
     const client = row.clientMs;
@@ -207,6 +220,7 @@ export function printRows(rows: Row[]) {
         `${ms(at(row.serverMs, 0.5))} / ${ms(at(row.serverMs, 0.99))}`.padStart(18),
         (row.pods / row.seconds).toFixed(0).padStart(7),
         ms(row.apiServerMeanMs).padStart(12),
+        (row.served ? row.served.meanMs.toFixed(2) : '-').padStart(12),
         ms(row.cpuMsPerCall).padStart(12),
         ms(row.throttledMs).padStart(13),
         (row.matchCondition ? row.matchCondition.meanMs.toFixed(3) : '-').padStart(9),

@@ -35,14 +35,19 @@ const WEBHOOK_NAME: Record<Setup, string | undefined> = {
   ours: 'inject.pandocore.xyz',
 };
 
-const NOOP_SERVER = `// The floor of any webhook: TLS, read the review, answer allowed: true. On /replay, with the
+export const NOOP_SERVER = `// The floor of any webhook: TLS, read the review, answer allowed: true. On /replay, with the
 // patch ours gave for the bench pod, its token volume renamed to this pod's (as ours finds it).
+// Each path's calls and their time here (headers in to answer written, as ours logs servedMs)
+// are printed once a second when they change: no line per call, which would raise the floor.
 const https = require('node:https');
 const fs = require('node:fs');
 const read = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '');
-const template = read('/noop/patch.json');
-const probeVolume = read('/noop/token-volume');
-const server = https.createServer({ cert: fs.readFileSync('/tls/tls.crt'), key: fs.readFileSync('/tls/tls.key') }, (req, res) => {
+const tls = process.env.BENCH_TLS_DIR || '/tls';
+const template = read((process.env.BENCH_NOOP_DIR || '/noop') + '/patch.json');
+const probeVolume = read((process.env.BENCH_NOOP_DIR || '/noop') + '/token-volume');
+const served = { noop: { calls: 0, ms: 0 }, replay: { calls: 0, ms: 0 } };
+const server = https.createServer({ cert: fs.readFileSync(tls + '/tls.crt'), key: fs.readFileSync(tls + '/tls.key') }, (req, res) => {
+  const receivedAt = performance.now();
   let body = '';
   req.setEncoding('utf8');
   req.on('data', (chunk) => (body += chunk));
@@ -50,7 +55,8 @@ const server = https.createServer({ cert: fs.readFileSync('/tls/tls.crt'), key: 
     const uid = JSON.parse(body).request.uid;
     const response = { uid, allowed: true };
     // The API server adds ?timeout=5s to the path.
-    if (req.url.startsWith('/replay')) {
+    const replay = req.url.startsWith('/replay');
+    if (replay) {
       const volume = /"(kube-api-access-[a-z0-9]+)"/.exec(body);
       const patch = probeVolume && volume ? template.split(probeVolume).join(volume[1]) : template;
       response.patchType = 'JSONPatch';
@@ -58,9 +64,18 @@ const server = https.createServer({ cert: fs.readFileSync('/tls/tls.crt'), key: 
     }
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
+    const path = replay ? served.replay : served.noop;
+    path.calls++;
+    path.ms += performance.now() - receivedAt;
   });
 });
-server.listen(8443);
+let printed = 0;
+setInterval(() => {
+  if (served.noop.calls + served.replay.calls === printed) return;
+  printed = served.noop.calls + served.replay.calls;
+  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), msg: 'served', ...served }) + '\\n');
+}, 1000).unref();
+server.listen(Number(process.env.BENCH_PORT || 8443));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 

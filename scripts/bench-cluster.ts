@@ -33,7 +33,7 @@ import {
   webhookOf,
   type Setup,
 } from '../bench/cluster';
-import { readAdmissionLines, webhookView } from '../bench/cluster-logs';
+import { noopServed, oursServed, readAdmissionLines, readServedTotals, webhookView } from '../bench/cluster-logs';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
 import { clusterIpOf, cpuBetween, cpuSnapshot, saveLogs, watchConnections } from '../bench/cluster-watch';
 import { at, judge, printRows, printShares, printTargets, QUANTILES, quantiles, shares, type Row, type Target } from '../bench/cluster-report';
@@ -192,6 +192,7 @@ async function main() {
       rmSync(LOGS, { recursive: true, force: true });
       const files = [...saveLogs(state, selectorOf('ours'), join(LOGS, 'ours')), ...saveLogs(state, selectorOf('noop'), join(LOGS, 'noop'))];
       say(`the webhook pods' logs: ${files.join(', ')}`);
+      addServed(rows);
     } catch (error) {
       say(`the webhook pods' logs could not be kept: ${(error as Error).message}`);
     }
@@ -230,6 +231,19 @@ async function main() {
   return broken.length ? 1 : 0;
 }
 
+/** Each turn's calls and mean time inside its webhook's pods, from the logs just kept (Row.served). */
+function addServed(rows: Row[]) {
+  const read = <T>(setup: 'ours' | 'noop', parse: (text: string, source: string) => T[]) =>
+    readdirSync(join(LOGS, setup)).flatMap((file) => parse(readFileSync(join(LOGS, setup, file), 'utf8'), file.replace(/\.log$/, '')));
+  const admissions = read('ours', readAdmissionLines);
+  const totals = read('noop', readServedTotals);
+  for (const row of rows) {
+    if (row.setup === 'none') continue;
+    const served = row.setup === 'ours' ? oursServed(row, admissions, NAMESPACE_OF.ours) : noopServed(row, totals, row.setup);
+    if (served) row.served = served;
+  }
+}
+
 /** --report: the table, targets and plot again from bench/cluster-results.json, without a cluster. */
 function reportOnly(): number {
   const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as { date: string; machine?: string; partial?: boolean; rows: Row[] };
@@ -257,6 +271,8 @@ function logsOnly(): number {
     if (!view) continue;
     say(`${row.workload}, replicas ${row.replicas}, round ${row.round}: ${view.admissions} admissions logged`);
     say(`  inside the webhook p50 / p99 / max ms: ${ms(view.handlerMs, 0.5)} / ${ms(view.handlerMs, 0.99)} / ${ms(view.handlerMs, 1)}`);
+    if (view.servedMs)
+      say(`  headers in to answer written p50 / p99 / max ms: ${ms(view.servedMs, 0.5)} / ${ms(view.servedMs, 0.99)} / ${ms(view.servedMs, 1)}`);
     if (!view.answeredAfterSendMs || !view.perSecond) continue;
     const after = view.answeredAfterSendMs;
     say(`  answered by the webhook after the client sent it, p50 / p99 / max ms: ${ms(after, 0.5)} / ${ms(after, 0.99)} / ${ms(after, 1)}`);

@@ -4,7 +4,7 @@
 import { createServer, connect, type Socket } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readAdmissionLines, webhookView } from '../bench/cluster-logs';
+import { noopServed, oursServed, readAdmissionLines, readServedTotals, webhookView } from '../bench/cluster-logs';
 import { at, type Row } from '../bench/cluster-report';
 import { cpuBetween, type CpuSnapshot, watchConnections } from '../bench/cluster-watch';
 
@@ -68,6 +68,44 @@ test('a burst turn has the time inside the webhook only: its pods are not ours t
   const view = webhookView({ ...row('Deployment 0 -> 2'), kind: 'burst' }, readAdmissionLines(line(START + 100, '', 1.5), 'a'), 'bench-ours')!;
   assert.is(view.admissions, 1);
   assert.is(view.answeredAfterSendMs, undefined);
+});
+
+test("our pods' servedMs: read when logged, a turn's mean over its namespace and time", () => {
+  const served = (atMs: number, pod: string, servedMs: number, namespace = 'bench-ours') =>
+    `2026-12-05T23:00:00.000000000Z ${JSON.stringify({ time: new Date(atMs).toISOString(), msg: 'admission', namespace, pod, durationMs: 0.2, servedMs })}`;
+  const lines = [
+    ...readAdmissionLines(served(START + 10, 's2-0-0', 0.5), 'a'),
+    ...readAdmissionLines(served(START + 600, 's2-0-1', 0.7), 'b'),
+    ...readAdmissionLines(line(START + 900, 's2-0-2', 0.2), 'a'), // logged before servedMs was
+    ...readAdmissionLines(served(START + 700, 's2-0-3', 9, 'bench-noop'), 'a'),
+    ...readAdmissionLines(served(START + 60_000, 's2-0-9', 9), 'a'),
+  ];
+  assert.is(lines[0].servedMs, 0.5);
+  assert.is(lines[2].servedMs, undefined);
+  const mean = oursServed(row('steady 2/s for 2 s'), lines, 'bench-ours');
+  assert.is(mean?.calls, 2);
+  assert.is(mean?.meanMs.toFixed(2), '0.60');
+  assert.equal(at(webhookView(row('steady 2/s for 2 s'), lines, 'bench-ours')!.servedMs, 1), 0.7);
+  assert.is(oursServed(row('steady 2/s for 2 s'), [], 'bench-ours'), undefined);
+});
+
+test("the no-op pods' totals: a turn's calls and mean are each pod's totals after it less before it, per path", () => {
+  const totals = (atMs: number, noop: [number, number], replay: [number, number]) =>
+    `2026-12-05T23:00:00.000000000Z ${JSON.stringify({ time: new Date(atMs).toISOString(), msg: 'served', noop: { calls: noop[0], ms: noop[1] }, replay: { calls: replay[0], ms: replay[1] } })}`;
+  const text = (lines: string[]) => lines.join('\n');
+  const all = [
+    ...readServedTotals(
+      text([totals(START - 30_000, [100, 50], [0, 0]), 'not json', totals(START + 1000, [102, 51], [0, 0]), totals(START + 2500, [103, 51.6], [0, 0])]),
+      'a',
+    ),
+    // Pod b served none of this turn's calls before the start, and printed nothing before it.
+    ...readServedTotals(text([totals(START + 1500, [2, 1.4], [0, 0]), totals(START + 40_000, [2, 1.4], [50, 99])]), 'b'),
+  ];
+  assert.is(all.length, 5);
+  const noop = noopServed({ ...row('steady 2/s for 2 s'), setup: 'noop' }, all, 'noop');
+  assert.is(noop?.calls, 5);
+  assert.is(noop?.meanMs.toFixed(2), '0.60');
+  assert.is(noopServed({ ...row('steady 2/s for 2 s'), setup: 'replay' }, all, 'replay'), undefined, 'the replay path served none in the turn');
 });
 
 test("the machine's CPU between two snapshots: the busy share and the processes that used most, new ones from zero", () => {

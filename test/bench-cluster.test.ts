@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { auditOffset, microsOf, readCreations } from '../bench/audit';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
 import { webhookDuration } from '../bench/cluster';
-import { apiServerCpuMsPerPod, at, judge, QUANTILES, quantiles, shares, type Row } from '../bench/cluster-report';
+import { apiServerCpuMsPerPod, at, judge, outsideThePodsMs, QUANTILES, quantiles, shares, type Row } from '../bench/cluster-report';
 
 const event = (namespace: string, received: string, done: string, extra: object = {}) =>
   `${JSON.stringify({
@@ -139,6 +139,18 @@ test("the API server's CPU per creation, from the turn's busiest processes", () 
   const found = (what: RegExp) => shares(rows, 2).find((share) => what.test(share.what))?.ratio;
   assert.is(found(/CPU per creation, replay \/ no-op/)?.toFixed(2), '1.50');
   assert.is(found(/CPU per creation, ours \/ replay/)?.toFixed(2), '1.10');
+});
+
+test("the time per call inside the pods and outside them (the API server's mean less the pods'), ours over the replay", () => {
+  const rows = [
+    row('replay', 12, 36, { apiServerMeanMs: 2.4, served: { calls: 1200, meanMs: 0.4 } }),
+    row('ours', 13, 40, { apiServerMeanMs: 3.2, served: { calls: 1200, meanMs: 0.8 } }),
+  ];
+  const found = (what: RegExp) => shares(rows, 2).find((share) => what.test(share.what))?.ratio;
+  assert.is(found(/in the pods, ours \/ replay/)?.toFixed(2), '2.00');
+  assert.is(found(/outside the pods, ours \/ replay/)?.toFixed(2), '1.20');
+  assert.is(outsideThePodsMs(rows[1])?.toFixed(2), '2.40');
+  assert.is(outsideThePodsMs(row('ours', 13, 40, { apiServerMeanMs: 3.2 })), undefined, 'no served figure, no outside figure');
 });
 
 test("the API server's metrics of one webhook: its calls, and its matchConditions' evaluations", () => {
