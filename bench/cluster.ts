@@ -396,24 +396,44 @@ export const SERVICE_OF: Record<Setup, string | undefined> = { none: undefined, 
 export const selectorOf = (setup: Exclude<Setup, 'none'>) => SELECTOR[setup];
 
 /**
- * CPU used so far by the pods of a setup's webhook, and the time the kernel held them back at
- * their CPU limit, from their cgroups (cpuacct.usage; cpu.stat throttled_time), in seconds.
+ * CPU used so far by the pods of a setup's webhook, the time the kernel held them back at their
+ * CPU limit, from their cgroups (cpuacct.usage; cpu.stat throttled_time), and the time their
+ * threads waited, runnable, for a CPU the machine's other processes held (/proc schedstat
+ * run_delay), in seconds.
  */
-export function webhookCpuSeconds(state: ClusterState, setup: Setup): { used: number; throttled: number } {
-  if (setup === 'none') return { used: 0, throttled: 0 };
+export function webhookCpuSeconds(state: ClusterState, setup: Setup): { used: number; throttled: number; waited: number } {
+  if (setup === 'none') return { used: 0, throttled: 0, waited: 0 };
   const pods = JSON.parse(kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', SELECTOR[setup], '-o', 'json'])).items as {
     metadata: { uid: string };
   }[];
   let used = 0;
   let throttled = 0;
+  let waited = 0;
   for (const pod of pods) {
     const cpuacct = podCgroup('cpuacct', pod.metadata.uid);
     const cpu = podCgroup('cpu', pod.metadata.uid);
     if (cpuacct) used += Number(readFileSync(join(cpuacct, 'cpuacct.usage'), 'utf8')) / 1e9;
     const stat = cpu ? /^throttled_time (\d+)$/m.exec(readFileSync(join(cpu, 'cpu.stat'), 'utf8')) : null;
     if (stat) throttled += Number(stat[1]) / 1e9;
+    if (cpuacct) for (const thread of threadsUnder(cpuacct)) waited += runDelaySeconds(thread);
   }
-  return { used, throttled };
+  return { used, throttled, waited };
+}
+
+/** The thread ids in a cgroup (v1 `tasks`) and the cgroups below it (the pod's containers). */
+function threadsUnder(dir: string): string[] {
+  const here = readFileSync(join(dir, 'tasks'), 'utf8').split('\n').filter(Boolean);
+  const below = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  return [...here, ...below.flatMap((entry) => threadsUnder(join(dir, entry.name)))];
+}
+
+/** A thread's time runnable but not running, since it started (0 once it has exited). */
+export function runDelaySeconds(thread: string, proc = '/proc'): number {
+  try {
+    return Number(readFileSync(join(proc, thread, 'schedstat'), 'utf8').split(' ')[1]) / 1e9 || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** A setup's webhook at `replicas` pods, all ready, each an endpoint of its Service. */

@@ -138,6 +138,7 @@ async function main() {
               apiServerMeanMs: ((metricsAfter.sum - metricsBefore.sum) / calls) * 1000,
               cpuMsPerCall: ((cpuAfter.used - cpuBefore.used) / calls) * 1000,
               throttledMs: (cpuAfter.throttled - cpuBefore.throttled) * 1000,
+              waitedMsPerCall: ((cpuAfter.waited - cpuBefore.waited) / calls) * 1000,
             }
           : {}),
       };

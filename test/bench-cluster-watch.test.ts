@@ -1,10 +1,14 @@
 // What bench:cluster keeps beside its figures to explain a tail, without a cluster: the webhook
 // pods' log lines read back into per-turn times, the machine's CPU between two snapshots, and the
 // connections towards an address counted from `ss`.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { noopServed, oursServed, readAdmissionLines, readServedTotals, webhookView } from '../bench/cluster-logs';
+import { runDelaySeconds } from '../bench/cluster';
 import { at, type Row } from '../bench/cluster-report';
 import { cpuBetween, type CpuSnapshot, watchConnections } from '../bench/cluster-watch';
 
@@ -106,6 +110,19 @@ test("the no-op pods' totals: a turn's calls and mean are each pod's totals afte
   assert.is(noop?.calls, 5);
   assert.is(noop?.meanMs.toFixed(2), '0.60');
   assert.is(noopServed({ ...row('steady 2/s for 2 s'), setup: 'replay' }, all, 'replay'), undefined, 'the replay path served none in the turn');
+});
+
+test("a thread's run-queue wait is schedstat's second field, in seconds; a thread gone counts 0", () => {
+  const proc = mkdtempSync(join(tmpdir(), 'pando-proc-'));
+  mkdirSync(join(proc, '41'));
+  writeFileSync(join(proc, '41', 'schedstat'), '912345678 2500000000 4321\n');
+  try {
+    assert.is(runDelaySeconds('41', proc), 2.5);
+    assert.is(runDelaySeconds('42', proc), 0);
+    assert.ok(runDelaySeconds(String(process.pid)) >= 0, 'this process has a schedstat');
+  } finally {
+    rmSync(proc, { recursive: true, force: true });
+  }
 });
 
 test("the machine's CPU between two snapshots: the busy share and the processes that used most, new ones from zero", () => {
