@@ -62,6 +62,8 @@ export interface Row {
    * every millisecond of CPU a call needs, paid again in waiting.
    */
   waitedMsPerCall?: number;
+  /** The part of it on the pods' main threads, where the calls' JavaScript runs (the rest: V8's and libuv's helpers). */
+  waitedMainMsPerCall?: number;
   /** Time the webhook pods spent held at their CPU limit during the turn. */
   throttledMs?: number;
   firstFailure?: string;
@@ -181,6 +183,7 @@ export function shares(rows: Row[], replicas: number): Share[] {
     out.push({ workload, what: 'time per call outside the pods, ours / replay', ratio: ratio('ours', 'replay', outsideThePodsMs) });
     out.push({ workload, what: 'CPU per call in the pods, ours / replay', ratio: ratio('ours', 'replay', (row) => row.cpuMsPerCall) });
     out.push({ workload, what: 'wait for a CPU per call in the pods, ours / replay', ratio: ratio('ours', 'replay', (row) => row.waitedMsPerCall) });
+    out.push({ workload, what: 'the same, main threads only, ours / replay', ratio: ratio('ours', 'replay', (row) => row.waitedMainMsPerCall) });
     out.push({ workload, what: 'API server CPU per creation, replay / no-op', ratio: ratio('replay', 'noop', apiServerCpuMsPerPod) });
     out.push({ workload, what: 'API server CPU per creation, ours / replay', ratio: ratio('ours', 'replay', apiServerCpuMsPerPod) });
   }
@@ -211,7 +214,7 @@ const ms = (value: number | undefined) => (value === undefined || Number.isNaN(v
 
 export function printRows(rows: Row[]) {
   console.log(
-    '\nworkload                                  replicas setup  pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  pod ms/call  CPU ms/call  wait ms/call  throttled ms  match ms  API CPU ms/pod',
+    '\nworkload                                  replicas setup  pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  pod ms/call  CPU ms/call  wait ms/call (main)  throttled ms  match ms  API CPU ms/pod',
   );
   for (const row of rows) {
     const client = row.clientMs;
@@ -230,7 +233,7 @@ export function printRows(rows: Row[]) {
         ms(row.apiServerMeanMs).padStart(12),
         (row.served ? row.served.meanMs.toFixed(2) : '-').padStart(12),
         ms(row.cpuMsPerCall).padStart(12),
-        (row.waitedMsPerCall === undefined ? '-' : row.waitedMsPerCall.toFixed(2)).padStart(13),
+        (row.waitedMsPerCall === undefined ? '-' : `${row.waitedMsPerCall.toFixed(2)} (${row.waitedMainMsPerCall?.toFixed(2) ?? '-'})`).padStart(20),
         ms(row.throttledMs).padStart(13),
         (row.matchCondition ? row.matchCondition.meanMs.toFixed(3) : '-').padStart(9),
         ms(apiServerCpuMsPerPod(row)).padStart(15),

@@ -401,23 +401,28 @@ export const selectorOf = (setup: Exclude<Setup, 'none'>) => SELECTOR[setup];
  * threads waited, runnable, for a CPU the machine's other processes held (/proc schedstat
  * run_delay), in seconds.
  */
-export function webhookCpuSeconds(state: ClusterState, setup: Setup): { used: number; throttled: number; waited: number } {
-  if (setup === 'none') return { used: 0, throttled: 0, waited: 0 };
+export function webhookCpuSeconds(state: ClusterState, setup: Setup): { used: number; throttled: number; waited: number; waitedMain: number } {
+  if (setup === 'none') return { used: 0, throttled: 0, waited: 0, waitedMain: 0 };
   const pods = JSON.parse(kubectlOk(state, ['-n', SYSTEM_NAMESPACE, 'get', 'pods', '-l', SELECTOR[setup], '-o', 'json'])).items as {
     metadata: { uid: string };
   }[];
   let used = 0;
   let throttled = 0;
   let waited = 0;
+  let waitedMain = 0; // the processes' main threads: where a call's JavaScript runs
   for (const pod of pods) {
     const cpuacct = podCgroup('cpuacct', pod.metadata.uid);
     const cpu = podCgroup('cpu', pod.metadata.uid);
     if (cpuacct) used += Number(readFileSync(join(cpuacct, 'cpuacct.usage'), 'utf8')) / 1e9;
     const stat = cpu ? /^throttled_time (\d+)$/m.exec(readFileSync(join(cpu, 'cpu.stat'), 'utf8')) : null;
     if (stat) throttled += Number(stat[1]) / 1e9;
-    if (cpuacct) for (const thread of threadsUnder(cpuacct)) waited += runDelaySeconds(thread);
+    for (const thread of cpuacct ? threadsUnder(cpuacct) : []) {
+      const delay = runDelaySeconds(thread);
+      waited += delay;
+      if (isMainThread(thread)) waitedMain += delay;
+    }
   }
-  return { used, throttled, waited };
+  return { used, throttled, waited, waitedMain };
 }
 
 /** The thread ids in a cgroup (v1 `tasks`) and the cgroups below it (the pod's containers). */
@@ -425,6 +430,15 @@ function threadsUnder(dir: string): string[] {
   const here = readFileSync(join(dir, 'tasks'), 'utf8').split('\n').filter(Boolean);
   const below = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
   return [...here, ...below.flatMap((entry) => threadsUnder(join(dir, entry.name)))];
+}
+
+/** A process's first thread: its thread id is the process id (Tgid). */
+export function isMainThread(thread: string, proc = '/proc'): boolean {
+  try {
+    return /^Tgid:\s+(\d+)$/m.exec(readFileSync(join(proc, thread, 'status'), 'utf8'))?.[1] === thread;
+  } catch {
+    return false;
+  }
 }
 
 /** A thread's time runnable but not running, since it started (0 once it has exited). */

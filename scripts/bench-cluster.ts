@@ -139,6 +139,7 @@ async function main() {
               cpuMsPerCall: ((cpuAfter.used - cpuBefore.used) / calls) * 1000,
               throttledMs: (cpuAfter.throttled - cpuBefore.throttled) * 1000,
               waitedMsPerCall: ((cpuAfter.waited - cpuBefore.waited) / calls) * 1000,
+              waitedMainMsPerCall: ((cpuAfter.waitedMain - cpuBefore.waitedMain) / calls) * 1000,
             }
           : {}),
       };

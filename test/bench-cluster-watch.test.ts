@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { noopServed, oursServed, readAdmissionLines, readServedTotals, webhookView } from '../bench/cluster-logs';
-import { runDelaySeconds } from '../bench/cluster';
+import { isMainThread, runDelaySeconds } from '../bench/cluster';
 import { at, type Row } from '../bench/cluster-report';
 import { cpuBetween, type CpuSnapshot, watchConnections } from '../bench/cluster-watch';
 
@@ -112,7 +112,7 @@ test("the no-op pods' totals: a turn's calls and mean are each pod's totals afte
   assert.is(noopServed({ ...row('steady 2/s for 2 s'), setup: 'replay' }, all, 'replay'), undefined, 'the replay path served none in the turn');
 });
 
-test("a thread's run-queue wait is schedstat's second field, in seconds; a thread gone counts 0", () => {
+test("a thread's run-queue wait is schedstat's second field, in seconds; a thread gone counts 0; main threads are their process", () => {
   const proc = mkdtempSync(join(tmpdir(), 'pando-proc-'));
   mkdirSync(join(proc, '41'));
   writeFileSync(join(proc, '41', 'schedstat'), '912345678 2500000000 4321\n');
@@ -120,6 +120,11 @@ test("a thread's run-queue wait is schedstat's second field, in seconds; a threa
     assert.is(runDelaySeconds('41', proc), 2.5);
     assert.is(runDelaySeconds('42', proc), 0);
     assert.ok(runDelaySeconds(String(process.pid)) >= 0, 'this process has a schedstat');
+    writeFileSync(join(proc, '41', 'status'), 'Name:\tnode\nTgid:\t41\nPid:\t41\n');
+    mkdirSync(join(proc, '43'));
+    writeFileSync(join(proc, '43', 'status'), 'Name:\tV8Worker\nTgid:\t41\nPid:\t43\n');
+    assert.equal([isMainThread('41', proc), isMainThread('43', proc), isMainThread('44', proc)], [true, false, false]);
+    assert.ok(isMainThread(String(process.pid)), 'this process is its own main thread');
   } finally {
     rmSync(proc, { recursive: true, force: true });
   }
