@@ -48,6 +48,15 @@ test('each fixture is counted once, by decision, reason and mode, and each warni
   assert.ok(text.includes('process_cpu_seconds_total'), "the process's own metrics");
 });
 
+test('the event loop lag is measured when scraped, with no sampler waking the process between scrapes', async () => {
+  const metrics = createMetrics();
+  const text = await metrics.registry.metrics();
+  const lag = sample(text, 'nodejs_eventloop_lag_seconds') ?? NaN;
+  assert.ok(lag > 0 && lag < 1, `lag ${lag}`);
+  assert.not.match(text, /nodejs_eventloop_lag_(p99|mean|max)_seconds/);
+  assert.not.match(text, /nodejs_gc_duration_seconds/);
+});
+
 test('every warning the fixtures and a busy pod give has a kind of its own, never "other"', () => {
   const pod = {
     apiVersion: 'v1',

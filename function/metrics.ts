@@ -40,12 +40,15 @@ export interface Metrics {
   certificate(pem: string, reloaded: boolean): void;
 }
 
-// prom-client's default metrics, all but the GC histogram: its PerformanceObserver runs on every
-// garbage collection, and with the image's 2 MB young generation that is every few hundred
-// admissions. A/B runs of the bundles on this (loaded) machine gave the full set 8-18% more CPU
-// per admission than no metrics at all (the budget is 5%), 3-7% without the GC observer; leaving
-// out the event loop lag too changed nothing measurable. The rest is read at scrape time. Its
-// collectors one by one, as collectDefaultMetrics calls them.
+// prom-client's default metrics, all but two that wake the process between admissions, read at
+// scrape time instead. The GC histogram's PerformanceObserver runs on every garbage collection
+// (with the image's 2 MB young generation, every few hundred admissions): A/B runs of the bundles
+// gave the full set 8-18% more CPU per admission than no metrics (the budget is 5%), 3-7% without
+// it. The event loop lag histogram's timer woke each pod 10 times a second: on the local cluster's
+// busy node each wake-up waited for a CPU, and off the cluster, at 10 admissions/s under load, it
+// cost 0.05-0.1 ms of CPU and 0.5 ms of the main thread's wait per admission (docs/performance.md).
+// pando_webhook_admission_duration_seconds times the admissions themselves. Its collectors one by
+// one, as collectDefaultMetrics calls them.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const PROCESS_COLLECTORS: Array<(registry: Registry, config: object) => void> = [
   require('prom-client/lib/metrics/processCpuTotal'),
@@ -53,7 +56,6 @@ const PROCESS_COLLECTORS: Array<(registry: Registry, config: object) => void> = 
   require('prom-client/lib/metrics/osMemoryHeap'),
   require('prom-client/lib/metrics/processOpenFileDescriptors'),
   require('prom-client/lib/metrics/processMaxFileDescriptors'),
-  require('prom-client/lib/metrics/eventLoopLag'),
   require('prom-client/lib/metrics/processResources'),
   require('prom-client/lib/metrics/processHandles'),
   require('prom-client/lib/metrics/processRequests'),
@@ -63,17 +65,24 @@ const PROCESS_COLLECTORS: Array<(registry: Registry, config: object) => void> = 
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/**
- * How often the event loop lag is sampled. prom-client's 10 ms wakes an idle webhook 100 times a
- * second: 7 ms of CPU per second per pod, idle, against 1.5 ms at 100 ms (0.5 ms for a bare
- * node:https server), which at 20 admissions/s was a quarter of our CPU per admission
- * (docs/performance.md). 100 ms still takes 10 samples a second between scrapes.
- */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+/** prom-client's nodejs_eventloop_lag_seconds, measured when scraped: how long a setImmediate waits. */
+function eventLoopLagAtScrape(registry: Registry) {
+  new Gauge({
+    name: 'nodejs_eventloop_lag_seconds',
+    help: 'Lag of event loop in seconds, measured at scrape time.',
+    registers: [registry],
+    async collect() {
+      const start = process.hrtime.bigint();
+      await new Promise((resolve) => setImmediate(resolve));
+      this.set(Number(process.hrtime.bigint() - start) / 1e9);
+    },
+  });
+}
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  for (const collect of PROCESS_COLLECTORS) collect(registry, { eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  for (const collect of PROCESS_COLLECTORS) collect(registry, {});
+  eventLoopLagAtScrape(registry);
   // Gauges named like counters, which promtool check metrics rejects; the per-type gauges beside
   // them (nodejs_active_handles{type=...} and so on) sum to the same.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
