@@ -118,7 +118,7 @@ const PROBE_METHODS = new Set(['GET', 'HEAD']);
 /** The listener both servers share: edge checks, body, then the function. */
 function createListener(handler: Handler, log: Logger, options: ListenerOptions): http.RequestListener {
   return (req, res) => {
-    (req as HandlerRequest).receivedAt = performance.now();
+    const receivedAt = performance.now();
     options.track(res);
     if (req.method === 'GET' && !options.isReady() && (req.url ?? '').split('?', 1)[0] === '/readyz') {
       return sendJson(res, 503, { status: 'waiting for the TLS certificate' });
@@ -151,6 +151,10 @@ function createListener(handler: Handler, log: Logger, options: ListenerOptions)
       if (!result.ok) return refuseBody(req, res, result, log);
       if (answeredLikeTheFramework(req, res, log)) return;
       (req as HandlerRequest).body = result.body;
+      // Set with the body, after Node's own code has read the request: set at the top of the
+      // listener, it changed the IncomingMessage's shape under that code, and an A/B of the bundles
+      // at saturation gave 0.94-0.98x the throughput in 5 rounds of 6; set here, 0.99x (median of 10).
+      (req as HandlerRequest).receivedAt = receivedAt;
       try {
         handler(req as HandlerRequest, res);
       } catch (error) {
