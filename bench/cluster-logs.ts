@@ -17,30 +17,36 @@ export interface AdmissionLine {
   servedMs?: number;
 }
 
-/** The admission lines of one pod's log (`kubectl logs --timestamps`: a stamp, then our JSON line). */
-export function readAdmissionLines(text: string, source: string): AdmissionLine[] {
-  const lines: AdmissionLine[] = [];
+/** The JSON entries of one pod's log (`kubectl logs --timestamps`: a stamp, then a line); other lines and broken JSON are skipped. */
+function logEntries(text: string): Record<string, any>[] {
+  const entries: Record<string, any>[] = [];
   for (const line of text.split('\n')) {
     const json = line.slice(line.indexOf(' ') + 1);
     if (!json.startsWith('{')) continue;
-    let entry: { msg?: string; time?: string; namespace?: string; pod?: string; durationMs?: number; servedMs?: number };
     try {
-      entry = JSON.parse(json);
+      entries.push(JSON.parse(json));
     } catch {
       continue;
     }
-    if (entry.msg !== 'admission' || !entry.time || typeof entry.durationMs !== 'number') continue;
-    const admission: AdmissionLine = {
-      atMs: Date.parse(entry.time),
-      source,
-      namespace: entry.namespace ?? '',
-      pod: entry.pod ?? '',
-      durationMs: entry.durationMs,
-    };
-    if (typeof entry.servedMs === 'number') admission.servedMs = entry.servedMs;
-    lines.push(admission);
   }
-  return lines;
+  return entries;
+}
+
+/** Our admission lines of one pod's log. */
+export function readAdmissionLines(text: string, source: string): AdmissionLine[] {
+  return logEntries(text)
+    .filter((entry) => entry.msg === 'admission' && entry.time && typeof entry.durationMs === 'number')
+    .map((entry) => {
+      const admission: AdmissionLine = {
+        atMs: Date.parse(entry.time),
+        source,
+        namespace: entry.namespace ?? '',
+        pod: entry.pod ?? '',
+        durationMs: entry.durationMs,
+      };
+      if (typeof entry.servedMs === 'number') admission.servedMs = entry.servedMs;
+      return admission;
+    });
 }
 
 export interface WebhookView {
@@ -114,19 +120,9 @@ export interface ServedTotals {
 }
 
 export function readServedTotals(text: string, source: string): ServedTotals[] {
-  const totals: ServedTotals[] = [];
-  for (const line of text.split('\n')) {
-    const json = line.slice(line.indexOf(' ') + 1);
-    if (!json.startsWith('{')) continue;
-    try {
-      const entry = JSON.parse(json);
-      if (entry.msg === 'served' && entry.time && entry.noop && entry.replay)
-        totals.push({ atMs: Date.parse(entry.time), source, noop: entry.noop, replay: entry.replay });
-    } catch {
-      continue;
-    }
-  }
-  return totals;
+  return logEntries(text)
+    .filter((entry) => entry.msg === 'served' && entry.time && entry.noop && entry.replay)
+    .map((entry) => ({ atMs: Date.parse(entry.time), source, noop: entry.noop, replay: entry.replay }));
 }
 
 /**
