@@ -1,7 +1,10 @@
-// The log line: one JSON object per line, every string field capped, flat or nested.
+// The log line: one JSON object per line, every string field capped, flat or nested; stdout's
+// lines batched per turn of the event loop, and written on exit.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { jsonLogger, LOG_FIELD_MAX } from './log';
+import { batchedWriter, jsonLogger, LOG_BATCH_MAX_CHARS, LOG_FIELD_MAX } from './log';
 
 const lines: string[] = [];
 const log = jsonLogger((line) => void lines.push(line));
@@ -24,6 +27,65 @@ test('long strings are capped, at the top level and nested', () => {
   assert.is(JSON.parse(lines[0]).uid, `${'h'.repeat(LOG_FIELD_MAX)}…`);
   assert.is(JSON.parse(lines[1]).nested.deeper[0], `${'h'.repeat(LOG_FIELD_MAX)}…`);
   assert.ok(lines.every((l) => l.length < 1000));
+});
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+test('lines of one turn go out in one write, in order, at the end of the turn', async () => {
+  const writes: string[] = [];
+  const write = batchedWriter(
+    (text) => void writes.push(text),
+    () => {},
+  );
+  write('a\n');
+  write('b\n');
+  assert.equal(writes, [], 'nothing is written inside the turn');
+  await nextTurn();
+  assert.equal(writes, ['a\nb\n']);
+  write('c\n');
+  await nextTurn();
+  assert.equal(writes, ['a\nb\n', 'c\n'], 'the next turn is its own write');
+});
+
+test('a turn that logs more than the batch holds writes at once', async () => {
+  const writes: string[] = [];
+  const write = batchedWriter(
+    (text) => void writes.push(text),
+    () => {},
+  );
+  const line = `${'x'.repeat(1023)}\n`;
+  for (let i = 0; i < LOG_BATCH_MAX_CHARS / 1024; i++) write(line);
+  assert.is(writes.length, 1, 'written when the batch is full, inside the turn');
+  write('tail\n');
+  await nextTurn();
+  assert.equal(writes.slice(1), ['tail\n']);
+});
+
+test('lines held at process.exit, or at an uncaught error, are written', () => {
+  const logModule = join(__dirname, 'log.js');
+  const script = (end: string) =>
+    `const { jsonLogger } = require(${JSON.stringify(logModule)}); const log = jsonLogger(); log('info', 'first'); log('info', 'last'); ${end}`;
+  const exited = execFileSync(process.execPath, ['-e', script('process.exit(0)')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  assert.equal(
+    exited
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).msg),
+    ['first', 'last'],
+  );
+  let thrown = '';
+  try {
+    execFileSync(process.execPath, ['-e', script("throw new Error('boom')")], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch (error) {
+    thrown = String((error as { stdout: string }).stdout);
+  }
+  assert.equal(
+    thrown
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).msg),
+    ['first', 'last'],
+  );
 });
 
 test.run();

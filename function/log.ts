@@ -7,7 +7,36 @@ export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Lo
 export const LOG_FIELD_MAX = 256;
 const capStrings = (_key: string, value: unknown) => (typeof value === 'string' && value.length > LOG_FIELD_MAX ? `${value.slice(0, LOG_FIELD_MAX)}…` : value);
 
-export function jsonLogger(write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+/** Characters held before they are written, whatever the turn of the event loop: memory stays bounded. */
+export const LOG_BATCH_MAX_CHARS = 64 * 1024;
+
+/**
+ * Lines logged in one turn of the event loop, written together at its end: stdout is a pipe in a
+ * container, and Node writes to pipes synchronously, one write(2) per call, each waking the
+ * container's log reader. Under a burst, one turn answers many admissions. Nothing is held past
+ * the turn, and what is held is written on exit (process.exit and uncaught errors included).
+ */
+export function batchedWriter(write: (text: string) => void, onExit: (flush: () => void) => void = (flush) => process.on('exit', flush)) {
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    write(text);
+  };
+  onExit(flush);
+  return (line: string) => {
+    if (pending === '') setImmediate(flush);
+    pending += line;
+    if (pending.length >= LOG_BATCH_MAX_CHARS) flush();
+  };
+}
+
+let stdoutWriter: ((line: string) => void) | undefined;
+/** One batched writer per process for stdout, however many loggers write to it. */
+const batchedStdout = (line: string) => (stdoutWriter ??= batchedWriter((text) => process.stdout.write(text)))(line);
+
+export function jsonLogger(write: (line: string) => void = batchedStdout): Logger {
   return (level, msg, fields) => {
     // Flat fields (all callers so far) are capped here, so JSON.stringify runs without a
     // replacer, which would be called on every key; a nested value brings the replacer back.
