@@ -38,7 +38,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** Told of every admission answered or refused, as it is logged (the image's host counts them: metrics.ts). */
+/** Told of every admission answered or refused, as it is logged (the image's host counts them:
+ * metrics.ts), with its servedMs in seconds: from the request's headers to the answer written. */
 export type AdmissionObserver = (record: { decision: string; reason: string; mode?: string }, seconds: number, warnings?: readonly string[]) => void;
 
 /** Milliseconds since a performance.now() reading, to the microsecond. */
@@ -57,20 +58,22 @@ export function createHandler(config: Config, log: Logger, observe: AdmissionObs
     }
     if (!isJsonContentType(req.headers['content-type'])) {
       log('warn', 'admission rejected', { decision: 'error', reason: 'bad_content_type', status: 400 });
-      observe({ decision: 'error', reason: 'bad_content_type' }, (performance.now() - started) / 1000);
+      observe({ decision: 'error', reason: 'bad_content_type' }, millisSince(req.receivedAt ?? started) / 1000);
       return sendJson(res, 400, { error: 'content-type must be application/json' });
     }
     const result = admit(req.body, config);
     const durationMs = millisSince(started);
     if (!result.ok) {
       sendJson(res, 400, { error: result.error });
-      log('warn', 'admission rejected', { ...result.record, status: 400, error: result.error, durationMs, servedMs: millisSince(req.receivedAt ?? started) });
-      observe(result.record, durationMs / 1000);
+      const servedMs = millisSince(req.receivedAt ?? started);
+      log('warn', 'admission rejected', { ...result.record, status: 400, error: result.error, durationMs, servedMs });
+      observe(result.record, servedMs / 1000);
       return;
     }
     sendJson(res, 200, result.review);
     // Logged once the answer is written: servedMs covers the body, parse, decision and TLS write.
-    log(result.record.decision === 'error' ? 'error' : 'info', 'admission', { ...result.record, durationMs, servedMs: millisSince(req.receivedAt ?? started) });
-    observe(result.record, durationMs / 1000, result.review.response.warnings);
+    const servedMs = millisSince(req.receivedAt ?? started);
+    log(result.record.decision === 'error' ? 'error' : 'info', 'admission', { ...result.record, durationMs, servedMs });
+    observe(result.record, servedMs / 1000, result.review.response.warnings);
   };
 }

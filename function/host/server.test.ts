@@ -451,12 +451,14 @@ test('bodies buffered at once are bounded: over the budget, 503 with Retry-After
   }
 });
 
-test('servedMs counts from the headers: a body held back shows in it, not in durationMs', async () => {
+test('servedMs counts from the headers: a body held back shows in it and in the histogram, not in durationMs', async () => {
   const logs: any[] = [];
+  const observed: number[] = [];
   const running = await startServers(
     createHandler(
       defaultConfig,
       jsonLogger((l) => void logs.push(JSON.parse(l))),
+      (_record, seconds) => void observed.push(seconds),
     ),
     { port: 0, drainTimeoutMs: 1000 },
     jsonLogger(() => {}),
@@ -471,6 +473,7 @@ test('servedMs counts from the headers: a body held back shows in it, not in dur
     const [line] = logs.filter((l) => l.msg === 'admission');
     assert.ok(line.servedMs >= 140, `servedMs ${line.servedMs} includes the 150 ms the body was held`);
     assert.ok(line.durationMs < 100, `durationMs ${line.durationMs} is the decision alone`);
+    assert.equal(observed, [line.servedMs / 1000], 'the duration histogram observes servedMs');
   } finally {
     await running.drain();
   }
