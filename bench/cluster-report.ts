@@ -1,5 +1,6 @@
 // What `npm run bench:cluster` keeps of each turn, and how a run is judged: the targets of issue
 // 21, each a ratio of ours to the no-op webhook within the run, and the checks that must be zero.
+import type { SpanSummary } from './spans';
 
 /** No webhook, the no-op webhook served like ours, the no-op answering our patch, ours (bench/cluster.ts). */
 export const SETUPS = ['none', 'noop', 'replay', 'ours'] as const;
@@ -56,6 +57,11 @@ export interface Row {
    * server's mean per call less this is the call's time outside the pods.
    */
   served?: { calls: number; meanMs: number };
+  /**
+   * Steady rates: the API server's spans of the creations the bench traced (bench/spans.ts): the
+   * webhook call's round trip, its HTTP exchange, and applying the patch, per call.
+   */
+  spans?: SpanSummary;
   /**
    * Per call, the time the webhook pods' threads were ready to run but waited for a CPU held by
    * the machine's other processes (the API server, etcd, the bench): on 2 cores, the cost of
@@ -181,6 +187,11 @@ export function shares(rows: Row[], replicas: number): Share[] {
     out.push({ workload, what: 'API server mean per call, ours / replay', ratio: ratio('ours', 'replay', (row) => row.apiServerMeanMs) });
     out.push({ workload, what: 'time per call in the pods, ours / replay', ratio: ratio('ours', 'replay', (row) => row.served?.meanMs) });
     out.push({ workload, what: 'time per call outside the pods, ours / replay', ratio: ratio('ours', 'replay', outsideThePodsMs) });
+    if (steady) {
+      out.push({ workload, what: 'spans: the call, p50, replay / no-op', ratio: ratio('replay', 'noop', (row) => row.spans?.callMs?.p50) });
+      out.push({ workload, what: 'spans: the call, p50, ours / replay', ratio: ratio('ours', 'replay', (row) => row.spans?.callMs?.p50) });
+      out.push({ workload, what: 'spans: applying the patch, p50, ours / replay', ratio: ratio('ours', 'replay', (row) => row.spans?.patchMs?.p50) });
+    }
     out.push({ workload, what: 'CPU per call in the pods, ours / replay', ratio: ratio('ours', 'replay', (row) => row.cpuMsPerCall) });
     out.push({ workload, what: 'wait for a CPU per call in the pods, ours / replay', ratio: ratio('ours', 'replay', (row) => row.waitedMsPerCall) });
     out.push({ workload, what: 'the same, main threads only, ours / replay', ratio: ratio('ours', 'replay', (row) => row.waitedMainMsPerCall) });
@@ -188,6 +199,32 @@ export function shares(rows: Row[], replicas: number): Share[] {
     out.push({ workload, what: 'API server CPU per creation, ours / replay', ratio: ratio('ours', 'replay', apiServerCpuMsPerPod) });
   }
   return out;
+}
+
+/** The API server's spans of each steady turn's traced creations (Row.spans). */
+export function printSpans(rows: Row[]) {
+  const traced = rows.filter((row) => row.spans);
+  if (traced.length === 0) return;
+  console.log("\nthe API server's spans of the traced creations (p50 / mean ms)");
+  console.log('workload                                  replicas setup  traced  received  calls  creation      call          HTTP          patch');
+  const pair = (spread: SpanSummary['callMs']) => (spread ? `${ms(spread.p50)} / ${ms(spread.mean)}` : '-').padEnd(13);
+  for (const row of traced) {
+    const spans = row.spans as SpanSummary;
+    console.log(
+      [
+        row.workload.padEnd(41),
+        String(row.replicas).padStart(8),
+        row.setup.padEnd(5),
+        String(spans.traced).padStart(6),
+        String(spans.received).padStart(8),
+        String(spans.calls).padStart(5),
+        pair(spans.createMs),
+        pair(spans.callMs),
+        pair(spans.httpMs),
+        pair(spans.patchMs),
+      ].join('  '),
+    );
+  }
 }
 
 export function printShares(list: Share[], replicas: number) {

@@ -19,6 +19,7 @@ import { CGROUP_ROOT } from '../e2e/harness/host';
 import { STANDIN_IMAGES } from '../e2e/harness/images';
 import { waitFor } from '../e2e/harness/processes';
 import { IMAGE } from '../scripts/image';
+import { SPAN_EVERY, traceparent } from './spans';
 
 import { SETUPS, type Setup } from './cluster-report';
 export { SETUPS, type Setup };
@@ -245,8 +246,11 @@ export interface Sample {
   seconds: number;
 }
 
-/** Creates `count` pods at `rate` per second (each on its own schedule, not after the last one). */
-export async function steady(api: Api, namespace: string, rate: number, count: number, prefix: string): Promise<Sample> {
+/**
+ * Creates `count` pods at `rate` per second (each on its own schedule, not after the last one).
+ * With `traced`, every SPAN_EVERY-th creation carries a sampled traceparent, whose trace id is added to it.
+ */
+export async function steady(api: Api, namespace: string, rate: number, count: number, prefix: string, traced?: Set<string>): Promise<Sample> {
   const latenciesMs: number[] = [];
   const failures: string[] = [];
   const start = performance.now();
@@ -259,7 +263,13 @@ export async function steady(api: Api, namespace: string, rate: number, count: n
       (async () => {
         const sent = performance.now();
         try {
-          const answer = await api.post(`/api/v1/namespaces/${namespace}/pods`, gatedPod(`${prefix}-${i}`));
+          let headers: Record<string, string> | undefined;
+          if (traced && i % SPAN_EVERY === 0) {
+            const parent = traceparent();
+            traced.add(parent.trace);
+            headers = { traceparent: parent.header };
+          }
+          const answer = await api.post(`/api/v1/namespaces/${namespace}/pods`, gatedPod(`${prefix}-${i}`), headers);
           latenciesMs.push(performance.now() - sent);
           if (answer.status !== 201) failures.push(`HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 160)}`);
         } catch (error) {

@@ -10,7 +10,7 @@
 // replicas, several (1,2,3) to compare them, both webhooks scaled alike; BENCH_HELM_SET (none):
 // more --set for our chart, ';'-separated (webhook.skipInjected=false). Fails when a creation
 // failed, a webhook call failed open, or one of our turn's pods lacks the sidecar.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditFlags, auditOffset, readCreations } from '../bench/audit';
@@ -36,11 +36,14 @@ import {
 import { noopServed, oursServed, readAdmissionLines, readServedTotals, webhookView } from '../bench/cluster-logs';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
 import { clusterIpOf, cpuBetween, cpuSnapshot, saveLogs, watchConnections } from '../bench/cluster-watch';
-import { at, judge, printRows, printShares, printTargets, QUANTILES, quantiles, shares, type Row, type Target } from '../bench/cluster-report';
+import { at, judge, printRows, printShares, printSpans, printTargets, QUANTILES, quantiles, shares, type Row, type Target } from '../bench/cluster-report';
 import { apiClient } from '../e2e/harness/api';
 import { down, up } from '../e2e/harness/cluster';
 import { adminApi } from '../e2e/harness/kubeconfig';
 import { installedDocuments } from '../e2e/harness/release';
+import { toolsDir } from '../e2e/harness/tools';
+import { freePort } from '../bench/processes';
+import { readSpans, spansOffset, startSpanReceiver, summarizeSpans, tracingFlags } from '../bench/spans';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
 const SECONDS = Number(env('BENCH_SECONDS', '60'));
@@ -67,14 +70,21 @@ async function main() {
   // Beside the cluster's directory, which up() empties first.
   const auditDir = mkdtempSync(join(tmpdir(), 'pando-bench-audit-'));
   const audit = auditFlags(auditDir, Object.values(NAMESPACE_OF));
-  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`, ...HELM_SET], apiServerFlags: audit.flags }).catch(
-    async (error: Error) => {
-      // A half-started cluster must not outlive the run (nor the node lock held around it).
-      await down(dir, say);
-      rmSync(auditDir, { recursive: true, force: true });
-      throw error;
-    },
-  );
+  // The API server's spans of the traced creations (bench/spans.ts), received on loopback.
+  const spans = startSpanReceiver(join(toolsDir(), 'otlp-spans'), auditDir, await freePort());
+  const apiServerFlags = [...audit.flags, ...tracingFlags(auditDir, spans.endpoint)];
+  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`, ...HELM_SET], apiServerFlags }).catch(async (error: Error) => {
+    // A half-started cluster must not outlive the run (nor the node lock held around it).
+    await down(dir, say);
+    spans.stop();
+    if (existsSync(spans.file)) {
+      mkdirSync(LOGS, { recursive: true });
+      copyFileSync(spans.file, join(LOGS, 'spans.jsonl'));
+      say(`the API server's spans: ${join(LOGS, 'spans.jsonl')}`);
+    }
+    rmSync(auditDir, { recursive: true, force: true });
+    throw error;
+  });
   const api = adminApi(state);
   // The steady rates' own client: enough sockets that a slow answer never queues the next creation.
   const creator = apiClient({ server: state.server, token: state.adminToken, ca: readFileSync(state.caFile, 'utf8') }, 256);
@@ -89,13 +99,22 @@ async function main() {
     say('the no-op webhook: our image, node:https answering allowed: true, same replicas and resources; its replay answers our patch');
     await prepare(state, api, installed, container.resources);
 
-    const measure = async (workload: string, kind: Row['kind'], setup: Setup, replicas: number, round: number, run: () => Promise<Measured>) => {
+    const measure = async (
+      workload: string,
+      kind: Row['kind'],
+      setup: Setup,
+      replicas: number,
+      round: number,
+      run: () => Promise<Measured>,
+      traced = new Set<string>(),
+    ) => {
       const namespace = NAMESPACE_OF[setup];
       // Every setup's namespace, not only this one's: the pods a turn leaves (6,000 at 100/s) weigh
       // on the API server's and the controllers' caches, and so on whichever setup runs next.
       for (const each of SETUPS) await clear(state, api, NAMESPACE_OF[each]);
       await sleep(SETTLE_MS);
       const offset = auditOffset(audit.log);
+      const spansFrom = spansOffset(spans.file);
       const metricsBefore = webhookDuration(apiServerMetrics(state), webhookOf(setup));
       const cpuBefore = webhookCpuSeconds(state, setup);
       const service = SERVICE_OF[setup];
@@ -112,6 +131,7 @@ async function main() {
       const cpuAfter = webhookCpuSeconds(state, setup);
       const audited = readCreations(audit.log, offset, namespace);
       const calls = metricsAfter.count - metricsBefore.count;
+      const traces = traced.size ? await spansOf(spans.file, spansFrom, traced, webhookOf(setup)) : undefined;
       const evaluations = metricsAfter.matchCount - metricsBefore.matchCount;
       const row: Row = {
         workload,
@@ -133,6 +153,7 @@ async function main() {
         rejected: metricsAfter.rejected - metricsBefore.rejected,
         ...(evaluations > 0 ? { matchCondition: { meanMs: ((metricsAfter.matchSum - metricsBefore.matchSum) / evaluations) * 1000, evaluations } } : {}),
         ...(setup === 'ours' || setup === 'replay' ? { uninjected: uninjectedPods(state, namespace).length } : {}),
+        ...(traces ? { spans: traces } : {}),
         ...(calls > 0
           ? {
               apiServerMeanMs: ((metricsAfter.sum - metricsBefore.sum) / calls) * 1000,
@@ -159,16 +180,25 @@ async function main() {
       for (const rate of RATES) {
         for (let round = 0; round < ROUNDS; round++) {
           for (const setup of turns(round)) {
-            await measure(`steady ${rate}/s for ${SECONDS} s`, 'steady', setup, replicas, round, async () => {
-              const sample = await steady(creator, NAMESPACE_OF[setup], rate, rate * SECONDS, `s${rate}-${round}`);
-              return {
-                pods: rate * SECONDS - sample.failures.length,
-                failures: sample.failures.length,
-                seconds: sample.seconds,
-                clientMs: quantiles(sample.latenciesMs),
-                ...(sample.failures.length ? { firstFailure: sample.failures[0] } : {}),
-              };
-            });
+            const traced = new Set<string>();
+            await measure(
+              `steady ${rate}/s for ${SECONDS} s`,
+              'steady',
+              setup,
+              replicas,
+              round,
+              async () => {
+                const sample = await steady(creator, NAMESPACE_OF[setup], rate, rate * SECONDS, `s${rate}-${round}`, traced);
+                return {
+                  pods: rate * SECONDS - sample.failures.length,
+                  failures: sample.failures.length,
+                  seconds: sample.seconds,
+                  clientMs: quantiles(sample.latenciesMs),
+                  ...(sample.failures.length ? { firstFailure: sample.failures[0] } : {}),
+                };
+              },
+              traced,
+            );
           }
         }
       }
@@ -199,6 +229,12 @@ async function main() {
       say(`the webhook pods' logs could not be kept: ${(error as Error).message}`);
     }
     await down(dir, say);
+    spans.stop();
+    if (existsSync(spans.file)) {
+      mkdirSync(LOGS, { recursive: true });
+      copyFileSync(spans.file, join(LOGS, 'spans.jsonl'));
+      say(`the API server's spans: ${join(LOGS, 'spans.jsonl')}`);
+    }
     rmSync(auditDir, { recursive: true, force: true });
   }
   const date = new Date().toISOString();
@@ -220,6 +256,7 @@ async function main() {
   const plotReplicas = chartReplicas !== undefined && replicaCounts.includes(chartReplicas) ? chartReplicas : replicaCounts[0];
   writeFileSync(PLOT, plotAdmissionTimes(rows, { date, machine, replicas: plotReplicas }));
   printRows(rows);
+  printSpans(rows);
   for (const replicas of replicaCounts) {
     printTargets(targets[replicas], replicas);
     printShares(where[replicas], replicas);
@@ -231,6 +268,16 @@ async function main() {
     .filter((target) => target.want === '0' && !target.met);
   for (const target of broken) say(`FAILED: ${target.workload}: ${target.what}: ${target.text}`);
   return broken.length ? 1 : 0;
+}
+
+/** The API server exports its spans in batches (every 5 s): waits until every traced creation's root span is in, 20 s at most. */
+async function spansOf(file: string, offset: number, traced: ReadonlySet<string>, webhook: string | undefined) {
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    const summary = summarizeSpans(readSpans(file, offset), traced, webhook);
+    if (summary.received >= summary.traced || performance.now() > deadline) return summary;
+    await sleep(1000);
+  }
 }
 
 /** Each turn's calls and mean time inside its webhook's pods, from the logs just kept (Row.served). */
@@ -251,6 +298,7 @@ function reportOnly(): number {
   const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as { date: string; machine?: string; partial?: boolean; rows: Row[] };
   const replicaCounts = [...new Set(saved.rows.map((row) => row.replicas))];
   printRows(saved.rows);
+  printSpans(saved.rows);
   for (const replicas of replicaCounts) {
     printTargets(judge(saved.rows, replicas), replicas);
     printShares(shares(saved.rows, replicas), replicas);

@@ -74,6 +74,7 @@ tools=(
   "standins||../images/go.mod ../images/*/*.go|pause sidecar-standin app-standin"
   "registry|DISTRIBUTION_VERSION|registry/*.go registry/go.mod registry/go.sum"
   "crane|GO_CONTAINERREGISTRY_VERSION|"
+  "otlp-spans|KUBERNETES_VERSION|go.mod go.sum cmd/otlp-spans/*.go"
 )
 
 go_install() { # go_install NAME MODULE_PATH@VERSION [LDFLAGS]: into $out
@@ -165,6 +166,9 @@ tool_build_registry() {
   (cd registry && CGO_ENABLED=0 go build -trimpath \
     -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=$DISTRIBUTION_VERSION" -o "$out/registry" .)
 }
+# bench:cluster's receiver of the API server's spans (OTLP/gRPC), from the modules kube-apiserver
+# exports them with (bench/spans.ts).
+tool_build_otlp-spans() { go build -trimpath -ldflags "-s -w" -o "$out/otlp-spans" ./cmd/otlp-spans; }
 tool_build_crane() { CGO_ENABLED=0 go_install crane "github.com/google/go-containerregistry/cmd/crane@$GO_CONTAINERREGISTRY_VERSION"; }
 
 cache="${PANDO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pando-webhook/tools}"

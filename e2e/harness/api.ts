@@ -19,8 +19,14 @@ export type Api = ReturnType<typeof apiClient>;
 export function apiClient(access: ApiAccess, maxSockets = 8) {
   const agent = new https.Agent({ keepAlive: true, maxSockets, ca: access.ca });
   const kube = { baseUrl: access.server, token: access.token, ca: access.ca, agent, timeoutMs: 30_000 };
-  const request = async <T = any>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<ApiAnswer<T>> => {
-    const answer = await kubeRequest(kube, method, path, body, contentType);
+  const request = async <T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    headers?: Record<string, string>,
+  ): Promise<ApiAnswer<T>> => {
+    const answer = await kubeRequest(headers ? { ...kube, requestOptions: { headers } } : kube, method, path, body, contentType);
     let parsed: any = answer.text;
     try {
       parsed = JSON.parse(answer.text);
@@ -42,7 +48,7 @@ export function apiClient(access: ApiAccess, maxSockets = 8) {
   return {
     request,
     get: <T = any>(path: string) => request<T>('GET', path),
-    post: <T = any>(path: string, body: unknown) => request<T>('POST', path, body),
+    post: <T = any>(path: string, body: unknown, headers?: Record<string, string>) => request<T>('POST', path, body, 'application/json', headers),
     put: <T = any>(path: string, body: unknown) => request<T>('PUT', path, body),
     delete: <T = any>(path: string) => request<T>('DELETE', path),
     mergePatch: <T = any>(path: string, body: unknown) => request<T>('PATCH', path, body, 'application/merge-patch+json'),

@@ -29,6 +29,8 @@ export const TOOL_NAMES = [
   // The local registry (registry.ts) and crane, which pushes image archives to it.
   'registry',
   'crane',
+  // bench:cluster's receiver of the API server's spans (bench/spans.ts).
+  'otlp-spans',
 ] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
