@@ -74,7 +74,8 @@ export function readCreations(log: string, offset: number, namespace: string): A
   return result;
 }
 
-function readFrom(file: string, offset: number): string {
+/** The whole lines of `file` written after `offset` ('' when it does not exist yet). */
+export function readFrom(file: string, offset: number): string {
   if (!existsSync(file)) return '';
   const size = statSync(file).size;
   const buffer = Buffer.alloc(Math.max(0, size - offset));

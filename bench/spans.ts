@@ -7,8 +7,9 @@
 // controllers, the kubelet and the bursts add no span and no tracing cost.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFrom } from './audit';
 
 /** One creation in this many of a steady turn is traced. */
 export const SPAN_EVERY = 4;
@@ -60,20 +61,8 @@ export function startSpanReceiver(binary: string, dir: string, port: number): Sp
 export const spansOffset = (file: string) => (existsSync(file) ? statSync(file).size : 0);
 
 export function readSpans(file: string, offset: number): SpanLine[] {
-  if (!existsSync(file)) return [];
-  const size = statSync(file).size;
-  if (size <= offset) return [];
-  const buffer = Buffer.alloc(size - offset);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, buffer, 0, buffer.length, offset);
-  } finally {
-    closeSync(fd);
-  }
-  const text = buffer.toString('utf8');
   // A line still being written (no newline yet) is left for the next read.
-  return text
-    .slice(0, text.lastIndexOf('\n') + 1)
+  return readFrom(file, offset)
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as SpanLine);

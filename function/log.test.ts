@@ -1,6 +1,6 @@
 // The log line: one JSON object per line, every string field capped, flat or nested; stdout's
 // lines batched per turn of the event loop, and written on exit.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -63,29 +63,17 @@ test('a turn that logs more than the batch holds writes at once', async () => {
 
 test('lines held at process.exit, or at an uncaught error, are written', () => {
   const logModule = join(__dirname, 'log.js');
-  const script = (end: string) =>
-    `const { jsonLogger } = require(${JSON.stringify(logModule)}); const log = jsonLogger(); log('info', 'first'); log('info', 'last'); ${end}`;
-  const exited = execFileSync(process.execPath, ['-e', script('process.exit(0)')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).toString();
-  assert.equal(
-    exited
+  /** The messages a child process logs before it ends with `end`, whatever its exit code. */
+  const loggedBefore = (end: string) => {
+    const script = `const { jsonLogger } = require(${JSON.stringify(logModule)}); const log = jsonLogger(); log('info', 'first'); log('info', 'last'); ${end}`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return run.stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l).msg),
-    ['first', 'last'],
-  );
-  let thrown = '';
-  try {
-    execFileSync(process.execPath, ['-e', script("throw new Error('boom')")], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch (error) {
-    thrown = String((error as { stdout: string }).stdout);
-  }
-  assert.equal(
-    thrown
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l).msg),
-    ['first', 'last'],
-  );
+      .map((line) => JSON.parse(line).msg);
+  };
+  assert.equal(loggedBefore('process.exit(0)'), ['first', 'last']);
+  assert.equal(loggedBefore("throw new Error('boom')"), ['first', 'last']);
 });
 
 test.run();

@@ -73,8 +73,8 @@ async function main() {
   // The API server's spans of the traced creations (bench/spans.ts), received on loopback.
   const spans = startSpanReceiver(join(toolsDir(), 'otlp-spans'), auditDir, await freePort());
   const apiServerFlags = [...audit.flags, ...tracingFlags(auditDir, spans.endpoint)];
-  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`, ...HELM_SET], apiServerFlags }).catch(async (error: Error) => {
-    // A half-started cluster must not outlive the run (nor the node lock held around it).
+  /** The cluster down, the receiver stopped, its spans kept beside the pods' logs, the audit files removed. */
+  const tearDown = async () => {
     await down(dir, say);
     spans.stop();
     if (existsSync(spans.file)) {
@@ -83,6 +83,10 @@ async function main() {
       say(`the API server's spans: ${join(LOGS, 'spans.jsonl')}`);
     }
     rmSync(auditDir, { recursive: true, force: true });
+  };
+  const state = await up({ dir, say, helmSet: [`excludedNamespaces={${EXCLUDED.join(',')}}`, ...HELM_SET], apiServerFlags }).catch(async (error: Error) => {
+    // A half-started cluster must not outlive the run (nor the node lock held around it).
+    await tearDown();
     throw error;
   });
   const api = adminApi(state);
@@ -228,14 +232,7 @@ async function main() {
     } catch (error) {
       say(`the webhook pods' logs could not be kept: ${(error as Error).message}`);
     }
-    await down(dir, say);
-    spans.stop();
-    if (existsSync(spans.file)) {
-      mkdirSync(LOGS, { recursive: true });
-      copyFileSync(spans.file, join(LOGS, 'spans.jsonl'));
-      say(`the API server's spans: ${join(LOGS, 'spans.jsonl')}`);
-    }
-    rmSync(auditDir, { recursive: true, force: true });
+    await tearDown();
   }
   const date = new Date().toISOString();
   const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${process.platform}-${process.arch}, Node ${process.version}`;
