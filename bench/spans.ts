@@ -113,7 +113,13 @@ export function summarizeSpans(spans: SpanLine[], traces: ReadonlySet<string>, w
     if (!seen || BigInt(s.startNs) < BigInt(seen.startNs)) rootsByTrace.set(s.trace, s);
   }
   const childrenOf = new Map<string, SpanLine[]>();
-  for (const s of ours) if (s.parent) childrenOf.set(`${s.trace}/${s.parent}`, [...(childrenOf.get(`${s.trace}/${s.parent}`) ?? []), s]);
+  for (const s of ours) {
+    if (!s.parent) continue;
+    const key = `${s.trace}/${s.parent}`;
+    const siblings = childrenOf.get(key);
+    if (siblings) siblings.push(s);
+    else childrenOf.set(key, [s]);
+  }
   const calls = webhook === undefined ? [] : ours.filter((s) => s.name === CALL_SPAN && s.attributes?.webhook === webhook);
   const eventAt = (span: SpanLine, name: string) => span.events?.find((e) => e.name === name)?.ns;
   const callMs: number[] = [];

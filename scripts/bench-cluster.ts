@@ -109,8 +109,7 @@ async function main() {
       setup: Setup,
       replicas: number,
       round: number,
-      run: () => Promise<Measured>,
-      traced = new Set<string>(),
+      run: (traced: Set<string>) => Promise<Measured>,
     ) => {
       const namespace = NAMESPACE_OF[setup];
       // Every setup's namespace, not only this one's: the pods a turn leaves (6,000 at 100/s) weigh
@@ -126,7 +125,9 @@ async function main() {
       const cpuAtStart = cpuSnapshot();
       // After the snapshot (it reads all of /proc): bench/cluster-logs.ts times the sends from here.
       const started = new Date().toISOString();
-      const result = await run();
+      // The creations a steady turn sends with a traceparent (bench/spans.ts); a burst adds none.
+      const traced = new Set<string>();
+      const result = await run(traced);
       const cpu = cpuBetween(cpuAtStart, cpuSnapshot());
       const ended = new Date().toISOString();
       const connections = await watch.stop();
@@ -184,25 +185,16 @@ async function main() {
       for (const rate of RATES) {
         for (let round = 0; round < ROUNDS; round++) {
           for (const setup of turns(round)) {
-            const traced = new Set<string>();
-            await measure(
-              `steady ${rate}/s for ${SECONDS} s`,
-              'steady',
-              setup,
-              replicas,
-              round,
-              async () => {
-                const sample = await steady(creator, NAMESPACE_OF[setup], rate, rate * SECONDS, `s${rate}-${round}`, traced);
-                return {
-                  pods: rate * SECONDS - sample.failures.length,
-                  failures: sample.failures.length,
-                  seconds: sample.seconds,
-                  clientMs: quantiles(sample.latenciesMs),
-                  ...(sample.failures.length ? { firstFailure: sample.failures[0] } : {}),
-                };
-              },
-              traced,
-            );
+            await measure(`steady ${rate}/s for ${SECONDS} s`, 'steady', setup, replicas, round, async (traced) => {
+              const sample = await steady(creator, NAMESPACE_OF[setup], rate, rate * SECONDS, `s${rate}-${round}`, traced);
+              return {
+                pods: rate * SECONDS - sample.failures.length,
+                failures: sample.failures.length,
+                seconds: sample.seconds,
+                clientMs: quantiles(sample.latenciesMs),
+                ...(sample.failures.length ? { firstFailure: sample.failures[0] } : {}),
+              };
+            });
           }
         }
       }
