@@ -4,8 +4,14 @@
 // pods a controller creates, the API server's own (its audit log). A bench plot, not a dashboard.
 import { QUANTILES, SETUPS, type Row, type Setup } from './cluster-report';
 
-const COLOR: Record<Setup, string> = { none: '#888888', noop: '#2b5797', replay: '#3a9a4a', ours: '#d9661f' };
-const LABEL: Record<Setup, string> = { none: 'no webhook', noop: 'no-op webhook', replay: 'no-op with our patch', ours: 'pando-webhook' };
+const COLOR: Record<Setup, string> = { none: '#888888', noop: '#2b5797', replay: '#3a9a4a', ours: '#d9661f', always: '#9b2d8e' };
+const LABEL: Record<Setup, string> = {
+  none: 'no webhook',
+  noop: 'no-op webhook',
+  replay: 'no-op with our patch',
+  ours: 'pando-webhook',
+  always: 'pando-webhook, no matchCondition',
+};
 /**
  * The share of creations on a logit scale: 10 %, 50 % and 90 % one step apart, 99 % and 99.9 % a
  * step each above, so the median and the tail both show; the fastest and slowest drawn just
@@ -38,11 +44,13 @@ export function plotAdmissionTimes(rows: Row[], info: PlotInfo): string {
     `<text x="20" y="20" font-size="13" font-weight="bold">Bench plot (npm run bench:cluster, ${escape(info.date.slice(0, 16).replace('T', ' '))} UTC): time per pod creation</text>`,
     `<text x="20" y="36">${escape(info.machine)}; webhooks at ${info.replicas} replicas; share of creations answered within x ms (x log, y logit scale), a curve per round</text>`,
   ];
-  SETUPS.forEach((setup, i) => {
-    const x = 20 + i * 150;
-    parts.push(`<line x1="${x}" y1="50" x2="${x + 24}" y2="50" stroke="${COLOR[setup]}" stroke-width="2.5"/>`);
-    parts.push(`<text x="${x + 30}" y="54">${LABEL[setup]}</text>`);
-  });
+  // Only the setups the run has, each legend entry as wide as its label (about 6 px a character).
+  let legendX = 20;
+  for (const setup of SETUPS.filter((each) => mine.some((row) => row.setup === each))) {
+    parts.push(`<line x1="${legendX}" y1="50" x2="${legendX + 24}" y2="50" stroke="${COLOR[setup]}" stroke-width="2.5"/>`);
+    parts.push(`<text x="${legendX + 30}" y="54">${LABEL[setup]}</text>`);
+    legendX += 30 + LABEL[setup].length * 6 + 24;
+  }
   workloads.forEach((workload, index) => {
     const left = 10 + (index % columns) * panelWidth + 50;
     const top = header + Math.floor(index / columns) * panelHeight + 22;

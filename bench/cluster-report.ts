@@ -2,8 +2,12 @@
 // 21, each a ratio of ours to the no-op webhook within the run, and the checks that must be zero.
 import type { SpanSummary } from './spans';
 
-/** No webhook, the no-op webhook served like ours, the no-op answering our patch, ours (bench/cluster.ts). */
-export const SETUPS = ['none', 'noop', 'replay', 'ours'] as const;
+/**
+ * No webhook, the no-op webhook served like ours, the no-op answering our patch, ours, and ours
+ * with its matchCondition removed (`always`: the API server calls it for every protected pod, as
+ * `webhook.skipInjected=false` installs it) (bench/cluster.ts).
+ */
+export const SETUPS = ['none', 'noop', 'replay', 'ours', 'always'] as const;
 export type Setup = (typeof SETUPS)[number];
 
 /** The quantiles a row keeps of its latencies (enough for the plot's distribution curves). */
@@ -43,6 +47,14 @@ export interface Row {
    * reinvocation round's, on the pod our patch made).
    */
   matchCondition?: { meanMs: number; evaluations: number };
+  /**
+   * The API server's time in its mutating (admit) and validating (validate) admission steps of
+   * all the turn's CREATEs, per pod created: at a steady rate the pods are almost all of them
+   * (in a burst the controllers' Events and ReplicaSet add theirs). The admit step holds the
+   * webhook call and both evaluations of ours' matchCondition; the validate step holds the
+   * chart's safety-net policy, which covers ours' namespace only.
+   */
+  steps?: { admitMsPerPod: number; validateMsPerPod: number };
   /** Calls the API server failed open on (its fail-open counter, and the audit log's annotations). */
   failedOpen: number;
   /** Calls rejected or errored, by the API server's rejection counter. */
@@ -149,14 +161,26 @@ export function judge(rows: Row[], replicas: number): Target[] {
       sum(all, (row) => row.failedOpen),
     );
     const replay = of('replay');
+    const always = of('always');
     zero(
-      'pods without the sidecar, ours and the replay',
-      sum([...ours, ...replay], (row) => row.uninjected ?? 0),
+      'pods without the sidecar, ours, always and the replay',
+      sum([...ours, ...always, ...replay], (row) => row.uninjected ?? 0),
     );
     zero(
       'pods the webhook was not called for, every webhook',
-      sum([...ours, ...noop, ...replay], (row) => Math.max(0, row.pods - row.webhookCalls)),
+      sum([...ours, ...always, ...noop, ...replay], (row) => Math.max(0, row.pods - row.webhookCalls)),
     );
+    // The switch between them reached the API server before each turn, or the turn is not what it says.
+    if (always.length) {
+      zero(
+        'matchCondition evaluations in the turns without one (always)',
+        sum(always, (row) => row.matchCondition?.evaluations ?? 0),
+      );
+      zero(
+        "ours' creations without the matchCondition's evaluation",
+        sum(ours, (row) => Math.max(0, row.pods - (row.matchCondition?.evaluations ?? 0))),
+      );
+    }
   }
   return targets;
 }
@@ -195,8 +219,15 @@ export function shares(rows: Row[], replicas: number): Share[] {
     out.push({ workload, what: 'CPU per call in the pods, ours / replay', ratio: ratio('ours', 'replay', (row) => row.cpuMsPerCall) });
     out.push({ workload, what: 'wait for a CPU per call in the pods, ours / replay', ratio: ratio('ours', 'replay', (row) => row.waitedMsPerCall) });
     out.push({ workload, what: 'the same, main threads only, ours / replay', ratio: ratio('ours', 'replay', (row) => row.waitedMainMsPerCall) });
+    out.push({ workload, what: 'validating admission step per pod, ours / replay', ratio: ratio('ours', 'replay', (row) => row.steps?.validateMsPerPod) });
     out.push({ workload, what: 'API server CPU per creation, replay / no-op', ratio: ratio('replay', 'noop', apiServerCpuMsPerPod) });
     out.push({ workload, what: 'API server CPU per creation, ours / replay', ratio: ratio('ours', 'replay', apiServerCpuMsPerPod) });
+    if (of('always').length) {
+      out.push({ workload, what: `${source} p50, always / ours (no matchCondition)`, ratio: ratio('always', 'ours', p50) });
+      out.push({ workload, what: `${source} p50, always / no-op`, ratio: ratio('always', 'noop', p50) });
+      out.push({ workload, what: 'API server CPU per creation, always / ours', ratio: ratio('always', 'ours', apiServerCpuMsPerPod) });
+      out.push({ workload, what: 'mutating admission step per pod, always / ours', ratio: ratio('always', 'ours', (row) => row.steps?.admitMsPerPod) });
+    }
   }
   return out;
 }
@@ -206,7 +237,7 @@ export function printSpans(rows: Row[]) {
   const traced = rows.filter((row) => row.spans);
   if (traced.length === 0) return;
   console.log("\nthe API server's spans of the traced creations (p50 / mean ms)");
-  console.log('workload                                  replicas setup  traced  received  calls  creation      call          HTTP          patch');
+  console.log('workload                                  replicas setup   traced  received  calls  creation      call          HTTP          patch');
   const pair = (spread: SpanSummary['callMs']) => (spread ? `${ms(spread.p50)} / ${ms(spread.mean)}` : '-').padEnd(13);
   for (const row of traced) {
     const spans = row.spans as SpanSummary;
@@ -214,7 +245,7 @@ export function printSpans(rows: Row[]) {
       [
         row.workload.padEnd(41),
         String(row.replicas).padStart(8),
-        row.setup.padEnd(5),
+        row.setup.padEnd(6),
         String(spans.traced).padStart(6),
         String(spans.received).padStart(8),
         String(spans.calls).padStart(5),
@@ -251,7 +282,7 @@ const ms = (value: number | undefined) => (value === undefined || Number.isNaN(v
 
 export function printRows(rows: Row[]) {
   console.log(
-    '\nworkload                                  replicas setup  pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  pod ms/call  CPU ms/call  wait ms/call (main)  throttled ms  match ms  API CPU ms/pod',
+    '\nworkload                                  replicas setup   pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  pod ms/call  CPU ms/call  wait ms/call (main)  throttled ms  match ms  admit/validate ms  API CPU ms/pod',
   );
   for (const row of rows) {
     const client = row.clientMs;
@@ -259,7 +290,7 @@ export function printRows(rows: Row[]) {
       [
         row.workload.padEnd(41),
         String(row.replicas).padStart(8),
-        row.setup.padEnd(5),
+        row.setup.padEnd(6),
         String(row.pods).padStart(5),
         String(row.failures + row.rejected + row.failedOpen + (row.uninjected ?? 0)).padStart(5),
         ms(at(client, 0.5)).padStart(7),
@@ -273,6 +304,7 @@ export function printRows(rows: Row[]) {
         (row.waitedMsPerCall === undefined ? '-' : `${row.waitedMsPerCall.toFixed(2)} (${row.waitedMainMsPerCall?.toFixed(2) ?? '-'})`).padStart(20),
         ms(row.throttledMs).padStart(13),
         (row.matchCondition ? row.matchCondition.meanMs.toFixed(3) : '-').padStart(9),
+        (row.steps ? `${row.steps.admitMsPerPod.toFixed(2)} / ${row.steps.validateMsPerPod.toFixed(2)}` : '-').padStart(19),
         ms(apiServerCpuMsPerPod(row)).padStart(15),
       ].join(' '),
     );

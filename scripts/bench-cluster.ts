@@ -1,5 +1,5 @@
-// npm run bench:cluster: what a protected pod creation costs the API server with our webhook,
-// against no webhook and against a no-op webhook served the same way, on the local cluster with
+// npm run bench:cluster: what a protected pod creation costs the API server with our webhook (with
+// and without its matchCondition), against no webhook and against a no-op webhook served the same way, on the local cluster with
 // its node (bench/cluster.ts). Each workload runs every setup in turn, in a rotating order, on
 // the same cluster; the figures that count are the ratios within one run. Prints a table and
 // writes bench/cluster-results.json.
@@ -8,8 +8,9 @@
 // BENCH_BURST (500): a Deployment scaled 0 -> N; BENCH_JOB (1000/100): completions/parallelism;
 // BENCH_ROUNDS (1): turns per setup and workload; BENCH_REPLICAS (the chart's): the webhooks'
 // replicas, several (1,2,3) to compare them, both webhooks scaled alike; BENCH_HELM_SET (none):
-// more --set for our chart, ';'-separated (webhook.skipInjected=false). Fails when a creation
-// failed, a webhook call failed open, or one of our turn's pods lacks the sidecar.
+// more --set for our chart, ';'-separated (with webhook.skipInjected=false there is no always
+// setup). Fails when a creation failed, a webhook call failed open, or one of our turn's pods
+// lacks the sidecar.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import {
   deploymentBurst,
   EXCLUDED,
   jobBurst,
+  matchConditionsSwitch,
   NAMESPACE_OF,
   prepare,
   scaleWebhook,
@@ -102,6 +104,9 @@ async function main() {
     const container = ours.spec.template.spec.containers[0];
     say('the no-op webhook: our image, node:https answering allowed: true, same replicas and resources; its replay answers our patch');
     await prepare(state, api, installed, container.resources);
+    const switchMatchConditions = matchConditionsSwitch(state);
+    const setups = SETUPS.filter((setup) => setup !== 'always' || switchMatchConditions);
+    if (!switchMatchConditions) say('our webhook has no matchCondition (BENCH_HELM_SET): no always setup');
 
     const measure = async (
       workload: string,
@@ -112,9 +117,10 @@ async function main() {
       run: (traced: Set<string>) => Promise<Measured>,
     ) => {
       const namespace = NAMESPACE_OF[setup];
+      if (setup === 'ours' || setup === 'always') switchMatchConditions?.(setup === 'ours');
       // Every setup's namespace, not only this one's: the pods a turn leaves (6,000 at 100/s) weigh
       // on the API server's and the controllers' caches, and so on whichever setup runs next.
-      for (const each of SETUPS) await clear(state, api, NAMESPACE_OF[each]);
+      for (const each of new Set(Object.values(NAMESPACE_OF))) await clear(state, api, each);
       await sleep(SETTLE_MS);
       const offset = auditOffset(audit.log);
       const spansFrom = spansOffset(spans.file);
@@ -157,7 +163,15 @@ async function main() {
         failedOpen: Math.max(metricsAfter.failedOpen - metricsBefore.failedOpen, audited.failedOpen),
         rejected: metricsAfter.rejected - metricsBefore.rejected,
         ...(evaluations > 0 ? { matchCondition: { meanMs: ((metricsAfter.matchSum - metricsBefore.matchSum) / evaluations) * 1000, evaluations } } : {}),
-        ...(setup === 'ours' || setup === 'replay' ? { uninjected: uninjectedPods(state, namespace).length } : {}),
+        ...(result.pods > 0
+          ? {
+              steps: {
+                admitMsPerPod: ((metricsAfter.admitSum - metricsBefore.admitSum) / result.pods) * 1000,
+                validateMsPerPod: ((metricsAfter.validateSum - metricsBefore.validateSum) / result.pods) * 1000,
+              },
+            }
+          : {}),
+        ...(setup !== 'none' && setup !== 'noop' ? { uninjected: uninjectedPods(state, namespace).length } : {}),
         ...(traces ? { spans: traces } : {}),
         ...(calls > 0
           ? {
@@ -175,7 +189,7 @@ async function main() {
       const { clientMs, serverMs, ...shown } = row;
       say(JSON.stringify({ ...shown, clientP50: clientMs && clientMs[50], serverP50: serverMs?.[50] }));
     };
-    const turns = (round: number) => SETUPS.map((_, i) => SETUPS[(i + round) % SETUPS.length]);
+    const turns = (round: number) => setups.map((_, i) => setups[(i + round) % setups.length]);
 
     const replicaCounts = env('BENCH_REPLICAS', String(installed)).split(',').map(Number);
     for (const replicas of replicaCounts) {
@@ -277,7 +291,7 @@ function addServed(rows: Row[]) {
   const totals = read('noop', readServedTotals);
   for (const row of rows) {
     if (row.setup === 'none') continue;
-    const served = row.setup === 'ours' ? oursServed(row, admissions, NAMESPACE_OF.ours) : noopServed(row, totals, row.setup);
+    const served = row.setup === 'ours' || row.setup === 'always' ? oursServed(row, admissions, NAMESPACE_OF.ours) : noopServed(row, totals, row.setup);
     if (served) row.served = served;
   }
 }
@@ -305,10 +319,10 @@ function logsOnly(): number {
   if (!existsSync(dir)) throw new Error(`no logs in ${dir}: run npm run bench:cluster first`);
   const lines = readdirSync(dir).flatMap((file) => readAdmissionLines(readFileSync(join(dir, file), 'utf8'), file.replace(/\.log$/, '')));
   const ms = (kept: number[] | undefined, q: number) => at(kept, q)?.toFixed(1) ?? '-';
-  for (const row of saved.rows.filter((each) => each.setup === 'ours')) {
+  for (const row of saved.rows.filter((each) => each.setup === 'ours' || each.setup === 'always')) {
     const view = webhookView(row, lines, NAMESPACE_OF.ours);
     if (!view) continue;
-    say(`${row.workload}, replicas ${row.replicas}, round ${row.round}: ${view.admissions} admissions logged`);
+    say(`${row.workload}, ${row.setup}, replicas ${row.replicas}, round ${row.round}: ${view.admissions} admissions logged`);
     say(`  inside the webhook p50 / p99 / max ms: ${ms(view.handlerMs, 0.5)} / ${ms(view.handlerMs, 0.99)} / ${ms(view.handlerMs, 1)}`);
     if (view.servedMs)
       say(`  headers in to answer written p50 / p99 / max ms: ${ms(view.servedMs, 0.5)} / ${ms(view.servedMs, 0.99)} / ${ms(view.servedMs, 1)}`);

@@ -124,6 +124,39 @@ test("where the time goes: the replay over the no-op, ours over the replay, each
   );
 });
 
+test('always (ours without its matchCondition): its shares against ours and the no-op, and the checks that the switch took', () => {
+  const evaluated = (evaluations: number) => ({ matchCondition: { meanMs: 0.15, evaluations } });
+  const rows = [
+    row('noop', 10, 30),
+    row('ours', 12, 40, evaluated(100)),
+    row('always', 11.4, 38, { uninjected: 0 }),
+    row('noop', 10, 30, { round: 1 }),
+    row('ours', 12, 40, { round: 1, ...evaluated(100) }),
+    row('always', 12.6, 38, { round: 1, uninjected: 0 }),
+  ];
+  const found = (what: RegExp) => shares(rows, 2).find((share) => what.test(share.what))?.ratio;
+  assert.is(found(/p50, always \/ ours/)?.toFixed(2), '0.95');
+  assert.is(found(/p50, always \/ no-op/)?.toFixed(2), '1.14');
+  const checks = (list: Row[]) => judge(list, 2).filter((t) => /matchCondition/.test(t.what));
+  assert.equal(
+    checks(rows).map((t) => [t.text, t.met]),
+    [
+      ['0', true],
+      ['0', true],
+    ],
+  );
+  // An always turn that still evaluated the condition, an ours turn that did not: both reported.
+  const stale = [row('noop', 10, 30), row('ours', 12, 40, evaluated(40)), row('always', 11, 38, { uninjected: 2, ...evaluated(60) })];
+  assert.equal(
+    checks(stale).map((t) => t.text),
+    ['60', '60'],
+  );
+  assert.is(judge(stale, 2).find((t) => /without the sidecar/.test(t.what))?.text, '2');
+  // Without always (skipInjected=false installs), no such checks and no such shares.
+  assert.equal(checks([row('noop', 10, 30), row('ours', 12, 40)]), []);
+  assert.not.ok(shares([row('noop', 10, 30), row('ours', 12, 40)], 2).some((share) => /always/.test(share.what)));
+});
+
 test("the API server's CPU per creation, from the turn's busiest processes", () => {
   const cpu = (seconds: number) => ({
     busyShare: 0.5,
@@ -169,6 +202,22 @@ test("the API server's metrics of one webhook: its calls, and its matchCondition
   assert.equal(webhookDuration(metrics, undefined).matchCount, 0);
 });
 
+test("the API server's admission steps of every CREATE, whichever webhook is asked for", () => {
+  const step = (operation: string, type: string, sum: number) =>
+    `apiserver_admission_step_admission_duration_seconds_sum{operation="${operation}",rejected="false",type="${type}"} ${sum}`;
+  const metrics = [
+    step('CREATE', 'admit', 0.3),
+    step('CREATE', 'validate', 0.1),
+    'apiserver_admission_step_admission_duration_seconds_sum{operation="CREATE",rejected="true",type="validate"} 0.02',
+    step('UPDATE', 'validate', 5),
+    'apiserver_admission_step_admission_duration_seconds_summary_sum{operation="CREATE",rejected="false",type="admit"} 9',
+  ].join('\n');
+  for (const webhook of ['inject.pandocore.xyz', undefined]) {
+    const seen = webhookDuration(metrics, webhook);
+    assert.equal([seen.admitSum, seen.validateSum.toFixed(2)], [0.3, '0.12']);
+  }
+});
+
 test('the plot: a curve per setup and round, on finite coordinates', () => {
   const rows = [row('none', 8, 20), row('noop', 10, 30), row('ours', 10.5, 36), row('ours', 11, 40, { round: 1 })];
   const svg = plotAdmissionTimes(rows, { date: '2026-12-05T20:00:00.000Z', machine: '2 x test CPU', replicas: 2 });
@@ -176,6 +225,9 @@ test('the plot: a curve per setup and round, on finite coordinates', () => {
   assert.ok(svg.trim().endsWith('</svg>'));
   assert.is(svg.match(/<polyline /g)?.length, 4);
   assert.not.match(svg, /NaN|Infinity/);
+  // The legend names only the setups the run has.
+  assert.not.match(svg, /no matchCondition|no-op with our patch/);
+  assert.match(plotAdmissionTimes([...rows, row('always', 10, 30)], { date: '2026-12-05T20:00:00.000Z', machine: 'm', replicas: 2 }), /no matchCondition/);
 });
 
 test.run();
