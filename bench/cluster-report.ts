@@ -10,6 +10,17 @@ import type { SpanSummary } from './spans';
 export const SETUPS = ['none', 'noop', 'replay', 'ours', 'always'] as const;
 export type Setup = (typeof SETUPS)[number];
 
+/**
+ * The order of a round's turns: the setups (reversed in odd rounds) rotated by the round. A
+ * rotation alone keeps each setup after the same one in every round, so whatever a turn leaves
+ * behind (its pods' deletion still settling in the API server and etcd) always weighs on the same
+ * next setup; reversing every other round gives each setup both its neighbours before it.
+ */
+export function turnOrder<T>(setups: readonly T[], round: number): T[] {
+  const order = round % 2 ? [...setups].reverse() : setups;
+  return order.map((_, i) => order[(i + round) % order.length]);
+}
+
 /** The quantiles a row keeps of its latencies (enough for the plot's distribution curves). */
 export const QUANTILES = [...Array.from({ length: 100 }, (_, i) => i / 100), 0.995, 0.999, 1];
 
@@ -55,6 +66,12 @@ export interface Row {
    * chart's safety-net policy, which covers ours' namespace only.
    */
   steps?: { admitMsPerPod: number; validateMsPerPod: number };
+  /**
+   * etcd's compactions during the turn (the API server asks for one every 5 minutes), the time
+   * they took and the keys they removed, from etcd's own metrics: a compaction holds etcd's
+   * backend while the API server writes (bench/cluster.ts etcdCompactions).
+   */
+  etcd?: { compactions: number; compactionMs: number; keys: number };
   /** Calls the API server failed open on (its fail-open counter, and the audit log's annotations). */
   failedOpen: number;
   /** Calls rejected or errored, by the API server's rejection counter. */
@@ -237,7 +254,9 @@ export function printSpans(rows: Row[]) {
   const traced = rows.filter((row) => row.spans);
   if (traced.length === 0) return;
   console.log("\nthe API server's spans of the traced creations (p50 / mean ms)");
-  console.log('workload                                  replicas setup   traced  received  calls  creation      call          HTTP          patch');
+  console.log(
+    'workload                                  replicas setup   traced  received  calls  creation      call          HTTP          patch         etcd Txn (max)',
+  );
   const pair = (spread: SpanSummary['callMs']) => (spread ? `${ms(spread.p50)} / ${ms(spread.mean)}` : '-').padEnd(13);
   for (const row of traced) {
     const spans = row.spans as SpanSummary;
@@ -253,6 +272,7 @@ export function printSpans(rows: Row[]) {
         pair(spans.callMs),
         pair(spans.httpMs),
         pair(spans.patchMs),
+        spans.storeMs ? `${ms(spans.storeMs.p50)} / ${ms(spans.storeMs.mean)} (${ms(spans.storeMs.max)})` : '-',
       ].join('  '),
     );
   }
@@ -282,7 +302,7 @@ const ms = (value: number | undefined) => (value === undefined || Number.isNaN(v
 
 export function printRows(rows: Row[]) {
   console.log(
-    '\nworkload                                  replicas setup   pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  pod ms/call  CPU ms/call  wait ms/call (main)  throttled ms  match ms  admit/validate ms  API CPU ms/pod',
+    '\nworkload                                  replicas setup   pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  pod ms/call  CPU ms/call  wait ms/call (main)  throttled ms  match ms  admit/validate ms  API CPU ms/pod  etcd compactions (ms)',
   );
   for (const row of rows) {
     const client = row.clientMs;
@@ -306,6 +326,7 @@ export function printRows(rows: Row[]) {
         (row.matchCondition ? row.matchCondition.meanMs.toFixed(3) : '-').padStart(9),
         (row.steps ? `${row.steps.admitMsPerPod.toFixed(2)} / ${row.steps.validateMsPerPod.toFixed(2)}` : '-').padStart(19),
         ms(apiServerCpuMsPerPod(row)).padStart(15),
+        (row.etcd ? `${row.etcd.compactions} (${row.etcd.compactionMs.toFixed(0)})` : '-').padStart(22),
       ].join(' '),
     );
   }

@@ -7,6 +7,7 @@
 // The pods carry a scheduling gate: they are admitted and stored, never scheduled, so this
 // measures admission.
 import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { createCa, issueServingCert } from '../function/tls/certs';
 import { serviceDnsNames } from '../function/tls/config';
@@ -403,6 +404,33 @@ export function webhookDuration(metrics: string, webhook: string | undefined) {
     failedOpen: sumFor('apiserver_admission_webhook_fail_open_count'),
     rejected: sumFor('apiserver_admission_webhook_rejection_count'),
   };
+}
+
+/** etcd's compactions so far, from its /metrics text: how many, their total milliseconds, the keys they removed. */
+export function etcdCompactions(metrics: string) {
+  const value = (name: string) => {
+    const line = metrics.split('\n').find((each) => each.startsWith(`${name} `));
+    return line ? Number(line.slice(name.length + 1)) : 0;
+  };
+  return {
+    compactions: value('etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_count'),
+    compactionMs: value('etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_sum'),
+    keys: value('etcd_debugging_mvcc_db_compaction_keys_total'),
+  };
+}
+
+/** etcd's /metrics, on its loopback client URL (plain HTTP, as the API server reaches it). */
+export function etcdMetrics(state: ClusterState): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(`http://127.0.0.1:${state.ports.etcdClient}/metrics`, (answer) => {
+      let text = '';
+      answer.setEncoding('utf8');
+      answer.on('data', (chunk: string) => (text += chunk));
+      answer.on('end', () => (answer.statusCode === 200 ? resolve(text) : reject(new Error(`etcd /metrics: HTTP ${answer.statusCode}`))));
+    });
+    request.on('error', reject);
+    request.setTimeout(10_000, () => request.destroy(new Error('etcd /metrics: no answer in 10 s')));
+  });
 }
 
 /** The API server's /metrics (several MB: more than the small API client reads). */

@@ -18,6 +18,8 @@ export const SPAN_EVERY = 4;
 export const CALL_SPAN = 'Call mutating webhook';
 const REQUEST_COMPLETED = 'Request completed';
 const PATCH_APPLIED = 'Patch applied';
+/** etcd's client span of a write: the pod stored. */
+const ETCD_TXN = 'etcdserverpb.KV/Txn';
 
 export interface SpanLine {
   trace: string;
@@ -98,6 +100,8 @@ export interface SpanSummary {
   httpMs?: Spread;
   /** "Request completed" to "Patch applied": the patch decoded, applied, and the pod decoded again. */
   patchMs?: Spread;
+  /** The traced creations' etcd transactions (the pod stored): where a stall of etcd's shows. */
+  storeMs?: Spread;
 }
 
 /** The turn's spans, for the traces it sent and the setup's webhook (undefined: no webhook). */
@@ -133,7 +137,7 @@ export function summarizeSpans(spans: SpanLine[], traces: ReadonlySet<string>, w
     for (const child of childrenOf.get(`${call.trace}/${call.span}`) ?? []) httpMs.push(msBetween(child.startNs, child.endNs));
   }
   const summary: SpanSummary = { traced: traces.size, received: rootsByTrace.size, calls: calls.length };
-  const put = (key: 'createMs' | 'callMs' | 'httpMs' | 'patchMs', values: number[]) => {
+  const put = (key: 'createMs' | 'callMs' | 'httpMs' | 'patchMs' | 'storeMs', values: number[]) => {
     const s = spread(values);
     if (s) summary[key] = s;
   };
@@ -144,5 +148,9 @@ export function summarizeSpans(spans: SpanLine[], traces: ReadonlySet<string>, w
   put('callMs', callMs);
   put('httpMs', httpMs);
   put('patchMs', patchMs);
+  put(
+    'storeMs',
+    ours.filter((s) => s.name === ETCD_TXN).map((s) => msBetween(s.startNs, s.endNs)),
+  );
   return summary;
 }

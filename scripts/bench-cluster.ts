@@ -1,8 +1,9 @@
-// npm run bench:cluster: what a protected pod creation costs the API server with our webhook (with
-// and without its matchCondition), against no webhook and against a no-op webhook served the same way, on the local cluster with
-// its node (bench/cluster.ts). Each workload runs every setup in turn, in a rotating order, on
-// the same cluster; the figures that count are the ratios within one run. Prints a table and
-// writes bench/cluster-results.json.
+// npm run bench:cluster: what a protected pod creation costs the API server with our webhook
+// (with and without its matchCondition), against no webhook and against a no-op webhook served
+// the same way, on the local cluster with its node (bench/cluster.ts). Each workload runs every
+// setup in turn, in a rotating order reversed every other round, on the same cluster; the
+// figures that count are the ratios within one run. Prints a table and writes
+// bench/cluster-results.json.
 //
 // BENCH_SECONDS (60): how long each steady rate runs; BENCH_RATES (20,100): pods per second;
 // BENCH_BURST (500): a Deployment scaled 0 -> N; BENCH_JOB (1000/100): completions/parallelism;
@@ -19,6 +20,8 @@ import {
   apiServerMetrics,
   clear,
   deploymentBurst,
+  etcdCompactions,
+  etcdMetrics,
   EXCLUDED,
   jobBurst,
   matchConditionsSwitch,
@@ -38,7 +41,20 @@ import {
 import { noopServed, oursServed, readAdmissionLines, readServedTotals, webhookView } from '../bench/cluster-logs';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
 import { clusterIpOf, cpuBetween, cpuSnapshot, saveLogs, watchConnections } from '../bench/cluster-watch';
-import { at, judge, printRows, printShares, printSpans, printTargets, QUANTILES, quantiles, shares, type Row, type Target } from '../bench/cluster-report';
+import {
+  at,
+  judge,
+  printRows,
+  printShares,
+  printSpans,
+  printTargets,
+  QUANTILES,
+  quantiles,
+  shares,
+  turnOrder,
+  type Row,
+  type Target,
+} from '../bench/cluster-report';
 import { apiClient } from '../e2e/harness/api';
 import { down, up } from '../e2e/harness/cluster';
 import { adminApi } from '../e2e/harness/kubeconfig';
@@ -125,6 +141,7 @@ async function main() {
       const offset = auditOffset(audit.log);
       const spansFrom = spansOffset(spans.file);
       const metricsBefore = webhookDuration(apiServerMetrics(state), webhookOf(setup));
+      const etcdBefore = etcdCompactions(await etcdMetrics(state));
       const cpuBefore = webhookCpuSeconds(state, setup);
       const service = SERVICE_OF[setup];
       const watch = watchConnections(service && clusterIpOf(state, service));
@@ -139,6 +156,7 @@ async function main() {
       const connections = await watch.stop();
       await sleep(AUDIT_FLUSH_MS);
       const metricsAfter = webhookDuration(apiServerMetrics(state), webhookOf(setup));
+      const etcdAfter = etcdCompactions(await etcdMetrics(state));
       const cpuAfter = webhookCpuSeconds(state, setup);
       const audited = readCreations(audit.log, offset, namespace);
       const calls = metricsAfter.count - metricsBefore.count;
@@ -173,6 +191,11 @@ async function main() {
           : {}),
         ...(setup !== 'none' && setup !== 'noop' ? { uninjected: uninjectedPods(state, namespace).length } : {}),
         ...(traces ? { spans: traces } : {}),
+        etcd: {
+          compactions: etcdAfter.compactions - etcdBefore.compactions,
+          compactionMs: etcdAfter.compactionMs - etcdBefore.compactionMs,
+          keys: etcdAfter.keys - etcdBefore.keys,
+        },
         ...(calls > 0
           ? {
               apiServerMeanMs: ((metricsAfter.sum - metricsBefore.sum) / calls) * 1000,
@@ -189,7 +212,7 @@ async function main() {
       const { clientMs, serverMs, ...shown } = row;
       say(JSON.stringify({ ...shown, clientP50: clientMs && clientMs[50], serverP50: serverMs?.[50] }));
     };
-    const turns = (round: number) => setups.map((_, i) => setups[(i + round) % setups.length]);
+    const turns = (round: number) => turnOrder(setups, round);
 
     const replicaCounts = env('BENCH_REPLICAS', String(installed)).split(',').map(Number);
     for (const replicas of replicaCounts) {

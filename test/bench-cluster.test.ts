@@ -7,8 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditOffset, microsOf, readCreations } from '../bench/audit';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
-import { webhookDuration } from '../bench/cluster';
-import { apiServerCpuMsPerPod, at, judge, outsideThePodsMs, QUANTILES, quantiles, shares, type Row } from '../bench/cluster-report';
+import { etcdCompactions, webhookDuration } from '../bench/cluster';
+import { apiServerCpuMsPerPod, at, judge, outsideThePodsMs, QUANTILES, quantiles, shares, turnOrder, type Row } from '../bench/cluster-report';
 
 const event = (namespace: string, received: string, done: string, extra: object = {}) =>
   `${JSON.stringify({
@@ -202,6 +202,19 @@ test("the API server's metrics of one webhook: its calls, and its matchCondition
   assert.equal(webhookDuration(metrics, undefined).matchCount, 0);
 });
 
+test("etcd's compactions from its metrics: count, milliseconds and keys; none yet is zero", () => {
+  const metrics = [
+    '# TYPE etcd_debugging_mvcc_db_compaction_total_duration_milliseconds histogram',
+    'etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_bucket{le="100"} 1',
+    'etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_sum 1830',
+    'etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_count 2',
+    'etcd_debugging_mvcc_db_compaction_keys_total 61234',
+    'etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds_sum 99',
+  ].join('\n');
+  assert.equal(etcdCompactions(metrics), { compactions: 2, compactionMs: 1830, keys: 61234 });
+  assert.equal(etcdCompactions(''), { compactions: 0, compactionMs: 0, keys: 0 });
+});
+
 test("the API server's admission steps of every CREATE, whichever webhook is asked for", () => {
   const step = (operation: string, type: string, sum: number) =>
     `apiserver_admission_step_admission_duration_seconds_sum{operation="${operation}",rejected="false",type="${type}"} ${sum}`;
@@ -216,6 +229,16 @@ test("the API server's admission steps of every CREATE, whichever webhook is ask
     const seen = webhookDuration(metrics, webhook);
     assert.equal([seen.admitSum, seen.validateSum.toFixed(2)], [0.3, '0.12']);
   }
+});
+
+test('the turns: every setup first once in as many rounds, and after a different setup in consecutive rounds', () => {
+  const setups = ['a', 'b', 'c', 'd', 'e'];
+  const orders = [0, 1, 2, 3, 4].map((round) => turnOrder(setups, round));
+  assert.equal(orders[0], setups);
+  assert.equal(new Set(orders.map((order) => order[0])).size, setups.length);
+  for (const order of orders) assert.equal([...order].sort(), setups);
+  const before = (order: string[], setup: string) => order[order.indexOf(setup) - 1];
+  for (const setup of setups.slice(1)) assert.is.not(before(orders[0], setup), before(orders[1], setup), setup);
 });
 
 test('the plot: a curve per setup and round, on finite coordinates', () => {

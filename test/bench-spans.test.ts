@@ -62,6 +62,21 @@ test('no webhook: the creations are timed, no call is counted; no patch: no patc
   assert.is(noop.patchMs, undefined);
 });
 
+test("the traced creations' etcd writes: a stall shows in their max; another trace's write does not count", () => {
+  const txn = (trace: string, from: number, to: number): SpanLine => ({
+    trace,
+    span: `${trace}-txn-${from}`,
+    parent: `${trace}-root`,
+    name: 'etcdserverpb.KV/Txn',
+    startNs: at(from),
+    endNs: at(to),
+  });
+  const spans = [...creation('a', undefined), txn('a', 5, 6), ...creation('b', undefined), txn('b', 5, 1205), txn('z', 0, 5000)];
+  const summary = summarizeSpans(spans, new Set(['a', 'b']), undefined);
+  assert.equal(summary.storeMs, { p50: 1, mean: 600.5, max: 1200 });
+  assert.is(summarizeSpans(creation('c', undefined), new Set(['c']), undefined).storeMs, undefined);
+});
+
 test('the spans file is read from an offset, a line still being written left for later', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pando-spans-'));
   try {
