@@ -67,9 +67,9 @@ export interface Row {
    */
   steps?: { admitMsPerPod: number; validateMsPerPod: number };
   /**
-   * etcd's compactions during the turn (the API server asks for one every 5 minutes), the time
-   * they took and the keys they removed, from etcd's own metrics: a compaction holds etcd's
-   * backend while the API server writes (bench/cluster.ts etcdCompactions).
+   * etcd's compactions that ended during the turn (the API server asks for one every 5 minutes),
+   * the time they took and the keys they removed, from etcd's own metrics (bench/cluster.ts
+   * etcdCompactions): to see whether a turn's tail came with one.
    */
   etcd?: { compactions: number; compactionMs: number; keys: number };
   /** Calls the API server failed open on (its fail-open counter, and the audit log's annotations). */

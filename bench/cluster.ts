@@ -7,11 +7,11 @@
 // The pods carry a scheduling gate: they are admitted and stored, never scheduled, so this
 // measures admission.
 import { readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { createCa, issueServingCert } from '../function/tls/certs';
 import { serviceDnsNames } from '../function/tls/config';
 import type { Api } from '../e2e/harness/api';
+import { httpGet } from '../e2e/harness/control-plane';
 import { kubectl, kubectlOk } from '../e2e/harness/kubeconfig';
 import { ensureNamespace, enableNamespace } from '../e2e/harness/namespaces';
 import { SYSTEM_NAMESPACE, WEBHOOK_DEPLOYMENT } from '../e2e/harness/release';
@@ -420,17 +420,10 @@ export function etcdCompactions(metrics: string) {
 }
 
 /** etcd's /metrics, on its loopback client URL (plain HTTP, as the API server reaches it). */
-export function etcdMetrics(state: ClusterState): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(`http://127.0.0.1:${state.ports.etcdClient}/metrics`, (answer) => {
-      let text = '';
-      answer.setEncoding('utf8');
-      answer.on('data', (chunk: string) => (text += chunk));
-      answer.on('end', () => (answer.statusCode === 200 ? resolve(text) : reject(new Error(`etcd /metrics: HTTP ${answer.statusCode}`))));
-    });
-    request.on('error', reject);
-    request.setTimeout(10_000, () => request.destroy(new Error('etcd /metrics: no answer in 10 s')));
-  });
+export async function etcdMetrics(state: ClusterState): Promise<string> {
+  const answer = await httpGet(`http://127.0.0.1:${state.ports.etcdClient}/metrics`, 10_000);
+  if (answer.status !== 200) throw new Error(`etcd /metrics: HTTP ${answer.status}`);
+  return answer.body;
 }
 
 /** The API server's /metrics (several MB: more than the small API client reads). */

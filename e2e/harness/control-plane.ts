@@ -141,9 +141,9 @@ export async function startControllerManager(state: ClusterState, pki: Awaited<R
   await waitForApi(state, 'kube-controller-manager', '/api/v1/namespaces/default/serviceaccounts/default', 60_000, state.pids.controllerManager);
 }
 
-function httpGet(url: string): Promise<{ status: number; body: string }> {
+export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 2000 }, (res) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
       let body = '';
       res.on('data', (c) => {
         body += c;
