@@ -63,9 +63,12 @@ export interface Row {
    * all the turn's CREATEs, per pod created: at a steady rate the pods are almost all of them
    * (in a burst the controllers' Events and ReplicaSet add theirs). The admit step holds the
    * webhook call and both evaluations of ours' matchCondition; the validate step holds the
-   * chart's safety-net policy, which covers ours' namespace only.
+   * chart's safety-net policy, which covers ours' namespace only. Since 2026-12-06 17:00 UTC also
+   * the mutating chain's passes per pod (the webhook plugin's admit count: 2 where a webhook
+   * changed the pod, as the API server then runs the whole chain again) and the in-tree
+   * mutating plugins' time per pod over those passes.
    */
-  steps?: { admitMsPerPod: number; validateMsPerPod: number };
+  steps?: { admitMsPerPod: number; validateMsPerPod: number; admitPassesPerPod?: number; inTreeAdmitMsPerPod?: number };
   /**
    * etcd's compactions that ended during the turn (the API server asks for one every 5 minutes),
    * the time they took and the keys they removed, from etcd's own metrics (bench/cluster.ts
@@ -122,7 +125,7 @@ export interface Target {
   text: string;
 }
 
-const median = (values: number[]) => {
+export const median = (values: number[]) => {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;
 };
@@ -130,6 +133,46 @@ const median = (values: number[]) => {
 /** The median over the rounds of top / bottom, each round's turns paired by their order. */
 const pairedRatio = (tops: Row[], bottoms: Row[], value: (row: Row) => number | undefined) =>
   median(tops.map((row, i) => (bottoms[i] ? (value(row) ?? NaN) / (value(bottoms[i]) ?? NaN) : NaN)));
+
+/** One turn's ratios to the no-op's in the same round: the replay's (the mutation alone) and ours. */
+export interface FloorTurn {
+  workload: string;
+  replicas: number;
+  round: number;
+  /** p50 (client at a steady rate, audit in a burst), the replay over the no-op. */
+  replayP50: number;
+  oursP50?: number;
+  /** The API server's mean per webhook call, the replay over the no-op. */
+  replayCall?: number;
+}
+
+/**
+ * The floor of the targets: in each round, what the replay (the no-op's pods answering with
+ * our patch, no work of ours) costs over the no-op. Where that is above a target's limit, no
+ * webhook that makes this change can meet it in that turn.
+ */
+export function mutationFloor(rows: Row[]): FloorTurn[] {
+  const turns: FloorTurn[] = [];
+  const find = (like: Row, setup: Setup) =>
+    rows.find((row) => row.setup === setup && row.workload === like.workload && row.replicas === like.replicas && row.round === like.round);
+  for (const noop of rows.filter((row) => row.setup === 'noop')) {
+    const replay = find(noop, 'replay');
+    if (!replay) continue;
+    const p50 = (row: Row | undefined) => (row ? at(row.kind === 'steady' ? row.clientMs : row.serverMs, 0.5) : undefined);
+    const over = (top: number | undefined, bottom: number | undefined) => (top === undefined || !bottom ? undefined : top / bottom);
+    const replayP50 = over(p50(replay), p50(noop));
+    if (replayP50 === undefined) continue;
+    turns.push({
+      workload: noop.workload,
+      replicas: noop.replicas,
+      round: noop.round,
+      replayP50,
+      oursP50: over(p50(find(noop, 'ours')), p50(noop)),
+      replayCall: over(replay.apiServerMeanMs, noop.apiServerMeanMs),
+    });
+  }
+  return turns;
+}
 
 /** The targets of one replica count: each ratio is the median over the run's rounds. */
 export function judge(rows: Row[], replicas: number): Target[] {
@@ -237,6 +280,7 @@ export function shares(rows: Row[], replicas: number): Share[] {
     out.push({ workload, what: 'wait for a CPU per call in the pods, ours / replay', ratio: ratio('ours', 'replay', (row) => row.waitedMsPerCall) });
     out.push({ workload, what: 'the same, main threads only, ours / replay', ratio: ratio('ours', 'replay', (row) => row.waitedMainMsPerCall) });
     out.push({ workload, what: 'validating admission step per pod, ours / replay', ratio: ratio('ours', 'replay', (row) => row.steps?.validateMsPerPod) });
+    out.push({ workload, what: 'in-tree mutating plugins per pod, replay / no-op', ratio: ratio('replay', 'noop', (row) => row.steps?.inTreeAdmitMsPerPod) });
     out.push({ workload, what: 'API server CPU per creation, replay / no-op', ratio: ratio('replay', 'noop', apiServerCpuMsPerPod) });
     out.push({ workload, what: 'API server CPU per creation, ours / replay', ratio: ratio('ours', 'replay', apiServerCpuMsPerPod) });
     if (of('always').length) {
@@ -302,7 +346,7 @@ const ms = (value: number | undefined) => (value === undefined || Number.isNaN(v
 
 export function printRows(rows: Row[]) {
   console.log(
-    '\nworkload                                  replicas setup   pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  pod ms/call  CPU ms/call  wait ms/call (main)  throttled ms  match ms  admit/validate ms  API CPU ms/pod  etcd compactions (ms)',
+    '\nworkload                                  replicas setup   pods  fail  p50 ms  p99 ms  max ms  server p50/p99 ms  pods/s  API mean ms  pod ms/call  CPU ms/call  wait ms/call (main)  throttled ms  match ms  admit/validate ms  passes (in-tree ms)  API CPU ms/pod  etcd compactions (ms)',
   );
   for (const row of rows) {
     const client = row.clientMs;
@@ -325,6 +369,10 @@ export function printRows(rows: Row[]) {
         ms(row.throttledMs).padStart(13),
         (row.matchCondition ? row.matchCondition.meanMs.toFixed(3) : '-').padStart(9),
         (row.steps ? `${row.steps.admitMsPerPod.toFixed(2)} / ${row.steps.validateMsPerPod.toFixed(2)}` : '-').padStart(19),
+        (row.steps?.admitPassesPerPod === undefined
+          ? '-'
+          : `${row.steps.admitPassesPerPod.toFixed(2)} (${row.steps.inTreeAdmitMsPerPod?.toFixed(2) ?? '-'})`
+        ).padStart(20),
         ms(apiServerCpuMsPerPod(row)).padStart(15),
         (row.etcd ? `${row.etcd.compactions} (${row.etcd.compactionMs.toFixed(0)})` : '-').padStart(22),
       ].join(' '),

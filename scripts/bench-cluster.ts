@@ -44,6 +44,8 @@ import { clusterIpOf, cpuBetween, cpuSnapshot, saveLogs, watchConnections } from
 import {
   at,
   judge,
+  median,
+  mutationFloor,
   printRows,
   printShares,
   printSpans,
@@ -186,6 +188,8 @@ async function main() {
               steps: {
                 admitMsPerPod: ((metricsAfter.admitSum - metricsBefore.admitSum) / result.pods) * 1000,
                 validateMsPerPod: ((metricsAfter.validateSum - metricsBefore.validateSum) / result.pods) * 1000,
+                admitPassesPerPod: (metricsAfter.webhookPluginPasses - metricsBefore.webhookPluginPasses) / result.pods,
+                inTreeAdmitMsPerPod: ((metricsAfter.inTreeAdmitSum - metricsBefore.inTreeAdmitSum) / result.pods) * 1000,
               },
             }
           : {}),
@@ -335,6 +339,50 @@ function reportOnly(): number {
   return 0;
 }
 
+/**
+ * --floor [files]: over every turn of the kept runs (bench/cluster-results*.json unless files are
+ * named), how often the replay alone was already above a target's limit over the no-op, and ours.
+ */
+function floorOnly(files: string[]): number {
+  const dir = join(__dirname, '..', '..', 'bench');
+  const chosen = files.length
+    ? files
+    : readdirSync(dir)
+        .filter((file) => /^cluster-results.*\.json$/.test(file))
+        .map((file) => join(dir, file));
+  const turns = chosen.flatMap((file) => mutationFloor((JSON.parse(readFileSync(file, 'utf8')) as { rows: Row[] }).rows));
+  const spread = (values: number[]) =>
+    values.length ? `${Math.min(...values).toFixed(2)} / ${median(values)?.toFixed(2)} / ${Math.max(...values).toFixed(2)}` : '-';
+  const above = (values: (number | undefined)[], limit: number) => {
+    const known = values.filter((value): value is number => value !== undefined);
+    return `${known.filter((value) => value > limit).length} of ${known.length}, min/median/max ${spread(known)}`;
+  };
+  say(`${turns.length} turns with the no-op and the replay in ${chosen.length} results files`);
+  for (const workload of [...new Set(turns.map((turn) => turn.workload))]) {
+    const mine = turns.filter((turn) => turn.workload === workload);
+    say(`${workload}:`);
+    say(
+      `  p50, replay / no-op above 1.1 (the mutation alone): ${above(
+        mine.map((turn) => turn.replayP50),
+        1.1,
+      )}`,
+    );
+    say(
+      `  p50, ours / no-op above 1.1:                        ${above(
+        mine.map((turn) => turn.oursP50),
+        1.1,
+      )}`,
+    );
+    say(
+      `  API mean per call, replay / no-op above 1.15:       ${above(
+        mine.map((turn) => turn.replayCall),
+        1.15,
+      )}`,
+    );
+  }
+  return 0;
+}
+
 /** --logs: what our webhook pods' logs of the last run say about each of our turns (bench/cluster-logs.ts). */
 function logsOnly(): number {
   const saved = JSON.parse(readFileSync(RESULTS, 'utf8')) as { rows: Row[] };
@@ -363,7 +411,9 @@ function logsOnly(): number {
   return 0;
 }
 
-if (process.argv.includes('--report')) {
+if (process.argv.includes('--floor')) {
+  process.exitCode = floorOnly(process.argv.slice(process.argv.indexOf('--floor') + 1));
+} else if (process.argv.includes('--report')) {
   process.exitCode = reportOnly();
 } else if (process.argv.includes('--logs')) {
   process.exitCode = logsOnly();

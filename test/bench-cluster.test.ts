@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { auditOffset, microsOf, readCreations } from '../bench/audit';
 import { plotAdmissionTimes } from '../bench/cluster-plot';
 import { etcdCompactions, webhookDuration } from '../bench/cluster';
-import { apiServerCpuMsPerPod, at, judge, outsideThePodsMs, QUANTILES, quantiles, shares, turnOrder, type Row } from '../bench/cluster-report';
+import { apiServerCpuMsPerPod, at, judge, mutationFloor, outsideThePodsMs, QUANTILES, quantiles, shares, turnOrder, type Row } from '../bench/cluster-report';
 
 const event = (namespace: string, received: string, done: string, extra: object = {}) =>
   `${JSON.stringify({
@@ -229,6 +229,59 @@ test("the API server's admission steps of every CREATE, whichever webhook is ask
     const seen = webhookDuration(metrics, webhook);
     assert.equal([seen.admitSum, seen.validateSum.toFixed(2)], [0.3, '0.12']);
   }
+});
+
+test("the mutation's floor: each round's replay and ours over that round's no-op, bursts by the audit's p50", () => {
+  const burst = (setup: Row['setup'], round: number, p50: number, callMs: number) =>
+    row(setup, 0, 0, {
+      workload: 'Deployment 0 -> 500',
+      kind: 'burst',
+      round,
+      clientMs: undefined,
+      serverMs: QUANTILES.map(() => p50),
+      apiServerMeanMs: callMs,
+    });
+  const rows = [
+    row('noop', 10, 30),
+    row('replay', 12, 30),
+    row('ours', 13, 30),
+    row('noop', 8, 30, { round: 1 }),
+    row('replay', 8.4, 30, { round: 1 }),
+    burst('noop', 0, 100, 20),
+    burst('replay', 0, 150, 30),
+    row('noop', 9, 30, { round: 2 }),
+  ];
+  const turns = mutationFloor(rows);
+  assert.equal(
+    turns.map((turn) => [turn.workload, turn.round, turn.replayP50.toFixed(2), turn.oursP50?.toFixed(2), turn.replayCall?.toFixed(2)]),
+    [
+      ['steady 20/s for 60 s', 0, '1.20', '1.30', '1.20'],
+      ['steady 20/s for 60 s', 1, '1.05', undefined, '1.05'],
+      ['Deployment 0 -> 500', 0, '1.50', undefined, '1.50'],
+    ],
+    'the third no-op has no replay in its round: no turn',
+  );
+});
+
+test("the mutating chain's passes (the webhook plugin's admit count) and the in-tree plugins' admit time, CREATEs only", () => {
+  const plugin = (name: string, operation: string, type: string, what: 'sum' | 'count', value: number) =>
+    `apiserver_admission_controller_admission_duration_seconds_${what}{name="${name}",operation="${operation}",rejected="false",type="${type}"} ${value}`;
+  const metrics = [
+    plugin('MutatingAdmissionWebhook', 'CREATE', 'admit', 'count', 400),
+    plugin('MutatingAdmissionWebhook', 'CREATE', 'admit', 'sum', 0.9),
+    plugin('MutatingAdmissionWebhook', 'UPDATE', 'admit', 'count', 50),
+    plugin('ValidatingAdmissionWebhook', 'CREATE', 'validate', 'count', 200),
+    plugin('MutatingAdmissionPolicy', 'CREATE', 'admit', 'sum', 0.5),
+    plugin('ServiceAccount', 'CREATE', 'admit', 'sum', 0.04),
+    plugin('ServiceAccount', 'CREATE', 'admit', 'count', 400),
+    plugin('LimitRanger', 'CREATE', 'admit', 'sum', 0.01),
+    plugin('LimitRanger', 'CREATE', 'validate', 'sum', 3),
+    plugin('LimitRanger', 'UPDATE', 'admit', 'sum', 7),
+  ].join('\n');
+  const seen = webhookDuration(metrics, undefined);
+  assert.is(seen.webhookPluginPasses, 400);
+  assert.is(seen.inTreeAdmitSum.toFixed(2), '0.05');
+  assert.equal(webhookDuration('', 'inject.pandocore.xyz').webhookPluginPasses, 0);
 });
 
 test('the turns: every setup first once in as many rounds, and after a different setup in consecutive rounds', () => {
