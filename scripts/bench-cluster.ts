@@ -10,7 +10,7 @@
 // BENCH_ROUNDS (1): turns per setup and workload; BENCH_REPLICAS (the chart's): the webhooks'
 // replicas, several (1,2,3) to compare them, both webhooks scaled alike; BENCH_HELM_SET (none):
 // more --set for our chart, ';'-separated (with webhook.skipInjected=false there is no always
-// setup). Fails when a creation failed, a webhook call failed open, or one of our turn's pods
+// setup); BENCH_SETUPS (all): the setups to run, ','-separated, for a closer look at a few. Fails when a creation failed, a webhook call failed open, or one of our turn's pods
 // lacks the sidecar.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -72,6 +72,12 @@ const BURST = Number(env('BENCH_BURST', '500'));
 const [COMPLETIONS, PARALLELISM] = env('BENCH_JOB', '1000/100').split('/').map(Number);
 const ROUNDS = Number(env('BENCH_ROUNDS', '1'));
 const HELM_SET = env('BENCH_HELM_SET', '').split(';').filter(Boolean);
+const CHOSEN_SETUPS = env('BENCH_SETUPS', SETUPS.join(',')).split(',');
+const unknownSetups = CHOSEN_SETUPS.filter((setup) => !(SETUPS as readonly string[]).includes(setup));
+if (unknownSetups.length) {
+  console.error(`bench:cluster: BENCH_SETUPS: unknown ${unknownSetups.join(', ')}; the setups are ${SETUPS.join(', ')}`);
+  process.exit(2);
+}
 const say = (line: string) => console.log(`bench:cluster: ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const RESULTS = join(__dirname, '..', '..', 'bench', 'cluster-results.json');
@@ -123,7 +129,7 @@ async function main() {
     say('the no-op webhook: our image, node:https answering allowed: true, same replicas and resources; its replay answers our patch');
     await prepare(state, api, installed, container.resources);
     const switchMatchConditions = matchConditionsSwitch(state);
-    const setups = SETUPS.filter((setup) => setup !== 'always' || switchMatchConditions);
+    const setups = SETUPS.filter((setup) => CHOSEN_SETUPS.includes(setup) && (setup !== 'always' || switchMatchConditions));
     if (!switchMatchConditions) say('our webhook has no matchCondition (BENCH_HELM_SET): no always setup');
 
     const measure = async (
