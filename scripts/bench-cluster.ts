@@ -286,6 +286,7 @@ async function main() {
     rounds: ROUNDS,
     replicas: replicaCounts,
     ...(HELM_SET.length ? { helmSet: HELM_SET } : {}),
+    ...(process.env.BENCH_SETUPS ? { setups: CHOSEN_SETUPS } : {}),
   };
   const where = Object.fromEntries(replicaCounts.map((replicas) => [replicas, shares(rows, replicas)]));
   writeFileSync(file, `${JSON.stringify({ date, machine, node: process.version, settings, quantiles: QUANTILES, rows, targets, shares: where }, null, 2)}\n`);
