@@ -10,8 +10,9 @@
 // BENCH_ROUNDS (1): turns per setup and workload; BENCH_REPLICAS (the chart's): the webhooks'
 // replicas, several (1,2,3) to compare them, both webhooks scaled alike; BENCH_HELM_SET (none):
 // more --set for our chart, ';'-separated (with webhook.skipInjected=false there is no always
-// setup); BENCH_SETUPS (all): the setups to run, ','-separated, for a closer look at a few. Fails when a creation failed, a webhook call failed open, or one of our turn's pods
-// lacks the sidecar.
+// setup); BENCH_SETUPS (all): the setups to run, ','-separated, for a closer look at a few.
+// Fails when a creation failed, a webhook call failed open, or one of our turn's pods lacks the
+// sidecar. --report, --logs and --floor read what earlier runs kept, without a cluster.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -352,40 +353,44 @@ function reportOnly(): number {
  */
 function floorOnly(files: string[]): number {
   const dir = join(__dirname, '..', '..', 'bench');
-  const chosen = files.length
-    ? files
-    : readdirSync(dir)
-        .filter((file) => /^cluster-results.*\.json$/.test(file))
-        .map((file) => join(dir, file));
-  const turns = chosen.flatMap((file) => mutationFloor((JSON.parse(readFileSync(file, 'utf8')) as { rows: Row[] }).rows));
-  const spread = (values: number[]) =>
-    values.length ? `${Math.min(...values).toFixed(2)} / ${median(values)?.toFixed(2)} / ${Math.max(...values).toFixed(2)}` : '-';
+  const kept = readdirSync(dir).filter((file) => /^cluster-results.*\.json$/.test(file));
+  const chosen = files.length ? files : kept.map((file) => join(dir, file));
+  const rowsOf = (file: string): Row[] => {
+    if (!existsSync(file)) throw new Error(`${file}: no such file`);
+    let saved: { rows?: Row[] };
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new Error(`${file}: not JSON (${(error as Error).message.split('\n')[0]})`, { cause: error });
+    }
+    if (!Array.isArray(saved?.rows)) throw new Error(`${file}: not a bench:cluster results file (no rows)`);
+    return saved.rows;
+  };
+  const turns = chosen.flatMap((file) => mutationFloor(rowsOf(file)));
+  const spread = (values: number[]) => [Math.min(...values), median(values) ?? NaN, Math.max(...values)].map((value) => value.toFixed(2)).join(' / ');
   const above = (values: (number | undefined)[], limit: number) => {
     const known = values.filter((value): value is number => value !== undefined);
-    return `${known.filter((value) => value > limit).length} of ${known.length}, min/median/max ${spread(known)}`;
+    return known.length ? `${known.filter((value) => value > limit).length} of ${known.length}, min/median/max ${spread(known)}` : 'no turns';
   };
   say(`${turns.length} turns with the no-op and the replay in ${chosen.length} results files`);
   for (const workload of [...new Set(turns.map((turn) => turn.workload))]) {
     const mine = turns.filter((turn) => turn.workload === workload);
+    const replayP50 = above(
+      mine.map((turn) => turn.replayP50),
+      1.1,
+    );
+    const oursP50 = above(
+      mine.map((turn) => turn.oursP50),
+      1.1,
+    );
+    const replayCall = above(
+      mine.map((turn) => turn.replayCall),
+      1.15,
+    );
     say(`${workload}:`);
-    say(
-      `  p50, replay / no-op above 1.1 (the mutation alone): ${above(
-        mine.map((turn) => turn.replayP50),
-        1.1,
-      )}`,
-    );
-    say(
-      `  p50, ours / no-op above 1.1:                        ${above(
-        mine.map((turn) => turn.oursP50),
-        1.1,
-      )}`,
-    );
-    say(
-      `  API mean per call, replay / no-op above 1.15:       ${above(
-        mine.map((turn) => turn.replayCall),
-        1.15,
-      )}`,
-    );
+    say(`  p50, replay / no-op above 1.1 (the mutation alone): ${replayP50}`);
+    say(`  p50, ours / no-op above 1.1:                        ${oursP50}`);
+    say(`  API mean per call, replay / no-op above 1.15:       ${replayCall}`);
   }
   return 0;
 }
@@ -419,7 +424,12 @@ function logsOnly(): number {
 }
 
 if (process.argv.includes('--floor')) {
-  process.exitCode = floorOnly(process.argv.slice(process.argv.indexOf('--floor') + 1));
+  try {
+    process.exitCode = floorOnly(process.argv.slice(process.argv.indexOf('--floor') + 1));
+  } catch (error) {
+    console.error(`bench:cluster: --floor: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 2;
+  }
 } else if (process.argv.includes('--report')) {
   process.exitCode = reportOnly();
 } else if (process.argv.includes('--logs')) {
