@@ -63,7 +63,7 @@ export interface Row {
    * all the turn's CREATEs, per pod created: at a steady rate the pods are almost all of them
    * (in a burst the controllers' Events and ReplicaSet add theirs). The admit step holds the
    * webhook call and both evaluations of ours' matchCondition; the validate step holds the
-   * chart's safety-net policy, which covers ours' namespace only. Since 2026-12-06 17:00 UTC also
+   * chart's safety-net policy, which covers ours' namespace only. Since 2026-12-06 16:30 UTC also
    * the mutating chain's passes per pod (the webhook plugin's admit count: 2 where a webhook
    * changed the pod, as the API server then runs the whole chain again) and the in-tree
    * mutating plugins' time per pod over those passes.
@@ -155,11 +155,11 @@ export function mutationFloor(rows: Row[]): FloorTurn[] {
   const turns: FloorTurn[] = [];
   const find = (like: Row, setup: Setup) =>
     rows.find((row) => row.setup === setup && row.workload === like.workload && row.replicas === like.replicas && row.round === like.round);
+  const p50 = (row: Row | undefined) => (row ? at(row.kind === 'steady' ? row.clientMs : row.serverMs, 0.5) : undefined);
+  const over = (top: number | undefined, bottom: number | undefined) => (top === undefined || !bottom ? undefined : top / bottom);
   for (const noop of rows.filter((row) => row.setup === 'noop')) {
     const replay = find(noop, 'replay');
     if (!replay) continue;
-    const p50 = (row: Row | undefined) => (row ? at(row.kind === 'steady' ? row.clientMs : row.serverMs, 0.5) : undefined);
-    const over = (top: number | undefined, bottom: number | undefined) => (top === undefined || !bottom ? undefined : top / bottom);
     const replayP50 = over(p50(replay), p50(noop));
     if (replayP50 === undefined) continue;
     turns.push({
