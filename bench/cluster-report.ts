@@ -174,6 +174,9 @@ export function mutationFloor(rows: Row[]): FloorTurn[] {
   return turns;
 }
 
+/** Issue 21's limits on ours over the no-op: p50 and p99 of the creations, the API server's mean per call. */
+export const LIMITS = { p50: 1.1, p99: 1.25, apiMean: 1.15 } as const;
+
 /** The targets of one replica count: each ratio is the median over the run's rounds. */
 export function judge(rows: Row[], replicas: number): Target[] {
   const targets: Target[] = [];
@@ -197,17 +200,17 @@ export function judge(rows: Row[], replicas: number): Target[] {
       });
     add(
       `${source} p50, ours / no-op`,
-      1.1,
+      LIMITS.p50,
       ratio((row) => at(pick(row), 0.5)),
     );
     add(
       `${source} p99, ours / no-op`,
-      1.25,
+      LIMITS.p99,
       ratio((row) => at(pick(row), 0.99)),
     );
     add(
       'API server mean per webhook call, ours / no-op',
-      1.15,
+      LIMITS.apiMean,
       ratio((row) => row.apiServerMeanMs),
     );
     const all = mine.filter((row) => row.workload === workload);

@@ -45,6 +45,7 @@ import { clusterIpOf, cpuBetween, cpuSnapshot, saveLogs, watchConnections } from
 import {
   at,
   judge,
+  LIMITS,
   median,
   mutationFloor,
   printRows,
@@ -55,6 +56,7 @@ import {
   quantiles,
   shares,
   turnOrder,
+  type FloorTurn,
   type Row,
   type Target,
 } from '../bench/cluster-report';
@@ -353,8 +355,11 @@ function reportOnly(): number {
  */
 function floorOnly(files: string[]): number {
   const dir = join(__dirname, '..', '..', 'bench');
-  const kept = readdirSync(dir).filter((file) => /^cluster-results.*\.json$/.test(file));
-  const chosen = files.length ? files : kept.map((file) => join(dir, file));
+  const chosen = files.length
+    ? files
+    : readdirSync(dir)
+        .filter((file) => /^cluster-results.*\.json$/.test(file))
+        .map((file) => join(dir, file));
   const rowsOf = (file: string): Row[] => {
     if (!existsSync(file)) throw new Error(`${file}: no such file`);
     let saved: { rows?: Row[] };
@@ -368,29 +373,19 @@ function floorOnly(files: string[]): number {
   };
   const turns = chosen.flatMap((file) => mutationFloor(rowsOf(file)));
   const spread = (values: number[]) => [Math.min(...values), median(values) ?? NaN, Math.max(...values)].map((value) => value.toFixed(2)).join(' / ');
-  const above = (values: (number | undefined)[], limit: number) => {
-    const known = values.filter((value): value is number => value !== undefined);
-    return known.length ? `${known.filter((value) => value > limit).length} of ${known.length}, min/median/max ${spread(known)}` : 'no turns';
-  };
+  const columns: [string, (turn: FloorTurn) => number | undefined, number][] = [
+    [`p50, replay / no-op above ${LIMITS.p50} (the mutation alone)`, (turn) => turn.replayP50, LIMITS.p50],
+    [`p50, ours / no-op above ${LIMITS.p50}`, (turn) => turn.oursP50, LIMITS.p50],
+    [`API mean per call, replay / no-op above ${LIMITS.apiMean}`, (turn) => turn.replayCall, LIMITS.apiMean],
+  ];
   say(`${turns.length} turns with the no-op and the replay in ${chosen.length} results files`);
   for (const workload of [...new Set(turns.map((turn) => turn.workload))]) {
-    const mine = turns.filter((turn) => turn.workload === workload);
-    const replayP50 = above(
-      mine.map((turn) => turn.replayP50),
-      1.1,
-    );
-    const oursP50 = above(
-      mine.map((turn) => turn.oursP50),
-      1.1,
-    );
-    const replayCall = above(
-      mine.map((turn) => turn.replayCall),
-      1.15,
-    );
     say(`${workload}:`);
-    say(`  p50, replay / no-op above 1.1 (the mutation alone): ${replayP50}`);
-    say(`  p50, ours / no-op above 1.1:                        ${oursP50}`);
-    say(`  API mean per call, replay / no-op above 1.15:       ${replayCall}`);
+    for (const [label, value, limit] of columns) {
+      const known = turns.filter((turn) => turn.workload === workload).flatMap((turn) => value(turn) ?? []);
+      const above = known.filter((ratio) => ratio > limit).length;
+      say(`  ${label.padEnd(52)} ${known.length ? `${above} of ${known.length}, min/median/max ${spread(known)}` : 'no turns'}`);
+    }
   }
   return 0;
 }
